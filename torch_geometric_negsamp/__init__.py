@@ -1,2 +1,25 @@
 r"""Exact, fast and swappable negative sampling for PyTorch Geometric."""
+from torch_geometric_negsamp.index import PositiveIndex
+from torch_geometric_negsamp.sampler import (
+    BernoulliSampler,
+    NegativeSampler,
+    PopularitySampler,
+    UniformSampler,
+    UnsatisfiableError,
+    register_sampler,
+    resolve_sampler,
+)
+
 __version__ = '0.1.0'
+
+__all__ = [
+    'PositiveIndex',
+    'NegativeSampler',
+    'UnsatisfiableError',
+    'UniformSampler',
+    'PopularitySampler',
+    'BernoulliSampler',
+    'register_sampler',
+    'resolve_sampler',
+    '__version__',
+]

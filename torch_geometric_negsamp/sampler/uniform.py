@@ -1,0 +1,60 @@
+r"""Uniform negative sampling."""
+from typing import Optional
+
+from torch import Tensor
+
+from torch_geometric_negsamp.index import PositiveIndex
+from torch_geometric_negsamp.sampler.base import (
+    NegativeSampler,
+    _draw_weighted,
+    _randint,
+)
+
+
+class UniformSampler(NegativeSampler):
+    r"""Draws negative destinations uniformly.
+
+    With :obj:`filtered=True`, each negative of source :math:`u` is uniform
+    over the destinations that are not known positives of :math:`u`:
+
+    .. math::
+        P(v \mid u) = \frac{\mathbb{1}[(u, v) \notin \mathcal{E}]}
+        {|\mathcal{V}| - \deg(u)}.
+
+    The draw is exact and rejection free
+    (:meth:`~torch_geometric_negsamp.PositiveIndex.sample_complement`), so its
+    cost does not grow with a source's degree. In binary mode, sources are
+    drawn proportionally to their number of valid negatives, which makes the
+    pairs uniform over all non-edges.
+
+    Args:
+        mode (str, optional): :obj:`"triplet"` or :obj:`"binary"`.
+            (default: :obj:`"triplet"`)
+        amount (int or float, optional): Negatives per positive.
+            (default: :obj:`1`)
+        **kwargs: Options of
+            :class:`~torch_geometric_negsamp.sampler.NegativeSampler`
+            (:obj:`filtered`, :obj:`seed`, ...).
+
+    Example:
+        >>> sampler = UniformSampler(amount=4, seed=0).fit(edge_index, 100)
+        >>> neg = sampler.sample_negatives(src)  # [B, 4]
+    """
+    def _propose(self, src: Optional[Tensor], num: int, index: PositiveIndex,
+                 edge_type, generator) -> Tensor:
+        return _randint(index.num_dst_nodes, num, index.device, generator)
+
+    def _sample_filtered(self, src: Tensor, index: PositiveIndex, edge_type,
+                         generator) -> Tensor:
+        start = index._row_start(src)
+        count = index.num_dst_nodes - (index._row_end(src) - start)
+        return index._sample_complement(src, start, count, generator)
+
+    def _propose_src(self, num: int, index: PositiveIndex, edge_type,
+                     generator) -> Tensor:
+        if self.filtered and self.src_weight is None:
+            weight = (index.num_dst_nodes - index.degree()).double()
+            if not bool((weight > 0).any()):
+                return super()._propose_src(num, index, edge_type, generator)
+            return _draw_weighted(weight, num, generator)
+        return super()._propose_src(num, index, edge_type, generator)
