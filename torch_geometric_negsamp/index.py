@@ -15,18 +15,21 @@ def uniform(
     shape: Union[int, Tuple[int, ...]],
     device: torch.device,
     generator: Optional[torch.Generator] = None,
+    dtype: torch.dtype = torch.float32,
 ) -> Tensor:
-    r"""Draws ``U[0, 1)`` floats on :obj:`device` through :obj:`generator`
-    (which may live on another device: the draw then happens there and is
-    moved, so that one CPU generator can drive CUDA data reproducibly)."""
+    r"""Draws ``U[0, 1)`` floats of :obj:`dtype` on :obj:`device` through
+    :obj:`generator` (which may live on another device: the draw then happens
+    there and is moved, so that one CPU generator can drive CUDA data
+    reproducibly)."""
     if isinstance(shape, int):
         shape = (shape, )
     if generator is None:
-        return torch.rand(shape, device=device)
+        return torch.rand(shape, device=device, dtype=dtype)
     if generator.device.type == torch.device(device).type:
-        return torch.rand(shape, device=device, generator=generator)
-    return torch.rand(shape, generator=generator,
-                      device=generator.device).to(device)
+        return torch.rand(shape, device=device, generator=generator,
+                          dtype=dtype)
+    return torch.rand(shape, generator=generator, device=generator.device,
+                      dtype=dtype).to(device)
 
 
 def randint_below(
@@ -35,9 +38,11 @@ def randint_below(
 ) -> Tensor:
     r"""Draws one integer uniformly from ``[0, high_i)`` for every entry of
     :obj:`high` (which must be positive)."""
-    r = uniform(high.shape, high.device, generator)
-    # float64 keeps the product exact for ranges up to 2**53:
-    out = (r.double() * high.double()).long()
+    # A float32 draw has only 2**24 distinct values: ranges above that
+    # would miss values, and smaller ones would be visibly non-uniform, so
+    # the draw itself is float64 (53 random bits, exact up to 2**53):
+    r = uniform(high.shape, high.device, generator, dtype=torch.float64)
+    out = (r * high.double()).long()
     return torch.minimum(out, high - 1)
 
 

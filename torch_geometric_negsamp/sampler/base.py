@@ -367,11 +367,11 @@ class NegativeSampler(NegativeSampling):
         """
         index = self.index(edge_type)
         check_index_tensor(src, 'src', dim=1)
-        check_in_range(src, 'src', index.num_src_nodes)
         if src.device != index.device:
             raise ValueError(f"'src' is on {src.device} but the sampler's "
                              f"index is on {index.device}; call "
                              f"'sampler.to(device)'")
+        check_in_range(src, 'src', index.num_src_nodes)
         if dst_pos is not None:
             check_index_tensor(dst_pos, 'dst_pos', dim=1)
             if dst_pos.numel() != src.numel():

@@ -1,0 +1,161 @@
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import chisquare
+
+from torch_geometric_negsamp import PopularitySampler
+
+
+def _graph():
+    # Destination in-degrees: 0 -> 1, 1 -> 4, 2 -> 9, 3 -> 0, 4 -> 2.
+    dst = [0] + [1] * 4 + [2] * 9 + [4] * 2
+    src = list(range(len(dst)))
+    return torch.tensor([src, dst]), len(dst), 5
+
+
+def test_chi_square_follows_degree_power():
+    edge_index, num_src, num_dst = _graph()
+    sampler = PopularitySampler(amount=6000, alpha=0.75, seed=0,
+                                filtered=False)
+    sampler.fit(edge_index, (num_src, num_dst))
+    neg = sampler.sample_negatives(torch.tensor([0]))[0]
+    counts = torch.bincount(neg, minlength=5)
+    assert counts[3] == 0  # degree zero is never drawn
+    deg = torch.tensor([1., 4., 9., 0., 2.], dtype=torch.float64)
+    expected = deg.pow(0.75)
+    expected = (expected / expected.sum() * neg.numel())[[0, 1, 2, 4]]
+    assert chisquare(counts[[0, 1, 2, 4]].numpy(),
+                     expected.numpy()).pvalue > 1e-3
+    # Negative control: uniform expectation is rejected.
+    assert chisquare(counts[[0, 1, 2, 4]].numpy()).pvalue < 1e-3
+
+
+def test_filtered_renormalises_exactly():
+    # Source 5 is linked to destination 2 (the most popular): its negatives
+    # follow deg^alpha over {0, 1, 4} only. max_trials=1 forces the exact
+    # fallback for part of the draws.
+    edge_index, num_src, num_dst = _graph()
+    sampler = PopularitySampler(amount=6000, alpha=1.0, seed=1, max_trials=1)
+    sampler.fit(edge_index, (num_src, num_dst))
+    neg = sampler.sample_negatives(torch.tensor([5]))[0]
+    counts = torch.bincount(neg, minlength=5)
+    assert counts[2] == 0 and counts[3] == 0
+    expected = torch.tensor([1., 4., 2.], dtype=torch.float64)
+    expected = expected / expected.sum() * neg.numel()
+    assert chisquare(counts[[0, 1, 4]].numpy(),
+                     expected.numpy()).pvalue > 1e-3
+
+
+def test_exact_fallback_alone_matches_distribution():
+    edge_index, num_src, num_dst = _graph()
+    sampler = PopularitySampler(alpha=1.0, seed=2)
+    sampler.fit(edge_index, (num_src, num_dst))
+    index = sampler.index()
+    src = torch.full((6000, ), 5)
+    out = sampler._sample_exact(src, index, None, sampler.get_generator())
+    counts = torch.bincount(out, minlength=5)
+    assert counts[2] == 0 and counts[3] == 0
+    expected = torch.tensor([1., 4., 2.], dtype=torch.float64) / 7 * 6000
+    assert chisquare(counts[[0, 1, 4]].numpy(),
+                     expected.numpy()).pvalue > 1e-3
+
+
+def test_user_weight():
+    edge_index = torch.tensor([[0], [0]])
+    weight = torch.tensor([0., 1., 3., 0.])
+    sampler = PopularitySampler(amount=4000, weight=weight, seed=0)
+    neg = sampler.fit(edge_index, (1, 4)).sample_negatives(torch.tensor([0]))
+    counts = torch.bincount(neg[0], minlength=4)
+    assert counts[0] == 0 and counts[3] == 0
+    assert chisquare(counts[1:3].numpy(), [1000, 3000]).pvalue > 1e-3
+    # PyG's static hook draws from the weight before any fit:
+    fresh = PopularitySampler('binary', weight=weight, seed=0)
+    out = fresh.sample(500, 'dst', 4)
+    assert set(out.tolist()) <= {1, 2}
+
+
+def test_source_whose_only_weighted_destinations_are_positives_raises():
+    edge_index = torch.tensor([[0, 0, 1], [1, 2, 0]])
+    weight = torch.tensor([0., 1., 1.])
+    sampler = PopularitySampler(weight=weight).fit(edge_index, (2, 3))
+    with pytest.raises(ValueError, match='source node 0 has no valid'):
+        sampler.sample_negatives(torch.tensor([1, 0]))
+    sampler = PopularitySampler(weight=weight, on_unsatisfiable='drop')
+    sampler.fit(edge_index, (2, 3))
+    with pytest.warns(UserWarning, match='dropped 1 positive'):
+        neg, keep = sampler.sample_negatives(torch.tensor([1, 0]),
+                                             return_mask=True)
+    assert keep.tolist() == [True, False] and neg.shape == (1, 1)
+    assert sampler.num_dropped == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31), alpha=st.floats(0.0, 2.0),
+       density=st.floats(0.1, 0.9))
+def test_property_no_positive(seed, alpha, density):
+    gen = torch.Generator().manual_seed(seed)
+    mask = torch.rand(8, 10, generator=gen) < density
+    mask[:, 0] = True  # every destination has degree > 0 via column 0 ...
+    mask[:, 0] = False
+    mask[0, :] = True  # ... and row 0 links everything (unsatisfiable)
+    edge_index = mask.nonzero().t()
+    sampler = PopularitySampler(amount=5, alpha=alpha, seed=seed,
+                                on_unsatisfiable='drop', max_trials=2)
+    sampler.fit(edge_index, (8, 10))
+    with pytest.warns(UserWarning):
+        neg, keep = sampler.sample_negatives(torch.arange(8),
+                                             return_mask=True)
+    assert not keep[0]
+    src = torch.arange(8)[keep].view(-1, 1).expand_as(neg)
+    assert not mask[src, neg].any()
+    deg = mask.sum(0)
+    assert (deg[neg] > 0).all()
+
+
+def test_hetero_fit_per_edge_type():
+    from torch_geometric.data import HeteroData
+    data = HeteroData()
+    data['user'].num_nodes = 3
+    data['item'].num_nodes = 4
+    data['user', 'rates', 'item'].edge_index = torch.tensor([[0, 1, 2, 2],
+                                                             [1, 1, 1, 2]])
+    data['item', 'rev', 'user'].edge_index = torch.tensor([[0], [0]])
+    sampler = PopularitySampler(amount=300, alpha=1.0, seed=0).fit(data)
+    et = ('user', 'rates', 'item')
+    neg = sampler.sample_negatives(torch.tensor([0, 1]), edge_type=et)
+    assert set(neg.view(-1).tolist()) == {2}  # degree-0 items 0, 3 never drawn
+    with pytest.raises(ValueError, match='no valid negative'):
+        sampler.sample_negatives(torch.tensor([2]), edge_type=et)
+    rev = sampler.sample_negatives(torch.tensor([1]),
+                                   edge_type=('item', 'rev', 'user'))
+    assert set(rev[0].tolist()) == {0}
+
+
+@pytest.mark.parametrize('kwargs,error,match', [
+    (dict(alpha=-1.0), ValueError, "'alpha' must be non-negative"),
+    (dict(alpha='x'), TypeError, "'alpha' must be a number"),
+    (dict(weight=[1.0]), TypeError, "'weight' must be a 1-D tensor"),
+    (dict(weight=torch.ones(2, 2)), TypeError, "'weight' must be a 1-D"),
+    (dict(weight=torch.tensor([1., -1.])), ValueError, 'non-negative'),
+    (dict(weight=torch.zeros(3)), ValueError, 'positive entry'),
+])
+def test_constructor_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        PopularitySampler(**kwargs)
+
+
+def test_fit_errors():
+    with pytest.raises(ValueError, match="'weight' must have one entry per"):
+        PopularitySampler(weight=torch.ones(3)).fit(torch.tensor([[0], [0]]),
+                                                    (1, 4))
+    with pytest.raises(ValueError, match='has no edge'):
+        PopularitySampler().fit(torch.empty(2, 0, dtype=torch.long), (2, 2))
+    with pytest.raises(RuntimeError, match="needs 'fit"):
+        PopularitySampler('binary').sample(3, 'dst', 4)
+
+
+def test_repr():
+    assert repr(PopularitySampler(amount=2, alpha=0.5)) == (
+        "PopularitySampler(mode='triplet', amount=2, alpha=0.5, "
+        "filtered=True, seed=None)")

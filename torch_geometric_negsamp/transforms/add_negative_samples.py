@@ -1,0 +1,162 @@
+r"""A transform that adds fresh negatives to a graph on every call."""
+import math
+from typing import Optional, Union
+
+import torch
+from torch import Tensor
+from torch_geometric.data import Data, HeteroData
+from torch_geometric.data.datapipes import functional_transform
+from torch_geometric.transforms import BaseTransform
+from torch_geometric.typing import EdgeType
+
+from torch_geometric_negsamp.sampler.base import NegativeSampler
+from torch_geometric_negsamp.sampler.registry import resolve_sampler
+
+
+@functional_transform('negsamp_add_negative_samples')
+class AddNegativeSamples(BaseTransform):
+    r"""Adds fresh negatives to a :class:`~torch_geometric.data.Data` or
+    :class:`~torch_geometric.data.HeteroData` object each time it is called
+    (functional name: :obj:`negsamp_add_negative_samples`).
+
+    The positives are read from :obj:`{key}_index` (e.g. as written by
+    :class:`~torch_geometric.transforms.RandomLinkSplit` with
+    :obj:`add_negative_train_samples=False`), or from :obj:`edge_index` if
+    absent. The output uses exactly the attributes PyG uses:
+
+    * binary mode: :obj:`{key}_index` ``[2, P + N]`` (positives first) and
+      :obj:`{key}` (float ones and zeros; existing integer labels are shifted
+      by :math:`+1` so that :math:`0` means negative, as
+      :class:`~torch_geometric.transforms.RandomLinkSplit` does); with
+      :obj:`split_labels=True`, :obj:`pos_{key}_index`, :obj:`pos_{key}`,
+      :obj:`neg_{key}_index`, :obj:`neg_{key}` instead;
+    * triplet mode: :obj:`src_index` ``[P]``, :obj:`dst_pos_index` ``[P]`` and
+      :obj:`dst_neg_index` ``[P, k]`` (``[P]`` when :math:`k = 1`, as PyG
+      does); row :math:`i` belongs to positive :math:`i`.
+
+    The sampler is fitted on the first call, on the graph's
+    :obj:`edge_index` plus the positives plus :obj:`extra_positives` (pass
+    the validation and test edges there so that training negatives never
+    collide with them), unless it was fitted already.
+
+    Args:
+        sampler (NegativeSampler or str): The sampler, or its registered
+            name (then built with :obj:`mode` and :obj:`amount`).
+        mode (str, optional): With a sampler name: :obj:`"binary"` or
+            :obj:`"triplet"`. (default: :obj:`"binary"`)
+        amount (int or float, optional): With a sampler name: negatives per
+            positive. (default: :obj:`1`)
+        edge_type (tuple, optional): The supervision edge type of a
+            :class:`~torch_geometric.data.HeteroData`. (default: :obj:`None`)
+        key (str, optional): The label attribute name.
+            (default: :obj:`"edge_label"`)
+        split_labels (bool, optional): Write positive and negative labels to
+            separate attributes (binary mode). (default: :obj:`False`)
+        extra_positives (torch.Tensor, optional): Further known positives,
+            ``[2, *]``. (default: :obj:`None`)
+
+    Example:
+        >>> split = RandomLinkSplit(add_negative_train_samples=False)
+        >>> train, val, test = split(data)
+        >>> held_out = torch.cat([
+        ...     val.edge_label_index[:, val.edge_label == 1],
+        ...     test.edge_label_index[:, test.edge_label == 1]], dim=1)
+        >>> transform = AddNegativeSamples(UniformSampler('binary'),
+        ...                                extra_positives=held_out)
+        >>> batch = transform(train)  # fresh negatives on every call
+    """
+    def __init__(
+        self,
+        sampler: Union[NegativeSampler, str],
+        mode: str = 'binary',
+        amount: Union[int, float] = 1,
+        *,
+        edge_type: Optional[EdgeType] = None,
+        key: str = 'edge_label',
+        split_labels: bool = False,
+        extra_positives: Optional[Tensor] = None,
+    ):
+        if isinstance(sampler, str):
+            sampler = resolve_sampler(sampler, mode, amount)
+        elif not isinstance(sampler, NegativeSampler):
+            raise TypeError(f"'sampler' must be a NegativeSampler or a "
+                            f"registered name (got "
+                            f"{type(sampler).__name__})")
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"'key' must be a non-empty string (got {key!r})")
+        if split_labels and sampler.is_triplet():
+            raise ValueError("'split_labels=True' applies to binary mode "
+                             "only (the sampler is in triplet mode)")
+        self.sampler = sampler
+        self.edge_type = edge_type
+        self.key = key
+        self.split_labels = split_labels
+        self.extra_positives = extra_positives
+
+    def forward(self, data: Union[Data, HeteroData]):
+        if isinstance(data, HeteroData):
+            if self.edge_type is None:
+                raise ValueError("'edge_type' must be given for HeteroData "
+                                 "(got None)")
+            edge_type = data._to_canonical(self.edge_type)
+            if edge_type not in data.edge_types:
+                raise ValueError(f"'edge_type' {edge_type} is not an edge "
+                                 f"type of the data ({data.edge_types})")
+            store = data[edge_type]
+        elif isinstance(data, Data):
+            edge_type, store = None, data
+        else:
+            raise TypeError(f"'data' must be Data or HeteroData (got "
+                            f"{type(data).__name__})")
+
+        pos = store[f'{self.key}_index'] if f'{self.key}_index' in store \
+            else store.edge_index
+        label = store[self.key] if self.key in store else None
+        if not self.sampler.is_fitted:
+            self._fit(data, edge_type, pos)
+
+        if self.sampler.is_triplet():
+            neg, keep = self.sampler.sample_negatives(
+                pos[0], pos[1], edge_type=edge_type, return_mask=True)
+            store.src_index = pos[0][keep]
+            store.dst_pos_index = pos[1][keep]
+            store.dst_neg_index = neg.squeeze(1) if neg.size(1) == 1 else neg
+            return data
+
+        num_neg = math.ceil(pos.size(1) * self.sampler.amount)
+        src, dst = self.sampler.sample_pairs(num_neg, edge_type=edge_type)
+        neg = torch.stack([src, dst]).to(pos.device)
+        if label is None:
+            pos_label = torch.ones(pos.size(1), device=pos.device)
+        elif label.is_floating_point():
+            pos_label = label
+        else:
+            pos_label = label + 1
+        neg_label = torch.zeros(num_neg, dtype=pos_label.dtype,
+                                device=pos.device)
+        if self.split_labels:
+            store[f'pos_{self.key}_index'] = pos
+            store[f'pos_{self.key}'] = pos_label
+            store[f'neg_{self.key}_index'] = neg
+            store[f'neg_{self.key}'] = neg_label
+            for name in (f'{self.key}_index', self.key):
+                if name in store:
+                    del store[name]
+        else:
+            store[f'{self.key}_index'] = torch.cat([pos, neg], dim=1)
+            store[self.key] = torch.cat([pos_label, neg_label])
+        return data
+
+    def _fit(self, data, edge_type, pos: Tensor):
+        extra = [pos] if self.extra_positives is None else \
+            [pos, self.extra_positives]
+        if edge_type is None:
+            self.sampler.fit(data, extra_positives=extra)
+        else:
+            self.sampler.fit(data, edge_type=edge_type,
+                             extra_positives={edge_type: extra})
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.sampler}, '
+                f'edge_type={self.edge_type}, key={self.key!r}, '
+                f'split_labels={self.split_labels})')
