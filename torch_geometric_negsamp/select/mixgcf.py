@@ -1,0 +1,126 @@
+r"""MixGCF: hard negatives synthesised in embedding space."""
+from typing import Optional, Tuple, Union
+
+import torch
+from torch import Tensor
+
+from torch_geometric_negsamp.index import uniform
+from torch_geometric_negsamp.select._utils import make_generator
+
+
+class MixGCF:
+    r"""Synthesises hard negative item embeddings as in Huang et al. (2021),
+    "MixGCF: An Improved Training Method for Graph Neural Network-based
+    Recommender Systems" (KDD).
+
+    Given, per positive pair, the per-layer embeddings of the user
+    :math:`\mathbf{e}_u^{(l)}`, of the positive item
+    :math:`\mathbf{e}_{v^+}^{(l)}` and of :math:`M` candidate items
+    :math:`\mathbf{e}_{v_m}^{(l)}` (layers :math:`l = 0, \dots, L`):
+
+    1. **positive mixing** injects the positive into every candidate, with a
+       coefficient drawn per positive and layer,
+
+       .. math::
+           \mathbf{e}'^{(l)}_{v_m} = \alpha^{(l)} \mathbf{e}^{(l)}_{v^+} +
+           (1 - \alpha^{(l)}) \mathbf{e}^{(l)}_{v_m},
+           \qquad \alpha^{(l)} \sim \mathcal{U}(0, 1);
+
+    2. **hop mixing** takes, at every layer, the mixed candidate the user
+       scores highest,
+       :math:`\mathbf{e}^{(l)}_{v^-} = \mathbf{e}'^{(l)}_{v_{m_l}}` with
+       :math:`m_l = \arg\max_m \mathbf{e}^{(l)}_u \cdot
+       \mathbf{e}'^{(l)}_{v_m}`, and the layers are pooled as the encoder
+       pools them (mean for LightGCN, concatenation for NGCF).
+
+    The choice :math:`m_l` is not differentiated; gradients reach the
+    positive's and the chosen candidates' layer embeddings through the
+    mixture, as in the reference implementation.
+
+    Args:
+        pool (str or callable, optional): :obj:`"mean"`, :obj:`"concat"`,
+            :obj:`"last"`, or a function from ``[B, k, L + 1, d]`` to
+            ``[B, k, D]``. (default: :obj:`"mean"`)
+        seed (int, optional): Seed of the generator drawing :math:`\alpha`.
+        generator (torch.Generator, optional): A generator instead.
+    """
+    def __init__(self, pool: Union[str, callable] = 'mean',
+                 seed: Optional[int] = None,
+                 generator: Optional[torch.Generator] = None):
+        if not callable(pool) and pool not in ('mean', 'concat', 'last'):
+            raise ValueError(f"'pool' must be 'mean', 'concat', 'last' or a "
+                             f"callable (got {pool!r})")
+        self.pool = pool
+        self.generator = make_generator(seed, generator)
+
+    def _pool(self, layers: Tensor) -> Tensor:
+        if callable(self.pool):
+            return self.pool(layers)
+        if self.pool == 'mean':
+            return layers.mean(dim=-2)
+        if self.pool == 'last':
+            return layers[..., -1, :]
+        return layers.flatten(-2)
+
+    def __call__(
+        self,
+        user_layers: Tensor,
+        pos_layers: Tensor,
+        cand_layers: Tensor,
+        return_details: bool = False,
+    ) -> Union[Tensor, Tuple[Tensor, Tensor, Tensor]]:
+        r"""Synthesises the negatives.
+
+        Args:
+            user_layers (torch.Tensor): ``[B, L + 1, d]``.
+            pos_layers (torch.Tensor): ``[B, L + 1, d]``.
+            cand_layers (torch.Tensor): ``[B, M, L + 1, d]`` (one negative
+                per positive) or ``[B, k, M, L + 1, d]`` (:math:`k`
+                negatives, each from its own pool of :math:`M`).
+            return_details (bool, optional): Also return :math:`\alpha`
+                ``[B, k, L + 1]`` and the chosen candidate per layer
+                ``[B, k, L + 1]``. (default: :obj:`False`)
+
+        Returns:
+            ``[B, k, D]`` synthetic negative embeddings (pooled).
+        """
+        for name, value in (('user_layers', user_layers),
+                            ('pos_layers', pos_layers),
+                            ('cand_layers', cand_layers)):
+            if not isinstance(value, Tensor):
+                raise TypeError(f"'{name}' must be a torch.Tensor (got "
+                                f"{type(value).__name__})")
+        if user_layers.dim() != 3 or pos_layers.shape != user_layers.shape:
+            raise ValueError(f"'user_layers' and 'pos_layers' must both have "
+                             f"shape [B, L + 1, d] (got "
+                             f"{list(user_layers.shape)} and "
+                             f"{list(pos_layers.shape)})")
+        if cand_layers.dim() == 4:
+            cand_layers = cand_layers.unsqueeze(1)
+        B, L1, d = user_layers.shape
+        if (cand_layers.dim() != 5 or cand_layers.size(0) != B
+                or cand_layers.shape[3:] != (L1, d)):
+            raise ValueError(f"'cand_layers' must have shape [B, M, L + 1, "
+                             f"d] or [B, k, M, L + 1, d] with B={B}, "
+                             f"L + 1={L1}, d={d} (got "
+                             f"{list(cand_layers.shape)})")
+        if cand_layers.size(2) == 0:
+            raise ValueError("'cand_layers' holds an empty candidate pool "
+                             "(M = 0)")
+        k = cand_layers.size(1)
+        alpha = uniform((B, k, 1, L1, 1), user_layers.device,
+                        self.generator).to(cand_layers.dtype)
+        mixed = alpha * pos_layers[:, None, None] + (1 - alpha) * cand_layers
+        with torch.no_grad():
+            scores = (user_layers[:, None, None] * mixed).sum(-1)
+            choice = scores.argmax(dim=2)  # [B, k, L + 1]
+        index = choice[:, :, None, :, None].expand(-1, -1, 1, -1, d)
+        chosen = mixed.gather(2, index).squeeze(2)  # [B, k, L + 1, d]
+        out = self._pool(chosen)
+        if return_details:
+            return out, alpha.view(B, k, L1), choice
+        return out
+
+    def __repr__(self) -> str:
+        pool = self.pool if isinstance(self.pool, str) else 'callable'
+        return f"{self.__class__.__name__}(pool='{pool}')"
