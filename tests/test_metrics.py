@@ -1,0 +1,302 @@
+import math
+
+import pytest
+import torch
+
+from torch_geometric_negsamp.metrics import (
+    evaluate_ranking,
+    ranking_metric_sums,
+    ranking_metrics,
+)
+
+LOG3 = math.log2(3)
+
+
+def idx(pairs):
+    if len(pairs) == 0:
+        return torch.empty(2, 0, dtype=torch.long)
+    return torch.tensor(pairs, dtype=torch.long).t()
+
+
+def reference(scores, train, test, k):
+    # Independent per-user loop, straight from the definitions.
+    num_users, num_items = scores.shape
+    k = min(k, num_items)
+    out = {'recall': [], 'ndcg': [], 'precision': [], 'hit_rate': []}
+    for u in range(num_users):
+        t = {i for (v, i) in test if v == u}
+        if not t:
+            continue
+        masked = {i for (v, i) in train if v == u}
+        order = sorted(range(num_items),
+                       key=lambda i: (i in masked, -float(scores[u, i])))[:k]
+        hits = [1.0 if (i in t and i not in masked) else 0.0 for i in order]
+        dcg = sum(h / math.log2(r + 2) for r, h in enumerate(hits))
+        idcg = sum(1 / math.log2(r + 2) for r in range(min(k, len(t))))
+        out['recall'].append(sum(hits) / len(t))
+        out['precision'].append(sum(hits) / k)
+        out['ndcg'].append(dcg / idcg)
+        out['hit_rate'].append(float(sum(hits) > 0))
+    return {key: sum(v) / len(v) for key, v in out.items()}
+
+
+def test_hand_computed_single_user():
+    scores = torch.tensor([[0.9, 0.8, 0.7, 0.6, 0.5]])
+    # Item 0 is a training item: the ranking becomes 1, 2, 3, 4.
+    out = ranking_metrics(scores, idx([(0, 0)]), idx([(0, 2), (0, 4)]), k=2)
+    assert out['recall'] == pytest.approx(0.5)
+    assert out['precision'] == pytest.approx(0.5)
+    assert out['hit_rate'] == 1.0
+    assert out['ndcg'] == pytest.approx((1 / LOG3) / (1 + 1 / LOG3))
+    assert out['num_users'] == 1
+
+
+def test_training_items_are_masked():
+    scores = torch.tensor([[5.0, 4.0, 0.0]])
+    test = idx([(0, 1)])
+    without_mask = ranking_metrics(scores, idx([]), test, k=1)
+    with_mask = ranking_metrics(scores, idx([(0, 0)]), test, k=1)
+    assert without_mask['recall'] == 0.0
+    assert with_mask['recall'] == 1.0
+    assert with_mask['ndcg'] == 1.0
+    assert scores.tolist() == [[5.0, 4.0, 0.0]]  # Input untouched.
+
+
+def test_users_without_test_items_are_excluded():
+    scores = torch.tensor([[3.0, 2.0, 1.0], [3.0, 2.0, 1.0], [1.0, 2.0, 3.0]])
+    test = idx([(0, 0), (2, 0)])  # User 1 has no test item.
+    out = ranking_metrics(scores, idx([]), test, k=1)
+    assert out['num_users'] == 2
+    # User 0 hits, user 2 misses: mean over 2 users, not 3.
+    assert out['recall'] == pytest.approx(0.5)
+    assert out['hit_rate'] == pytest.approx(0.5)
+
+
+def test_k_larger_than_item_count_is_clamped():
+    scores = torch.tensor([[5.0, 1.0, 2.0]])
+    out = ranking_metrics(scores, idx([(0, 0)]), idx([(0, 1)]), k=10)
+    # Ranking 2, 1, (0 masked): hit at rank 1, k clamped to 3.
+    assert out['recall'] == 1.0
+    assert out['precision'] == pytest.approx(1 / 3)
+    assert out['ndcg'] == pytest.approx(1 / LOG3)
+
+
+def test_item_in_train_and_test_is_never_a_hit():
+    scores = torch.tensor([[5.0, 1.0, 2.0]])
+    out = ranking_metrics(scores, idx([(0, 0)]), idx([(0, 0), (0, 1)]), k=3)
+    # Item 0 is masked (ranked last, not a hit) but counts in |T_u| = 2.
+    assert out['recall'] == pytest.approx(0.5)
+    assert out['ndcg'] == pytest.approx((1 / LOG3) / (1 + 1 / LOG3))
+
+
+def test_ties_with_determined_answer():
+    # Items 0 and 1 tie for the top; both are test items, so whichever order
+    # torch.topk picks, both ranks 0 and 1 are hits.
+    scores = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
+    out = ranking_metrics(scores, idx([]), idx([(0, 0), (0, 1)]), k=2)
+    assert out['recall'] == 1.0
+    assert out['ndcg'] == pytest.approx(1.0)
+    # Items 2 and 3 tie below the cut-off: neither is retrieved.
+    out = ranking_metrics(scores, idx([]), idx([(0, 2)]), k=2)
+    assert out['recall'] == 0.0 and out['hit_rate'] == 0.0
+
+
+def test_duplicate_test_pairs_count_once():
+    scores = torch.tensor([[2.0, 1.0]])
+    out = ranking_metrics(scores, idx([]), idx([(0, 1), (0, 1)]), k=1)
+    assert out['recall'] == 0.0
+    out = ranking_metrics(scores, idx([]), idx([(0, 0), (0, 0), (0, 1)]), k=1)
+    assert out['recall'] == pytest.approx(0.5)
+
+
+def test_against_independent_reference():
+    gen = torch.Generator().manual_seed(0)
+    scores = torch.randn(9, 11, generator=gen)
+    pairs = torch.rand(9, 11, generator=gen)
+    train = [(u, i) for u in range(9) for i in range(11) if pairs[u, i] < 0.3]
+    test = [(u, i) for u in range(9) for i in range(11)
+            if 0.3 <= pairs[u, i] < 0.5 and u != 4]
+    for k in (1, 3, 5, 20):
+        got = ranking_metrics(scores, idx(train), idx(test), k=k)
+        want = reference(scores, train, test, k)
+        for key in want:
+            assert got[key] == pytest.approx(want[key], rel=1e-12), (k, key)
+
+
+def test_matches_torch_geometric_link_pred_metrics():
+    # Where definitions agree (k <= I, no train/test overlap), PyG's metrics
+    # on the masked top-k give the same numbers.
+    from torch_geometric.metrics import (
+        LinkPredHitRatio,
+        LinkPredNDCG,
+        LinkPredPrecision,
+        LinkPredRecall,
+    )
+    gen = torch.Generator().manual_seed(1)
+    scores = torch.randn(6, 10, generator=gen)
+    perm = torch.rand(6, 10, generator=gen).argsort(dim=1)
+    train = idx([(u, int(i)) for u in range(6) for i in perm[u, :3]])
+    test = idx([(u, int(i)) for u in range(6) for i in perm[u, 3:3 + u % 4]])
+    k = 4
+    masked = scores.clone()
+    masked[train[0], train[1]] = float('-inf')
+    top = masked.topk(k, dim=1).indices
+    ours = ranking_metrics(scores, train, test, k=k)
+    for name, cls in [('recall', LinkPredRecall), ('ndcg', LinkPredNDCG),
+                      ('precision', LinkPredPrecision),
+                      ('hit_rate', LinkPredHitRatio)]:
+        metric = cls(k)
+        metric.update(top, test)
+        assert ours[name] == pytest.approx(float(metric.compute()), abs=1e-6)
+
+
+def test_sums_allow_exact_block_aggregation():
+    gen = torch.Generator().manual_seed(2)
+    scores = torch.randn(6, 8, generator=gen)
+    train = idx([(u, (u + 1) % 8) for u in range(6)])
+    test = idx([(u, (3 * u) % 8) for u in range(6) if u != 2])
+    full = ranking_metrics(scores, train, test, k=3)
+    total = {'recall': 0.0, 'ndcg': 0.0, 'precision': 0.0, 'hit_rate': 0.0,
+             'num_users': 0}
+    for rows in (range(0, 4), range(4, 6)):
+        rows = list(rows)
+        keep = lambda e: e[:, (e[0] >= rows[0]) & (e[0] <= rows[-1])]  # noqa
+        tr, te = keep(train), keep(test)
+        tr[0] -= rows[0]
+        te[0] -= rows[0]
+        sums = ranking_metric_sums(scores[rows], tr, te, k=3)
+        for key in total:
+            total[key] += sums[key]
+    assert total['num_users'] == full['num_users'] == 5
+    for key in ('recall', 'ndcg', 'precision', 'hit_rate'):
+        assert total[key] / total['num_users'] == pytest.approx(full[key])
+
+
+def test_sums_with_no_test_pair():
+    out = ranking_metric_sums(torch.zeros(2, 3), idx([]), idx([]), k=1)
+    assert out == {'recall': 0.0, 'ndcg': 0.0, 'precision': 0.0,
+                   'hit_rate': 0.0, 'num_users': 0}
+
+
+def test_evaluate_ranking_equals_full_matrix():
+    gen = torch.Generator().manual_seed(3)
+    user_emb = torch.randn(13, 4, generator=gen)
+    item_emb = torch.randn(17, 4, generator=gen)
+    pairs = torch.rand(13, 17, generator=gen)
+    train = (pairs < 0.25).nonzero().t()
+    test = ((pairs >= 0.25) & (pairs < 0.4)).nonzero().t()
+    test = test[:, test[0] != 5]
+    out = evaluate_ranking(user_emb, item_emb, train, test, k=[3, 1, 30],
+                           batch_size=4)
+    full_scores = user_emb @ item_emb.t()
+    for k in (1, 3, 30):
+        full = ranking_metrics(full_scores, train, test, k=k)
+        for name in ('recall', 'ndcg', 'precision', 'hit_rate'):
+            assert out[f'{name}@{k}'] == pytest.approx(full[name], rel=1e-12)
+    num_users = int(test[0].unique().numel())
+    assert out['num_users'] == full['num_users'] == num_users
+    assert set(out) == {f'{n}@{k}' for n in ('recall', 'ndcg', 'precision',
+                                              'hit_rate')
+                        for k in (1, 3, 30)} | {'num_users'}
+
+
+def test_evaluate_ranking_default_k_and_score_fn():
+    user_emb = torch.tensor([[1.0], [2.0]])
+    item_emb = torch.tensor([[1.0], [2.0], [3.0]])
+    train, test = idx([(0, 2)]), idx([(0, 0), (1, 1)])
+    out = evaluate_ranking(user_emb, item_emb, train, test)
+    assert set(out) == {'recall@20', 'ndcg@20', 'precision@20',
+                        'hit_rate@20', 'num_users'}
+    assert out['precision@20'] == pytest.approx(1 / 3)  # k clamped to 3.
+
+    cache = torch.tensor([[0.0, 1.0, 2.0], [9.0, 0.0, 1.0]])
+
+    def negative_distance(u, i):
+        return cache[:u.size(0)]
+
+    out = evaluate_ranking(user_emb, item_emb, train, test, k=1,
+                           batch_size=1, score_fn=negative_distance)
+    # Block 1 (user 0): item 2 masked, item 1 wins (miss); block 2 (user 1)
+    # sees cache row 0 again: item 2 wins (miss).
+    assert out['recall@1'] == 0.0
+    assert cache.tolist() == [[0.0, 1.0, 2.0], [9.0, 0.0, 1.0]]  # Unchanged.
+    # Dot product: user 0 ranks item 1 first (item 2 masked), user 1 item 2:
+    # both miss. Negative distance: each user's closest item is its test item.
+    out = evaluate_ranking(user_emb, item_emb, train, test, k=1)
+    assert out['recall@1'] == 0.0
+    out = evaluate_ranking(user_emb, item_emb, train, test, k=1,
+                           score_fn=lambda u, i: -(u - i.t()).abs())
+    assert out['recall@1'] == 1.0
+
+
+@pytest.mark.parametrize('args,error,match', [
+    (dict(scores=[[1.0]]), TypeError, "'scores' must be a torch.Tensor"),
+    (dict(scores=torch.zeros(3)), ValueError, "'scores' must have shape"),
+    (dict(scores=torch.zeros(2, 3, dtype=torch.long)), TypeError,
+     "'scores' must be floating point"),
+    (dict(k=0), ValueError, "'k' must be a positive integer"),
+    (dict(k=True), TypeError, "'k' must be an int"),
+    (dict(k=[1, 2]), TypeError, "'k' must be an int"),
+    (dict(train_index=torch.zeros(2)), ValueError,
+     r"'train_index' must have shape \[2, E\]"),
+    (dict(train_index=torch.zeros(2, 1)), TypeError,
+     "'train_index' must hold integer ids"),
+    (dict(test_index=idx([(2, 0)])), ValueError,
+     r"'test_index' holds user ids in \[2, 2\], outside \[0, 1\]"),
+    (dict(test_index=idx([(0, 3)])), ValueError,
+     r"'test_index' holds item ids in \[3, 3\], outside \[0, 2\]"),
+    (dict(test_index=(0, 1)), TypeError, "'test_index' must be a torch"),
+    (dict(test_index=idx([])), ValueError, "'test_index' holds no pair"),
+])
+def test_ranking_metrics_errors(args, error, match):
+    kwargs = dict(scores=torch.zeros(2, 3), train_index=idx([(0, 0)]),
+                  test_index=idx([(1, 1)]), k=1)
+    kwargs.update(args)
+    with pytest.raises(error, match=match):
+        ranking_metrics(**kwargs)
+
+
+@pytest.mark.parametrize('args,error,match', [
+    (dict(user_emb=None), TypeError, "'user_emb' must be a torch.Tensor"),
+    (dict(item_emb=torch.zeros(0, 2)), ValueError,
+     "'item_emb' must have at least one row"),
+    (dict(item_emb=torch.zeros(3, 5)), ValueError,
+     "dot-product score needs 'user_emb'"),
+    (dict(score_fn='dot'), TypeError, "'score_fn' must be callable"),
+    (dict(score_fn=lambda u, i: torch.zeros(3, 3)), ValueError,
+     r"'score_fn' must return scores of shape \[2, 3\] \(got \[3, 3\]\)"),
+    (dict(score_fn=lambda u, i: None), ValueError,
+     r"'score_fn' must return scores of shape \[2, 3\] \(got NoneType\)"),
+    (dict(score_fn=lambda u, i: torch.zeros(2, 3, dtype=torch.long)),
+     TypeError, "'score_fn' must return floating-point"),
+    (dict(k=[]), ValueError, "'k' must not be an empty list"),
+    (dict(k=[1, -1]), ValueError, r"'k' must be a positive integer \(got -1"),
+    (dict(batch_size=0), ValueError, "'batch_size' must be a positive"),
+    (dict(batch_size=2.0), TypeError, "'batch_size' must be an int"),
+    (dict(train_index=idx([(0, 7)])), ValueError,
+     r"'train_index' holds item ids in \[7, 7\]"),
+    (dict(test_index=idx([])), ValueError, "'test_index' holds no pair"),
+])
+def test_evaluate_ranking_errors(args, error, match):
+    kwargs = dict(user_emb=torch.zeros(2, 2), item_emb=torch.zeros(3, 2),
+                  train_index=idx([(0, 0)]),
+                  test_index=idx([(0, 1), (1, 1)]))
+    kwargs.update(args)
+    with pytest.raises(error, match=match):
+        evaluate_ranking(**kwargs)
+
+
+def test_evaluate_ranking_on_gowalla_subset():
+    from torch_geometric_negsamp.datasets import load_gowalla
+    split = load_gowalla().subset(200, seed=0)
+    gen = torch.Generator().manual_seed(0)
+    user_emb = torch.randn(split.num_users, 8, generator=gen)
+    item_emb = torch.randn(split.num_items, 8, generator=gen)
+    out = evaluate_ranking(user_emb, item_emb, split.train_index,
+                           split.test_index, k=20, batch_size=64)
+    full = ranking_metrics(user_emb @ item_emb.t(), split.train_index,
+                           split.test_index, k=20)
+    assert out['recall@20'] == pytest.approx(full['recall'], rel=1e-12)
+    assert out['ndcg@20'] == pytest.approx(full['ndcg'], rel=1e-12)
+    # Random embeddings: recall near |T_u| * 20 / I on average, far below 1.
+    assert 0.0 <= out['recall@20'] < 0.1

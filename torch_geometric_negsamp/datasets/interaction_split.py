@@ -1,0 +1,296 @@
+r"""A train / test (/ validation) split of user-item interactions."""
+from dataclasses import dataclass
+from typing import Optional, Union
+
+import torch
+from torch import Tensor
+
+from torch_geometric.data import HeteroData
+
+from torch_geometric_negsamp.datasets.lightgcn_file import (
+    PathLike,
+    read_lightgcn_file_with_num_users,
+)
+
+EDGE_TYPE = ('user', 'rates', 'item')
+REV_EDGE_TYPE = ('item', 'rev_rates', 'user')
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"'{name}' must be an int (got "
+                        f"{type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"'{name}' must be at least {minimum} (got {value})")
+    return value
+
+
+def _check_index(name: str, index: object, num_users: int,
+                 num_items: int) -> Tensor:
+    if not isinstance(index, Tensor):
+        raise TypeError(f"'{name}' must be a torch.Tensor (got "
+                        f"{type(index).__name__})")
+    if index.dim() != 2 or index.size(0) != 2:
+        raise ValueError(f"'{name}' must have shape [2, E] (got "
+                         f"{list(index.shape)})")
+    if index.dtype.is_floating_point or index.dtype.is_complex or \
+            index.dtype == torch.bool:
+        raise TypeError(f"'{name}' must hold integer ids (got {index.dtype})")
+    index = index.long()
+    if index.numel() > 0:
+        for row, (kind, bound) in enumerate((('user', num_users),
+                                             ('item', num_items))):
+            low, high = int(index[row].min()), int(index[row].max())
+            if low < 0 or high >= bound:
+                raise ValueError(f"'{name}' holds {kind} ids in [{low}, "
+                                 f"{high}], outside [0, {bound - 1}] "
+                                 f"(num_{kind}s={bound})")
+    return index
+
+
+@dataclass(repr=False, eq=False)
+class InteractionSplit:
+    r"""A split of implicit-feedback interactions between :obj:`num_users`
+    users and :obj:`num_items` items, in the LightGCN convention
+    (`He et al., 2020 <https://arxiv.org/abs/2002.02126>`_): training edges
+    feed the model and are masked at evaluation; test (and validation) edges
+    are the held-out positives.
+
+    Args:
+        train_index (torch.Tensor): Training :obj:`(user, item)` pairs of shape
+            :obj:`[2, E_train]`.
+        test_index (torch.Tensor): Test pairs of shape :obj:`[2, E_test]`.
+        num_users (int): The number of users (ids :obj:`0..num_users-1`).
+        num_items (int): The number of items (ids :obj:`0..num_items-1`).
+        val_index (torch.Tensor, optional): Validation pairs of shape
+            :obj:`[2, E_val]`. (default: :obj:`None`)
+
+    Integer indices of any integer dtype are converted to :obj:`torch.long`.
+    """
+    train_index: Tensor
+    test_index: Tensor
+    num_users: int
+    num_items: int
+    val_index: Optional[Tensor] = None
+
+    def __post_init__(self) -> None:
+        _check_int('num_users', self.num_users, 1)
+        _check_int('num_items', self.num_items, 1)
+        names = ['train_index', 'test_index']
+        if self.val_index is not None:
+            names.append('val_index')
+        for name in names:
+            setattr(self, name, _check_index(name, getattr(self, name),
+                                             self.num_users, self.num_items))
+        devices = {getattr(self, name).device for name in names}
+        if len(devices) > 1:
+            raise ValueError(f"All indices must live on one device (got "
+                             f"{sorted(str(d) for d in devices)})")
+
+    @classmethod
+    def from_lightgcn_files(
+        cls,
+        train_path: PathLike,
+        test_path: PathLike,
+        train_sha256: Optional[str] = None,
+        test_sha256: Optional[str] = None,
+    ) -> 'InteractionSplit':
+        r"""Reads a split from two LightGCN-format files (see
+        :func:`~torch_geometric_negsamp.datasets.read_lightgcn_file`).
+
+        :obj:`num_users` and :obj:`num_items` are the largest ids seen in
+        either file plus one (users listed without items count).
+
+        Args:
+            train_path (str or os.PathLike): The training file.
+            test_path (str or os.PathLike): The test file.
+            train_sha256 (str, optional): Expected SHA-256 of the uncompressed
+                training file. (default: :obj:`None`)
+            test_sha256 (str, optional): Expected SHA-256 of the uncompressed
+                test file. (default: :obj:`None`)
+        """
+        train, train_users = read_lightgcn_file_with_num_users(
+            train_path, train_sha256)
+        test, test_users = read_lightgcn_file_with_num_users(
+            test_path, test_sha256)
+        num_items = max([int(e[1].max()) + 1 for e in (train, test)
+                         if e.numel() > 0] or [0])
+        if num_items == 0:
+            raise ValueError(f"Neither '{train_path}' nor '{test_path}' holds "
+                             f"an interaction")
+        return cls(train, test, max(train_users, test_users), num_items)
+
+    @property
+    def num_train(self) -> int:
+        r"""The number of training interactions."""
+        return self.train_index.size(1)
+
+    @property
+    def num_test(self) -> int:
+        r"""The number of test interactions."""
+        return self.test_index.size(1)
+
+    @property
+    def num_val(self) -> int:
+        r"""The number of validation interactions (:obj:`0` if none)."""
+        return 0 if self.val_index is None else self.val_index.size(1)
+
+    def to(self, device: Union[str, torch.device]) -> 'InteractionSplit':
+        r"""Returns a copy with all indices on :obj:`device`."""
+        val = None if self.val_index is None else self.val_index.to(device)
+        return InteractionSplit(self.train_index.to(device),
+                                self.test_index.to(device), self.num_users,
+                                self.num_items, val)
+
+    def to_hetero_data(self) -> HeteroData:
+        r"""Returns the split as a bipartite
+        :class:`~torch_geometric.data.HeteroData`.
+
+        Node types :obj:`'user'` and :obj:`'item'` (only :obj:`num_nodes` is
+        set); edge type :obj:`('user', 'rates', 'item')` holds the training
+        edges as :obj:`edge_index` and the held-out edges as
+        :obj:`test_edge_index` (and :obj:`val_edge_index` when present);
+        :obj:`('item', 'rev_rates', 'user')` holds the reversed training
+        edges, the name :class:`~torch_geometric.transforms.ToUndirected`
+        would give them (so do not apply that transform on top: it would add
+        a second reverse type).
+        """
+        data = HeteroData()
+        data['user'].num_nodes = self.num_users
+        data['item'].num_nodes = self.num_items
+        data[EDGE_TYPE].edge_index = self.train_index
+        data[EDGE_TYPE].test_edge_index = self.test_index
+        if self.val_index is not None:
+            data[EDGE_TYPE].val_edge_index = self.val_index
+        data[REV_EDGE_TYPE].edge_index = self.train_index.flip(0)
+        return data
+
+    @classmethod
+    def from_hetero_data(cls, data: HeteroData) -> 'InteractionSplit':
+        r"""Inverse of :meth:`to_hetero_data`."""
+        if not isinstance(data, HeteroData) or EDGE_TYPE not in \
+                data.edge_types:
+            raise ValueError(f"'data' must be a HeteroData with edge type "
+                             f"{EDGE_TYPE} (got {data!r})")
+        store = data[EDGE_TYPE]
+        if 'test_edge_index' not in store:
+            raise ValueError(f"'data[{EDGE_TYPE}]' has no 'test_edge_index'")
+        return cls(store.edge_index, store.test_edge_index,
+                   data['user'].num_nodes, data['item'].num_nodes,
+                   store.get('val_edge_index'))
+
+    def to_homogeneous_edge_index(self) -> Tensor:
+        r"""Returns the training graph as an undirected homogeneous
+        :obj:`edge_index` of shape :obj:`[2, 2 * E_train]` over
+        :obj:`num_users + num_items` nodes: users keep their ids, item
+        :obj:`i` becomes node :obj:`num_users + i`. The first
+        :obj:`E_train` columns are the user-to-item edges in training order,
+        the last :obj:`E_train` their reverses.
+        """
+        user, item = self.train_index[0], self.train_index[1] + self.num_users
+        return torch.stack([torch.cat([user, item]), torch.cat([item, user])])
+
+    def with_validation(self, fraction: float,
+                        seed: int = 0) -> 'InteractionSplit':
+        r"""Returns a new split that moves a per-user random fraction of the
+        training edges into :obj:`val_index`.
+
+        A user with :math:`n \geq 2` training items gives
+        :math:`\min(\lceil f \cdot n \rceil, n - 1)` of them to validation, so
+        every such user keeps at least one training item and gets at least
+        one validation item; a user with a single training item keeps it.
+        The draw depends only on :obj:`seed` (it runs on a CPU generator), so
+        it is identical on every device. Remaining training edges keep their
+        order.
+
+        Args:
+            fraction (float): The fraction :math:`f \in (0, 1)` of every
+                user's training items to hold out.
+            seed (int, optional): The random seed. (default: :obj:`0`)
+        """
+        if isinstance(fraction, bool) or not isinstance(fraction,
+                                                        (int, float)):
+            raise TypeError(f"'fraction' must be a float (got "
+                            f"{type(fraction).__name__})")
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"'fraction' must lie in (0, 1) (got "
+                             f"{fraction})")
+        _check_int('seed', seed, -2**63)
+        if self.val_index is not None:
+            raise ValueError("This split already has a 'val_index'")
+
+        device = self.train_index.device
+        user = self.train_index[0].cpu()
+        num_edges = user.numel()
+        generator = torch.Generator().manual_seed(seed)
+        # Random order inside every user: shuffle, then sort stably by user.
+        order = torch.randperm(num_edges, generator=generator)
+        order = order[torch.sort(user[order], stable=True)[1]]
+        count = torch.bincount(user, minlength=self.num_users)
+        start = torch.cumsum(count, 0) - count
+        rank = torch.empty(num_edges, dtype=torch.long)
+        rank[order] = torch.arange(num_edges) - start[user[order]]
+        num_val = torch.ceil(count.double() * fraction).long()
+        num_val = torch.minimum(num_val, (count - 1).clamp(min=0))
+        is_val = (rank < num_val[user]).to(device)
+        return InteractionSplit(self.train_index[:, ~is_val], self.test_index,
+                                self.num_users, self.num_items,
+                                self.train_index[:, is_val])
+
+    def subset(self, num_users: int,
+               seed: Optional[int] = None) -> 'InteractionSplit':
+        r"""Returns a smaller split restricted to :obj:`num_users` users, for
+        quick experiments and tests.
+
+        Users are the first :obj:`num_users` ids when :obj:`seed` is
+        :obj:`None`, otherwise a random sample drawn with :obj:`seed`. Kept
+        users are renumbered :obj:`0..num_users-1` in increasing order of
+        their old id; items are those appearing in any kept edge
+        (train, test or validation), renumbered densely in increasing order
+        of their old id.
+
+        Args:
+            num_users (int): The number of users to keep.
+            seed (int, optional): Seed of a random user sample; :obj:`None`
+                keeps the first users. (default: :obj:`None`)
+        """
+        _check_int('num_users', num_users, 1)
+        if num_users > self.num_users:
+            raise ValueError(f"'num_users' must be at most {self.num_users} "
+                             f"(got {num_users})")
+        if seed is not None:
+            _check_int('seed', seed, -2**63)
+            generator = torch.Generator().manual_seed(seed)
+            users = torch.randperm(self.num_users, generator=generator)
+            users = users[:num_users].sort()[0]
+        else:
+            users = torch.arange(num_users)
+
+        device = self.train_index.device
+        user_map = torch.full((self.num_users, ), -1, dtype=torch.long)
+        user_map[users] = torch.arange(num_users)
+        user_map = user_map.to(device)
+
+        indices = [self.train_index, self.test_index, self.val_index]
+        kept = [None if e is None else e[:, user_map[e[0]] >= 0]
+                for e in indices]
+        items = torch.cat([e[1] for e in kept if e is not None]).unique()
+        if items.numel() == 0:
+            raise ValueError(f"The selected {num_users} users have no "
+                             f"interaction; choose more users")
+        item_map = torch.full((self.num_items, ), -1, dtype=torch.long,
+                              device=device)
+        item_map[items] = torch.arange(items.numel(), device=device)
+        out = [
+            None if e is None else torch.stack(
+                [user_map[e[0]], item_map[e[1]]]) for e in kept
+        ]
+        return InteractionSplit(out[0], out[1], num_users, items.numel(),
+                                out[2])
+
+    def __repr__(self) -> str:
+        val = f', num_val={self.num_val}' if self.val_index is not None else ''
+        return (f'{self.__class__.__name__}(num_users={self.num_users}, '
+                f'num_items={self.num_items}, num_train={self.num_train}, '
+                f'num_test={self.num_test}{val})')
+

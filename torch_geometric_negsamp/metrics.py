@@ -1,0 +1,386 @@
+r"""Full-ranking evaluation for recommendation (Recall, NDCG, Precision and
+hit rate at :math:`k`), as in the NGCF / LightGCN reference protocol.
+
+Protocol (`He et al., 2020 <https://arxiv.org/abs/2002.02126>`_): every
+user ranks *all* items, its training items masked out; for a user
+:math:`u` with test items :math:`T_u` and top-:math:`k` list
+:math:`(i_0, \ldots, i_{k-1})`, with :math:`h_r = 1` if :math:`i_r \in T_u`:
+
+.. math::
+    \mathrm{Recall@}k = \frac{\sum_r h_r}{|T_u|}, \qquad
+    \mathrm{Precision@}k = \frac{\sum_r h_r}{k}, \qquad
+    \mathrm{HR@}k = \mathbb{1}\Big[\sum_r h_r > 0\Big],
+
+.. math::
+    \mathrm{NDCG@}k = \frac{\sum_{r=0}^{k-1} h_r / \log_2(r + 2)}
+    {\sum_{r=0}^{\min(k, |T_u|) - 1} 1 / \log_2(r + 2)},
+
+averaged over the users with at least one test item.
+
+Why not :mod:`torch_geometric.metrics`: its :class:`LinkPredRecall`,
+:class:`LinkPredPrecision`, :class:`LinkPredNDCG` and
+:class:`LinkPredHitRatio` use the same definitions (recall divides by the
+number of ground-truth items, the ideal DCG uses :math:`\min(k, |T_u|)` ones,
+users without ground truth are not counted; the tests check the agreement),
+but they start from a ready top-:math:`k` index matrix, know nothing about
+the training-item mask, accumulate in float32 and become
+:class:`torchmetrics.Metric` objects (with their own state and
+synchronisation rules) whenever :obj:`torchmetrics` happens to be installed.
+The functions here take scores, apply the mask, share one top-:math:`k` over
+several :math:`k`, and return float64 per-block sums, so that a blocked
+evaluation equals the full-matrix one exactly whatever else is installed.
+"""
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from torch import Tensor
+
+__all__ = ['ranking_metrics', 'ranking_metric_sums', 'evaluate_ranking']
+
+METRIC_NAMES = ('recall', 'ndcg', 'precision', 'hit_rate')
+
+ScoreFn = Callable[[Tensor, Tensor], Tensor]
+
+
+def _check_positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"'{name}' must be an int (got "
+                        f"{type(value).__name__})")
+    if value < 1:
+        raise ValueError(f"'{name}' must be a positive integer (got {value})")
+    return value
+
+
+def _check_ks(k: Union[int, Sequence[int]]) -> List[int]:
+    if isinstance(k, (list, tuple)):
+        if len(k) == 0:
+            raise ValueError("'k' must not be an empty list")
+        return sorted({_check_positive_int('k', value) for value in k})
+    return [_check_positive_int('k', k)]
+
+
+def _check_index(name: str, index: object, num_users: int,
+                 num_items: int) -> Tensor:
+    if not isinstance(index, Tensor):
+        raise TypeError(f"'{name}' must be a torch.Tensor (got "
+                        f"{type(index).__name__})")
+    if index.dim() != 2 or index.size(0) != 2:
+        raise ValueError(f"'{name}' must have shape [2, E] (got "
+                         f"{list(index.shape)})")
+    if index.dtype.is_floating_point or index.dtype.is_complex or \
+            index.dtype == torch.bool:
+        raise TypeError(f"'{name}' must hold integer ids (got {index.dtype})")
+    if index.numel() > 0:
+        for row, (kind, bound) in enumerate((('user', num_users),
+                                             ('item', num_items))):
+            low, high = int(index[row].min()), int(index[row].max())
+            if low < 0 or high >= bound:
+                raise ValueError(f"'{name}' holds {kind} ids in [{low}, "
+                                 f"{high}], outside [0, {bound - 1}]")
+    return index.long()
+
+
+def _isin_sorted(sorted_keys: Tensor, query: Tensor) -> Tensor:
+    r"""Membership of :obj:`query` in the sorted 1-D :obj:`sorted_keys`
+    (binary search, no per-user Python loop)."""
+    if sorted_keys.numel() == 0:
+        return torch.zeros_like(query, dtype=torch.bool)
+    pos = torch.searchsorted(sorted_keys, query)
+    pos = pos.clamp_(max=sorted_keys.numel() - 1)
+    return sorted_keys[pos] == query
+
+
+class _PositiveIndex:
+    r"""Sorted, de-duplicated :obj:`(user, item)` pairs with CSR row
+    pointers, for per-block masks and membership tests."""
+    def __init__(self, index: Tensor, num_users: int, num_items: int,
+                 device: torch.device) -> None:
+        index = index.to(device)
+        self.num_items = num_items
+        self.keys = torch.unique(index[0] * num_items + index[1])  # Sorted.
+        self.users = torch.div(self.keys, num_items, rounding_mode='floor')
+        self.items = self.keys - self.users * num_items
+        self.count = torch.bincount(self.users, minlength=num_users)
+        self.rowptr = torch.zeros(num_users + 1, dtype=torch.long,
+                                  device=device)
+        torch.cumsum(self.count, 0, out=self.rowptr[1:])
+
+    def block(self, users: Tensor) -> Tuple[Tensor, Tensor]:
+        r"""Returns :obj:`(row, item)` of the pairs of :obj:`users`, with
+        :obj:`row` the position of the user in :obj:`users`."""
+        count = self.count[users]
+        row = torch.repeat_interleave(
+            torch.arange(users.numel(), device=users.device), count)
+        offset = torch.cumsum(count, 0) - count
+        pos = (torch.arange(row.numel(), device=users.device) - offset[row] +
+               self.rowptr[users][row])
+        return row, self.items[pos]
+
+    def contains(self, users: Tensor, items: Tensor) -> Tensor:
+        return _isin_sorted(self.keys, users * self.num_items + items)
+
+
+def _block_sums(
+    scores: Tensor,
+    users: Tensor,
+    train: _PositiveIndex,
+    test: _PositiveIndex,
+    ks: List[int],
+    inplace: bool,
+) -> Dict[int, Tensor]:
+    r"""Float64 sums of the four metrics over the rows of :obj:`scores`
+    (which belong to :obj:`users`, all with at least one test item)."""
+    num_items = scores.size(1)
+    row, item = train.block(users)
+    if not inplace:
+        scores = scores.clone()
+    scores[row, item] = float('-inf')
+
+    k_max = min(ks[-1], num_items)
+    # Ties are broken in the order torch.topk returns them.
+    top = torch.topk(scores, k_max, dim=1, sorted=True).indices
+    block_users = users.view(-1, 1).expand_as(top)
+    # A training item can only reach the top-k when k exceeds the number of
+    # unmasked items; being masked, it never counts as a hit.
+    hit = test.contains(block_users, top) & ~train.contains(block_users, top)
+    hit = hit.double()
+
+    num_test = test.count[users].double()
+    rank = torch.arange(k_max, dtype=torch.float64, device=scores.device)
+    discount = 1.0 / torch.log2(rank + 2.0)
+    ideal = torch.cat([discount.new_zeros(1), torch.cumsum(discount, 0)])
+
+    out = {}
+    for k in ks:
+        k_eff = min(k, num_items)
+        hits = hit[:, :k_eff].sum(dim=1)
+        dcg = (hit[:, :k_eff] * discount[:k_eff]).sum(dim=1)
+        idcg = ideal[num_test.long().clamp(max=k_eff)]
+        out[k] = torch.stack([
+            (hits / num_test).sum(),
+            (dcg / idcg).sum(),
+            hits.sum() / k_eff,
+            (hits > 0).double().sum(),
+        ])
+    return out
+
+
+def _check_scores(scores: object) -> Tensor:
+    if not isinstance(scores, Tensor):
+        raise TypeError(f"'scores' must be a torch.Tensor (got "
+                        f"{type(scores).__name__})")
+    if scores.dim() != 2 or scores.size(1) == 0:
+        raise ValueError(f"'scores' must have shape [U, I] with I > 0 (got "
+                         f"{list(scores.shape)})")
+    if not scores.dtype.is_floating_point:
+        raise TypeError(f"'scores' must be floating point (got "
+                        f"{scores.dtype})")
+    return scores
+
+
+def _check_block_inputs(scores: object, train_index: object,
+                        test_index: object,
+                        k: object) -> Tuple[Tensor, Tensor, Tensor]:
+    scores = _check_scores(scores)
+    _check_positive_int('k', k)
+    num_users, num_items = scores.shape
+    train_index = _check_index('train_index', train_index, num_users,
+                               num_items)
+    test_index = _check_index('test_index', test_index, num_users, num_items)
+    return scores, train_index, test_index
+
+
+def ranking_metric_sums(
+    scores: Tensor,
+    train_index: Tensor,
+    test_index: Tensor,
+    k: int,
+) -> Dict[str, Union[float, int]]:
+    r"""Like :func:`ranking_metrics`, but returns the *sums* of the per-user
+    metrics and the number of evaluated users, so that results of several
+    blocks of users can be combined exactly: add the sums and the counts of
+    all blocks, then divide.
+
+    Args:
+        scores (torch.Tensor): Scores of shape :obj:`[U, I]` for a block of
+            :obj:`U` users against all :obj:`I` items.
+        train_index (torch.Tensor): Training :obj:`(row, item)` pairs of
+            shape :obj:`[2, E_train]`, rows in :obj:`0..U-1` (the block's
+            numbering); masked out before ranking.
+        test_index (torch.Tensor): Test pairs of shape :obj:`[2, E_test]`, in
+            the same numbering. May be empty (then all sums are zero).
+        k (int): The cut-off; clamped to :obj:`I` when larger.
+
+    Returns:
+        dict: :obj:`'recall'`, :obj:`'ndcg'`, :obj:`'precision'`,
+        :obj:`'hit_rate'` (Python floats, sums over evaluated users) and
+        :obj:`'num_users'` (int, users with at least one test item).
+    """
+    scores, train_index, test_index = _check_block_inputs(
+        scores, train_index, test_index, k)
+    ks = [k]
+    num_users, num_items = scores.shape
+    device = scores.device
+    train = _PositiveIndex(train_index, num_users, num_items, device)
+    test = _PositiveIndex(test_index, num_users, num_items, device)
+    users = torch.nonzero(test.count > 0).view(-1)
+    if users.numel() == 0:
+        return {**{name: 0.0 for name in METRIC_NAMES}, 'num_users': 0}
+    sums = _block_sums(scores[users], users, train, test, ks, inplace=True)
+    values = sums[k].tolist()
+    return {**dict(zip(METRIC_NAMES, values)), 'num_users': users.numel()}
+
+
+def ranking_metrics(
+    scores: Tensor,
+    train_index: Tensor,
+    test_index: Tensor,
+    k: int,
+) -> Dict[str, Union[float, int]]:
+    r"""Computes Recall@:math:`k`, NDCG@:math:`k`, Precision@:math:`k` and
+    hit rate@:math:`k` from a dense score matrix, with the NGCF / LightGCN
+    full-ranking protocol (see the module documentation for the formulas).
+
+    Training items get the score :math:`-\infty` before the top-:math:`k`
+    (on a copy; :obj:`scores` is not modified). A pair present in both
+    :obj:`train_index` and :obj:`test_index` is therefore never a hit, but
+    still counts in :math:`|T_u|`, as in the reference implementations.
+    Duplicate pairs count once. When :obj:`k` exceeds the number of items
+    :math:`I`, :math:`k = I` is used (also as the precision denominator).
+    Ties are broken in the order :func:`torch.topk` returns them, which may
+    differ between devices. Users without a test item are not evaluated.
+
+    Args:
+        scores (torch.Tensor): Scores of shape :obj:`[U, I]`.
+        train_index (torch.Tensor): Training :obj:`(user, item)` pairs of
+            shape :obj:`[2, E_train]`, users in :obj:`0..U-1`.
+        test_index (torch.Tensor): Test pairs of shape :obj:`[2, E_test]`,
+            with at least one pair.
+        k (int): The cut-off.
+
+    Returns:
+        dict: :obj:`'recall'`, :obj:`'ndcg'`, :obj:`'precision'`,
+        :obj:`'hit_rate'` as Python floats (means over the evaluated users)
+        and :obj:`'num_users'`, the number of evaluated users (int).
+    """
+    _, _, test_index = _check_block_inputs(scores, train_index, test_index,
+                                           k)
+    if test_index.size(1) == 0:
+        raise ValueError("'test_index' holds no pair; no user can be "
+                         "evaluated")
+    sums = ranking_metric_sums(scores, train_index, test_index, k)
+    count = sums['num_users']
+    return {
+        **{name: sums[name] / count
+           for name in METRIC_NAMES}, 'num_users': count
+    }
+
+
+def _dot_score(user_emb: Tensor, item_emb: Tensor) -> Tensor:
+    return user_emb @ item_emb.t()
+
+
+@torch.no_grad()
+def evaluate_ranking(
+    user_emb: Tensor,
+    item_emb: Tensor,
+    train_index: Tensor,
+    test_index: Tensor,
+    k: Union[int, Sequence[int]] = 20,
+    batch_size: int = 1024,
+    score_fn: Optional[ScoreFn] = None,
+) -> Dict[str, Union[float, int]]:
+    r"""Full-ranking evaluation over all users, in blocks of
+    :obj:`batch_size` users, never building the whole :obj:`[U, I]` score
+    matrix. The result equals :func:`ranking_metrics` on the full matrix
+    (same protocol, masking, clamping and tie rule); only users with a test
+    item are scored. Runs on the device of :obj:`user_emb` (the indices and
+    :obj:`item_emb` are moved there).
+
+    Args:
+        user_emb (torch.Tensor): User representations of shape
+            :obj:`[U, ...]` (:obj:`[U, d]` for the default dot product).
+        item_emb (torch.Tensor): Item representations of shape
+            :obj:`[I, ...]`.
+        train_index (torch.Tensor): Training :obj:`(user, item)` pairs of
+            shape :obj:`[2, E_train]`, masked out before ranking.
+        test_index (torch.Tensor): Test pairs of shape :obj:`[2, E_test]`,
+            with at least one pair.
+        k (int or list of int, optional): The cut-off(s); each is clamped to
+            :obj:`I` when larger (the key keeps the requested value).
+            (default: :obj:`20`)
+        batch_size (int, optional): Users per block; the block score matrix
+            has :obj:`batch_size * I` entries. (default: :obj:`1024`)
+        score_fn (callable, optional): :obj:`score_fn(user_emb[users],
+            item_emb)` returning scores of shape :obj:`[len(users), I]`.
+            Its output is copied before masking. (default: dot product
+            :obj:`user_emb[users] @ item_emb.T`)
+
+    Returns:
+        dict: :obj:`'recall@k'`, :obj:`'ndcg@k'`, :obj:`'precision@k'`,
+        :obj:`'hit_rate@k'` (Python floats) for every :obj:`k`, and
+        :obj:`'num_users'` (int), the number of evaluated users.
+    """
+    for name, emb in (('user_emb', user_emb), ('item_emb', item_emb)):
+        if not isinstance(emb, Tensor):
+            raise TypeError(f"'{name}' must be a torch.Tensor (got "
+                            f"{type(emb).__name__})")
+        if emb.dim() == 0 or emb.size(0) == 0:
+            raise ValueError(f"'{name}' must have at least one row (got "
+                             f"shape {list(emb.shape)})")
+    if score_fn is None:
+        if user_emb.dim() != 2 or item_emb.dim() != 2 or \
+                user_emb.size(1) != item_emb.size(1):
+            raise ValueError(f"The dot-product score needs 'user_emb' [U, d] "
+                             f"and 'item_emb' [I, d] (got "
+                             f"{list(user_emb.shape)} and "
+                             f"{list(item_emb.shape)})")
+    elif not callable(score_fn):
+        raise TypeError(f"'score_fn' must be callable (got "
+                        f"{type(score_fn).__name__})")
+    ks = _check_ks(k)
+    batch_size = _check_positive_int('batch_size', batch_size)
+    num_users, num_items = user_emb.size(0), item_emb.size(0)
+    train_index = _check_index('train_index', train_index, num_users,
+                               num_items)
+    test_index = _check_index('test_index', test_index, num_users, num_items)
+    if test_index.size(1) == 0:
+        raise ValueError("'test_index' holds no pair; no user can be "
+                         "evaluated")
+
+    device = user_emb.device
+    item_emb = item_emb.to(device)
+    train = _PositiveIndex(train_index, num_users, num_items, device)
+    test = _PositiveIndex(test_index, num_users, num_items, device)
+    users = torch.nonzero(test.count > 0).view(-1)
+
+    total = {k: torch.zeros(4, dtype=torch.float64, device=device) for k in ks}
+    for start in range(0, users.numel(), batch_size):
+        block = users[start:start + batch_size]
+        if score_fn is None:
+            scores = _dot_score(user_emb[block], item_emb)
+        else:
+            scores = score_fn(user_emb[block], item_emb)
+            if not isinstance(scores, Tensor) or \
+                    tuple(scores.shape) != (block.numel(), num_items):
+                shape = list(scores.shape) if isinstance(scores, Tensor) \
+                    else type(scores).__name__
+                raise ValueError(f"'score_fn' must return scores of shape "
+                                 f"[{block.numel()}, {num_items}] (got "
+                                 f"{shape})")
+            if not scores.dtype.is_floating_point:
+                raise TypeError(f"'score_fn' must return floating-point "
+                                f"scores (got {scores.dtype})")
+        sums = _block_sums(scores, block, train, test, ks,
+                           inplace=score_fn is None)
+        for k_ in ks:
+            total[k_] += sums[k_]
+
+    count = users.numel()
+    out: Dict[str, Union[float, int]] = {}
+    for k_ in ks:
+        values = (total[k_] / count).tolist()
+        for name, value in zip(METRIC_NAMES, values):
+            out[f'{name}@{k_}'] = value
+    out['num_users'] = count
+    return out
