@@ -1,0 +1,34 @@
+r"""Seed-aware negative sampling on PyG's compiled neighbour sampler."""
+from torch_geometric.sampler import NeighborSampler
+
+from torch_geometric_negsamp.loader.seed_aware_mixin import (
+    SeedAwareSamplerMixin,
+)
+
+
+class SeedAwareNeighborSampler(SeedAwareSamplerMixin, NeighborSampler):
+    r"""PyG's :class:`torch_geometric.sampler.NeighborSampler` (neighbour
+    sampling of Hamilton et al., 2017, "Inductive Representation Learning on
+    Large Graphs", through :obj:`pyg-lib` or :obj:`torch-sparse`) whose
+    :meth:`sample_from_edges` draws the negatives of a
+    :class:`~torch_geometric_negsamp.sampler.NegativeSampler` from the
+    positives of the mini-batch, filtered against the known positives (see
+    :class:`~torch_geometric_negsamp.loader.SeedAwareSamplerMixin`).
+
+    Takes the arguments of :class:`~torch_geometric.sampler.NeighborSampler`.
+    :class:`~torch_geometric_negsamp.loader.LinkNeighborLoader` uses it when
+    a compiled backend is installed, and
+    :class:`~torch_geometric_negsamp.loader.SeedAwareTorchNeighborSampler`
+    otherwise.
+
+    Example:
+        >>> sampler = SeedAwareNeighborSampler(data, [10, 5])
+        >>> loader = torch_geometric.loader.LinkNeighborLoader(
+        ...     data, [10, 5], neighbor_sampler=sampler, batch_size=256,
+        ...     neg_sampling=UniformSampler(amount=4).fit(data))
+    """
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(num_neighbors='
+                f'{self.num_neighbors.values}, replace={self.replace}, '
+                f'disjoint={self.disjoint}, '
+                f'subgraph_type={self.subgraph_type.value!r})')
