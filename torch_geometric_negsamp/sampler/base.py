@@ -256,6 +256,17 @@ class NegativeSampler(NegativeSampling):
                 self._worker_generator = torch.Generator().manual_seed(seed)
         return self._worker_generator
 
+    def reseed(self, seed: int) -> 'NegativeSampler':
+        r"""Restarts the sampler's random stream from :obj:`seed` (e.g. at
+        every epoch, so that a run resumed from a checkpoint draws what an
+        uninterrupted run would have drawn)."""
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"'seed' must be an int (got "
+                            f"{type(seed).__name__})")
+        self.seed, self.generator = seed, None
+        self._worker_key = None
+        return self
+
     # ------------------------------------------------------------ proposals
     def _propose(self, src: Optional[Tensor], num: int, index: PositiveIndex,
                  edge_type, generator) -> Tensor:
