@@ -1,5 +1,6 @@
 r"""Exact, fast and swappable negative sampling for PyTorch Geometric."""
 from torch_geometric_negsamp.index import PositiveIndex
+from torch_geometric_negsamp import functional
 from torch_geometric_negsamp.sampler import (
     BernoulliSampler,
     NegativeSampler,
@@ -21,5 +22,6 @@ __all__ = [
     'BernoulliSampler',
     'register_sampler',
     'resolve_sampler',
+    'functional',
     '__version__',
 ]

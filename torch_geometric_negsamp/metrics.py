@@ -35,6 +35,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp.index import PositiveIndex
+
 __all__ = ['ranking_metrics', 'ranking_metric_sums', 'evaluate_ranking']
 
 METRIC_NAMES = ('recall', 'ndcg', 'precision', 'hit_rate')
@@ -80,58 +82,27 @@ def _check_index(name: str, index: object, num_users: int,
     return index.long()
 
 
-def _isin_sorted(sorted_keys: Tensor, query: Tensor) -> Tensor:
-    r"""Membership of :obj:`query` in the sorted 1-D :obj:`sorted_keys`
-    (binary search, no per-user Python loop)."""
-    if sorted_keys.numel() == 0:
-        return torch.zeros_like(query, dtype=torch.bool)
-    pos = torch.searchsorted(sorted_keys, query)
-    pos = pos.clamp_(max=sorted_keys.numel() - 1)
-    return sorted_keys[pos] == query
-
-
-class _PositiveIndex:
-    r"""Sorted, de-duplicated :obj:`(user, item)` pairs with CSR row
-    pointers, for per-block masks and membership tests."""
-    def __init__(self, index: Tensor, num_users: int, num_items: int,
-                 device: torch.device) -> None:
-        index = index.to(device)
-        self.num_items = num_items
-        self.keys = torch.unique(index[0] * num_items + index[1])  # Sorted.
-        self.users = torch.div(self.keys, num_items, rounding_mode='floor')
-        self.items = self.keys - self.users * num_items
-        self.count = torch.bincount(self.users, minlength=num_users)
-        self.rowptr = torch.zeros(num_users + 1, dtype=torch.long,
-                                  device=device)
-        torch.cumsum(self.count, 0, out=self.rowptr[1:])
-
-    def block(self, users: Tensor) -> Tuple[Tensor, Tensor]:
-        r"""Returns :obj:`(row, item)` of the pairs of :obj:`users`, with
-        :obj:`row` the position of the user in :obj:`users`."""
-        count = self.count[users]
-        row = torch.repeat_interleave(
-            torch.arange(users.numel(), device=users.device), count)
-        offset = torch.cumsum(count, 0) - count
-        pos = (torch.arange(row.numel(), device=users.device) - offset[row] +
-               self.rowptr[users][row])
-        return row, self.items[pos]
-
-    def contains(self, users: Tensor, items: Tensor) -> Tensor:
-        return _isin_sorted(self.keys, users * self.num_items + items)
+def _positive_index(index: Tensor, num_users: int, num_items: int,
+                    device: torch.device) -> PositiveIndex:
+    r"""The library's exact index of the (already validated) pairs: it
+    gives per-block masks (:meth:`PositiveIndex.neighbors`), counts and
+    membership without a Python loop over users."""
+    return PositiveIndex(index.to(device), max(num_users, 1),
+                         max(num_items, 1))
 
 
 def _block_sums(
     scores: Tensor,
     users: Tensor,
-    train: _PositiveIndex,
-    test: _PositiveIndex,
+    train: PositiveIndex,
+    test: PositiveIndex,
     ks: List[int],
     inplace: bool,
 ) -> Dict[int, Tensor]:
     r"""Float64 sums of the four metrics over the rows of :obj:`scores`
     (which belong to :obj:`users`, all with at least one test item)."""
     num_items = scores.size(1)
-    row, item = train.block(users)
+    row, item = train.neighbors(users)
     if not inplace:
         scores = scores.clone()
     scores[row, item] = float('-inf')
@@ -145,7 +116,7 @@ def _block_sums(
     hit = test.contains(block_users, top) & ~train.contains(block_users, top)
     hit = hit.double()
 
-    num_test = test.count[users].double()
+    num_test = test.degree(users).double()
     rank = torch.arange(k_max, dtype=torch.float64, device=scores.device)
     discount = 1.0 / torch.log2(rank + 2.0)
     ideal = torch.cat([discount.new_zeros(1), torch.cumsum(discount, 0)])
@@ -221,9 +192,9 @@ def ranking_metric_sums(
     ks = [k]
     num_users, num_items = scores.shape
     device = scores.device
-    train = _PositiveIndex(train_index, num_users, num_items, device)
-    test = _PositiveIndex(test_index, num_users, num_items, device)
-    users = torch.nonzero(test.count > 0).view(-1)
+    train = _positive_index(train_index, num_users, num_items, device)
+    test = _positive_index(test_index, num_users, num_items, device)
+    users = torch.nonzero(test.degree() > 0).view(-1)
     if users.numel() == 0:
         return {**{name: 0.0 for name in METRIC_NAMES}, 'num_users': 0}
     sums = _block_sums(scores[users], users, train, test, ks, inplace=True)
@@ -350,9 +321,9 @@ def evaluate_ranking(
 
     device = user_emb.device
     item_emb = item_emb.to(device)
-    train = _PositiveIndex(train_index, num_users, num_items, device)
-    test = _PositiveIndex(test_index, num_users, num_items, device)
-    users = torch.nonzero(test.count > 0).view(-1)
+    train = _positive_index(train_index, num_users, num_items, device)
+    test = _positive_index(test_index, num_users, num_items, device)
+    users = torch.nonzero(test.degree() > 0).view(-1)
 
     total = {k: torch.zeros(4, dtype=torch.float64, device=device) for k in ks}
     for start in range(0, users.numel(), batch_size):

@@ -110,6 +110,7 @@ class NegativeSampler(NegativeSampling):
         self.generator = generator
         self.num_dropped = 0
         self._indices: Dict[Optional[EdgeType], PositiveIndex] = {}
+        self._pair_src_weight: Dict[Optional[EdgeType], Tensor] = {}
         self._worker_key = None
         self._worker_generator: Optional[torch.Generator] = None
 
@@ -139,7 +140,7 @@ class NegativeSampler(NegativeSampling):
                 edges); a dict keyed by edge type for heterogeneous data.
         """
         from torch_geometric.data import Data, HeteroData
-        self._indices = {}
+        self._indices, self._pair_src_weight = {}, {}
         if isinstance(data_or_edge_index, HeteroData):
             data = data_or_edge_index
             if edge_type is None:
@@ -225,6 +226,8 @@ class NegativeSampler(NegativeSampling):
         r"""Moves the index (and sampler state) to :obj:`device`."""
         for index in self._indices.values():
             index.to(device)
+        self._pair_src_weight = {key: value.to(device) for key, value in
+                                 self._pair_src_weight.items()}
         self._move_state(device)
         return self
 
@@ -315,7 +318,8 @@ class NegativeSampler(NegativeSampling):
             w = weight.view(1, -1).repeat(part.numel(), 1)
             batch, dst = index.neighbors(part)
             w[batch, dst] = 0
-            u = uniform((part.numel(), 1), w.device, generator).double()
+            u = uniform((part.numel(), 1), w.device, generator,
+                        torch.float64)
             cdf = w.double().cumsum(1)
             pick = torch.searchsorted(cdf, u * cdf[:, -1:], right=True)
             out[i:i + chunk] = pick.view(-1).clamp_(max=index.num_dst_nodes -
@@ -444,20 +448,32 @@ class NegativeSampler(NegativeSampling):
     def _propose_src(self, num: int, index: PositiveIndex, edge_type,
                      generator) -> Tensor:
         if self.filtered:
-            all_src = torch.arange(index.num_src_nodes, device=index.device)
-            ok = self._valid_mass(all_src, index, edge_type) > 0
-            if not bool(ok.any()):
-                raise UnsatisfiableError(
-                    "no source node has a valid negative: every pair is a "
-                    "known positive")
-            weight = ok.to(torch.float)
-            if self.src_weight is not None:
-                weight = weight * self.src_weight.to(weight.device)
+            # The source weights depend only on the fitted index: computed
+            # over all sources once, not on every call.
+            weight = self._pair_src_weight.get(edge_type)
+            if weight is None:
+                weight = self._filtered_src_weight(index, edge_type)
+                self._pair_src_weight[edge_type] = weight
             return _draw_weighted(weight, num, generator)
         if self.src_weight is not None:
             return _draw_weighted(self.src_weight.to(index.device), num,
                                   generator)
         return _randint(index.num_src_nodes, num, index.device, generator)
+
+    def _filtered_src_weight(self, index: PositiveIndex,
+                             edge_type) -> Tensor:
+        r"""Weights of the sources of binary pairs: zero for sources
+        without a valid negative, :obj:`src_weight` (or one) otherwise."""
+        all_src = torch.arange(index.num_src_nodes, device=index.device)
+        ok = self._valid_mass(all_src, index, edge_type) > 0
+        if not bool(ok.any()):
+            raise UnsatisfiableError(
+                "no source node has a valid negative: every pair is a "
+                "known positive")
+        weight = ok.to(torch.float64)
+        if self.src_weight is not None:
+            weight = weight * self.src_weight.to(weight.device)
+        return weight
 
     # --------------------------------------------------- PyG's static hook
     def sample(self, num_samples: int, endpoint: str,
@@ -506,6 +522,6 @@ def _randint(high: int, num: int, device, generator) -> Tensor:
 def _draw_weighted(weight: Tensor, num: int, generator) -> Tensor:
     r"""Inverse-CDF draws proportional to :obj:`weight` (any device)."""
     cdf = weight.double().cumsum(0)
-    u = uniform(num, weight.device, generator).double() * cdf[-1]
+    u = uniform(num, weight.device, generator, torch.float64) * cdf[-1]
     return torch.searchsorted(cdf, u, right=True).clamp_(max=weight.numel() -
                                                          1)

@@ -132,7 +132,7 @@ class PopularitySampler(NegativeSampler):
     def _propose(self, src: Optional[Tensor], num: int, index: PositiveIndex,
                  edge_type, generator) -> Tensor:
         cdf = self._cdf[self._key(edge_type)]
-        u = uniform(num, cdf.device, generator).double() * cdf[-1]
+        u = uniform(num, cdf.device, generator, torch.float64) * cdf[-1]
         return torch.searchsorted(cdf, u, right=True).clamp_(
             max=cdf.numel() - 1)
 

@@ -6,7 +6,6 @@ from torch import Tensor
 from torch_geometric_negsamp.index import PositiveIndex
 from torch_geometric_negsamp.sampler.base import (
     NegativeSampler,
-    _draw_weighted,
     _randint,
 )
 
@@ -50,11 +49,13 @@ class UniformSampler(NegativeSampler):
         count = index.num_dst_nodes - (index._row_end(src) - start)
         return index._sample_complement(src, start, count, generator)
 
-    def _propose_src(self, num: int, index: PositiveIndex, edge_type,
-                     generator) -> Tensor:
-        if self.filtered and self.src_weight is None:
-            weight = (index.num_dst_nodes - index.degree()).double()
-            if not bool((weight > 0).any()):
-                return super()._propose_src(num, index, edge_type, generator)
-            return _draw_weighted(weight, num, generator)
-        return super()._propose_src(num, index, edge_type, generator)
+    def _filtered_src_weight(self, index: PositiveIndex,
+                             edge_type) -> Tensor:
+        if self.src_weight is not None:
+            return super()._filtered_src_weight(index, edge_type)
+        # Proportional to the number of valid negatives: pairs are then
+        # uniform over all non-edges.
+        weight = (index.num_dst_nodes - index.degree()).double()
+        if not bool((weight > 0).any()):
+            return super()._filtered_src_weight(index, edge_type)
+        return weight
