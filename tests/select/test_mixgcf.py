@@ -69,3 +69,32 @@ def test_determinism_and_errors():
     with pytest.raises(TypeError, match="'user_layers' must be a torch"):
         MixGCF()(None, pos, cand)
     assert repr(MixGCF('concat')) == "MixGCF(pool='concat')"
+
+
+@pytest.mark.parametrize('k', [1, 3])
+def test_synthesize_from_ids_equals_call_with_gathered_layers(k):
+    B, M, I, L1, d = 4, 6, 20, 3, 5
+    gen = torch.Generator().manual_seed(0)
+    user = torch.randn(B, L1, d, generator=gen, requires_grad=True)
+    pos = torch.randn(B, L1, d, generator=gen, requires_grad=True)
+    items = torch.randn(I, L1, d, generator=gen, requires_grad=True)
+    cand = torch.randint(I, (B, k, M), generator=gen)
+    a = MixGCF(seed=1)(user, pos, items[cand])
+    a.sum().backward()
+    grads = [t.grad.clone() for t in (pos, items)]
+    for t in (user, pos, items):
+        t.grad = None
+    b = MixGCF(seed=1).synthesize(user, pos, items, cand)
+    b.sum().backward()
+    assert torch.allclose(a, b, atol=1e-6)
+    assert torch.allclose(grads[0], pos.grad, atol=1e-6)
+    assert torch.allclose(grads[1], items.grad, atol=1e-6)
+    assert user.grad is None
+    with pytest.raises(ValueError, match="'item_layers' must have shape"):
+        MixGCF().synthesize(user, pos, items[:, :2], cand)
+    with pytest.raises(ValueError, match="'candidates' must have shape"):
+        MixGCF().synthesize(user, pos, items, cand[:2])
+    with pytest.raises(ValueError, match='empty candidate pool'):
+        MixGCF().synthesize(user, pos, items, cand[:, :, :0])
+    with pytest.raises(ValueError, match='must both have shape'):
+        MixGCF().synthesize(user, pos[:1], items, cand)

@@ -121,6 +121,65 @@ class MixGCF:
             return out, alpha.view(B, k, L1), choice
         return out
 
+    def synthesize(
+        self,
+        user_layers: Tensor,
+        pos_layers: Tensor,
+        item_layers: Tensor,
+        candidates: Tensor,
+    ) -> Tensor:
+        r"""The same synthesis from candidate *ids*: equal to
+        ``self(user_layers, pos_layers, item_layers[candidates])`` (same
+        generator state, same result and gradients), but the :math:`M`
+        candidates are scored without autograd and only the chosen ones are
+        gathered with gradients, which saves the memory and time of the
+        ``[B, k, M, L + 1, d]`` tensor's backward.
+
+        Args:
+            user_layers (torch.Tensor): ``[B, L + 1, d]``.
+            pos_layers (torch.Tensor): ``[B, L + 1, d]``.
+            item_layers (torch.Tensor): ``[I, L + 1, d]``, all items.
+            candidates (torch.Tensor): ``[B, M]`` or ``[B, k, M]`` item ids.
+
+        Returns:
+            ``[B, k, D]`` synthetic negative embeddings (pooled).
+        """
+        if user_layers.dim() != 3 or pos_layers.shape != user_layers.shape:
+            raise ValueError(f"'user_layers' and 'pos_layers' must both have "
+                             f"shape [B, L + 1, d] (got "
+                             f"{list(user_layers.shape)} and "
+                             f"{list(pos_layers.shape)})")
+        B, L1, d = user_layers.shape
+        if item_layers.dim() != 3 or item_layers.shape[1:] != (L1, d):
+            raise ValueError(f"'item_layers' must have shape [I, {L1}, {d}] "
+                             f"(got {list(item_layers.shape)})")
+        if candidates.dim() == 2:
+            candidates = candidates.unsqueeze(1)
+        if candidates.dim() != 3 or candidates.size(0) != B:
+            raise ValueError(f"'candidates' must have shape [{B}, M] or "
+                             f"[{B}, k, M] (got {list(candidates.shape)})")
+        if candidates.size(2) == 0:
+            raise ValueError("'candidates' holds an empty candidate pool "
+                             "(M = 0)")
+        k = candidates.size(1)
+        alpha = uniform((B, k, 1, L1, 1), user_layers.device,
+                        self.generator).to(item_layers.dtype)
+        with torch.no_grad():
+            user = user_layers.detach()
+            # <u, a p + (1 - a) c> = a <u, p> + (1 - a) <u, c>, per layer:
+            up = (user * pos_layers.detach()).sum(-1)  # [B, L + 1]
+            uc = (item_layers.detach()[candidates] *
+                  user[:, None, None]).sum(-1)  # [B, k, M, L + 1]
+            a = alpha.squeeze(-1)  # [B, k, 1, L + 1]
+            scores = a * up[:, None, None] + (1 - a) * uc
+            choice = scores.argmax(dim=2)  # [B, k, L + 1]
+        chosen_ids = candidates.gather(2, choice)  # [B, k, L + 1]
+        layer = torch.arange(L1, device=chosen_ids.device)
+        chosen = item_layers[chosen_ids, layer]  # [B, k, L + 1, d]
+        a = alpha.squeeze(2)  # [B, k, L + 1, 1]
+        mixed = a * pos_layers[:, None] + (1 - a) * chosen
+        return self._pool(mixed)
+
     def __repr__(self) -> str:
         pool = self.pool if isinstance(self.pool, str) else 'callable'
         return f"{self.__class__.__name__}(pool='{pool}')"

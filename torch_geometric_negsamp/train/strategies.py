@@ -138,9 +138,9 @@ class MixGCFStrategy(Strategy):
             users, num_neg=self.num_neg * self.candidates)
         layers = ctx.layers
         U = self.num_users
-        cand_layers = layers[U + cand].view(B, self.num_neg, self.candidates,
-                                            *layers.shape[1:])
-        emb = self.selector(layers[users], layers[U + pos], cand_layers)
+        emb = self.selector.synthesize(
+            layers[users], layers[U + pos], layers[U:],
+            cand.view(B, self.num_neg, self.candidates))
         return Negatives(emb, None)
 
 

@@ -300,6 +300,15 @@ class Trainer:
                 *terms, batch_size=users.numel())
         return loss
 
+    def train_step(self, users: Tensor, pos: Tensor) -> Tensor:
+        r"""One optimisation step on the positive pairs
+        :obj:`(users[i], pos[i])`; returns the (detached) loss."""
+        loss = self._loss(users, pos)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()
+
     def _reseed(self, epoch: int) -> torch.Generator:
         seed = _epoch_seed(self.config.seed, epoch)
         torch.manual_seed(seed)
@@ -330,11 +339,7 @@ class Trainer:
         for start in steps:
             idx = perm[start:start + B]
             users, pos = self.train_index[0, idx], self.train_index[1, idx]
-            loss = self._loss(users, pos)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            total += loss.detach()
+            total += self.train_step(users, pos)
             if bar is not None:
                 bar.update(1)
         if bar is not None:
