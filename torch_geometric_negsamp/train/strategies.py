@@ -1,5 +1,6 @@
 r"""Negative strategies of the training loop: a static sampler, or a static
 candidate pool plus a model-aware selector."""
+import math
 from typing import Dict, List, NamedTuple, Optional, Type
 
 import torch
@@ -14,6 +15,7 @@ from torch_geometric_negsamp.sampler import (
 from torch_geometric_negsamp.select import (
     DNS,
     InBatchNegatives,
+    MemoryQueue,
     MixGCF,
     NegativeCache,
     SoftmaxSelector,
@@ -216,12 +218,54 @@ class CacheStrategy(Strategy):
         return Negatives(ctx.item_emb[ids], ids)
 
 
+class QueueStrategy(Strategy):
+    r"""A MoCo-style queue of the ``candidates`` most recent positive items
+    as negatives for every user of the batch, re-embedded with the current
+    model, scored with sampled softmax, accidental hits (known positives of
+    the user) masked and the popularity logQ correction applied."""
+    forces_loss = 'softmax'
+
+    def __init__(self, train_index, num_users, num_items, *args, **kwargs):
+        super().__init__(train_index, num_users, num_items, *args, **kwargs)
+        self.queue = MemoryQueue(max(self.candidates, 1))
+        self.log_q = item_log_frequency(train_index, num_items)
+
+    def to(self, device):
+        super().to(device)
+        self.log_q = self.log_q.to(device)
+        return self
+
+    def state_dict(self):
+        return {} if self.queue.items is None else {'queue': self.queue.items}
+
+    def load_state_dict(self, state):
+        self.queue.items = state.get('queue')
+
+    def negatives(self, users, pos, ctx):
+        if len(self.queue) == 0:
+            self.queue.push(pos)
+        items, _ = self.queue.negatives()
+        items = items.to(users.device)
+        user_emb = ctx.user_emb[users]
+        neg = user_emb @ ctx.item_emb[items].t()  # [B, Q]
+        hits = self.sampler.index().contains(users.view(-1, 1),
+                                             items.view(1, -1))
+        hits |= items.view(1, -1) == pos.view(-1, 1)
+        log_q = self.log_q + math.log(items.numel())
+        pos_scores = (user_emb * ctx.item_emb[pos]).sum(-1)
+        self.queue.push(pos)
+        return Negatives(None, None, log_q[pos].to(neg.dtype),
+                         log_q[items].to(neg.dtype).expand_as(neg), hits,
+                         pos_scores, neg)
+
+
 STRATEGIES: Dict[str, Type[Strategy]] = {
     'dns': DNSStrategy,
     'softmax': SoftmaxStrategy,
     'mixgcf': MixGCFStrategy,
     'inbatch': InBatchStrategy,
     'cache': CacheStrategy,
+    'queue': QueueStrategy,
 }
 
 
@@ -237,7 +281,8 @@ def build_strategy(name: str, train_index: Tensor, num_users: int,
     r"""Builds the strategy called :obj:`name`: a registered static sampler
     (e.g. :obj:`"uniform"`, :obj:`"popularity"`) or one of
     :obj:`"dns"`, :obj:`"softmax"`, :obj:`"mixgcf"`, :obj:`"inbatch"`,
-    :obj:`"cache"` (candidate pools from the uniform sampler)."""
+    :obj:`"cache"`, :obj:`"queue"` (candidate pools from the uniform
+    sampler)."""
     key = name.lower().replace('-', '').replace('_', '')
     if key in STRATEGIES:
         return STRATEGIES[key](train_index, num_users, num_items, **kwargs)

@@ -1,0 +1,197 @@
+r"""Knowledge-graph training with Bernoulli head / tail corruption.
+
+Builds a small synthetic knowledge graph with :mod:`torch` (nothing is
+downloaded) whose relations have the four mapping types of Bordes et al.
+(2013): one-to-one, one-to-many, many-to-one and many-to-many. A
+:class:`BernoulliSampler` (Wang et al., 2014, TransH) corrupts the head of
+``(h, r, t)`` with the per-relation probability ``tph / (tph + hpt)``, else
+the tail, in the *filtered* setting: no corrupted triple is a known triple,
+training, validation or test (``extra_positives``). A TransE scorer
+(Bordes et al., 2013), ``-||e_h + w_r - e_t||_1``, is trained with the margin
+(hinge) loss, and evaluated by filtered tail-prediction MRR / Hits@10.
+
+Run::
+
+    python examples/knowledge_graph.py --epochs 20
+"""
+import argparse
+import time
+
+import torch
+from torch import Tensor
+
+from torch_geometric_negsamp import BernoulliSampler
+from torch_geometric_negsamp.losses import hinge_loss
+
+RELATIONS = ('one-to-one', 'one-to-many', 'many-to-one', 'many-to-many')
+
+
+def synthetic_kg(num_entities: int, triples_per_relation: int,
+                 generator: torch.Generator):
+    r"""Returns ``(edge_index [2, T], edge_type [T])`` with one relation of
+    each mapping type in :obj:`RELATIONS`, duplicates removed."""
+    n, m = num_entities, triples_per_relation
+    few = max(2, n // 50)  # the "one" side of one-to-many / many-to-one
+
+    def rand(high, size):
+        return torch.randint(high, (size, ), generator=generator)
+
+    perm = torch.randperm(n, generator=generator)
+    heads = [perm[:min(m, n)], rand(few, m), rand(n, m), rand(n, m)]
+    tails = [perm.roll(1)[:min(m, n)], rand(n, m), rand(few, m), rand(n, m)]
+    edge_index = torch.cat([torch.stack([h, t]) for h, t in
+                            zip(heads, tails)], dim=1)
+    edge_type = torch.cat([torch.full((h.numel(), ), r)
+                           for r, h in enumerate(heads)])
+    triples = torch.unique(torch.stack([edge_index[0], edge_type,
+                                        edge_index[1]]), dim=1)
+    triples = triples[:, torch.randperm(triples.size(1),
+                                        generator=generator)]
+    return triples[[0, 2]], triples[1]
+
+
+class TransE(torch.nn.Module):
+    r"""TransE (Bordes et al., 2013): ``score(h, r, t) = -||e_h + w_r -
+    e_t||_1``, higher is more plausible."""
+    def __init__(self, num_entities: int, num_relations: int, dim: int):
+        super().__init__()
+        self.entity = torch.nn.Embedding(num_entities, dim)
+        self.relation = torch.nn.Embedding(num_relations, dim)
+        bound = 6 / dim**0.5
+        torch.nn.init.uniform_(self.entity.weight, -bound, bound)
+        torch.nn.init.uniform_(self.relation.weight, -bound, bound)
+        with torch.no_grad():
+            self.relation.weight.div_(self.relation.weight.norm(dim=-1,
+                                                                keepdim=True))
+
+    def forward(self, head: Tensor, rel: Tensor, tail: Tensor) -> Tensor:
+        h, r, t = self.entity(head), self.relation(rel), self.entity(tail)
+        return -(h + r - t).abs().sum(-1)
+
+
+def triple_keys(head: Tensor, rel: Tensor, tail: Tensor, n: int,
+                num_relations: int) -> Tensor:
+    return (rel.long() * n + head.long()) * n + tail.long()
+
+
+@torch.no_grad()
+def tail_prediction(model: TransE, edge_index: Tensor, edge_type: Tensor,
+                    known: Tensor, n: int, num_relations: int):
+    r"""Filtered MRR and Hits@10 of predicting the tail of every triple."""
+    head, tail = edge_index
+    ent = model.entity.weight
+    scores = -(ent[head, None] + model.relation(edge_type)[:, None] -
+               ent[None]).abs().sum(-1)                      # [T, n]
+    all_tails = torch.arange(n).view(1, -1)
+    other = torch.isin(triple_keys(head[:, None], edge_type[:, None],
+                                   all_tails, n, num_relations), known)
+    other &= all_tails != tail.view(-1, 1)                   # other true tails
+    scores[other] = float('-inf')
+    rank = 1 + (scores > scores.gather(1, tail.view(-1, 1))).sum(1)
+    return float((1.0 / rank).mean()), float((rank <= 10).double().mean())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--num-entities', type=int, default=500)
+    parser.add_argument('--triples-per-relation', type=int, default=1500)
+    parser.add_argument('--epochs', type=int, default=20)
+    parser.add_argument('--num-neg', type=int, default=4,
+                        help='corruptions per triple (default: 4)')
+    parser.add_argument('--batch-size', type=int, default=512)
+    parser.add_argument('--dim', type=int, default=32)
+    parser.add_argument('--margin', type=float, default=2.0)
+    parser.add_argument('--lr', type=float, default=0.01)
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args(argv)
+    for name in ('num_entities', 'triples_per_relation', 'epochs', 'num_neg',
+                 'batch_size', 'dim'):
+        if getattr(args, name) <= 0:
+            parser.error(f'--{name.replace("_", "-")} must be positive '
+                         f'(got {getattr(args, name)})')
+    if args.num_entities < 4:
+        parser.error(f'--num-entities must be at least 4 (got '
+                     f'{args.num_entities})')
+
+    gen = torch.Generator().manual_seed(args.seed)
+    torch.manual_seed(args.seed)
+    n, R = args.num_entities, len(RELATIONS)
+    edge_index, edge_type = synthetic_kg(n, args.triples_per_relation, gen)
+    T = edge_type.numel()
+    num_held = max(1, T // 20)
+    train_idx = slice(0, T - 2 * num_held)
+    val_idx, test_idx = slice(T - 2 * num_held, T - num_held), \
+        slice(T - num_held, T)
+    train_ei, train_et = edge_index[:, train_idx], edge_type[train_idx]
+    held_ei = edge_index[:, T - 2 * num_held:]
+    held_et = edge_type[T - 2 * num_held:]
+    print(f'knowledge graph: {n} entities, {R} relations, {T} triples '
+          f'(train {train_et.numel()}, valid {num_held}, test {num_held})')
+
+    sampler = BernoulliSampler(amount=args.num_neg, seed=args.seed).fit(
+        train_ei, train_et, num_nodes=n, num_relations=R,
+        extra_positives=(held_ei, held_et))
+    print(sampler)
+
+    # Per relation: tails per head, heads per tail, P(corrupt head).
+    print('\nrelation        tph     hpt   P(corrupt head)  observed')
+    head, tail = train_ei
+    neg_head, neg_tail = sampler.sample_triples(head, train_et, tail)
+    for r, name in enumerate(RELATIONS):
+        sel = train_et == r
+        pairs = sel.sum().double()
+        tph = pairs / torch.unique(head[sel]).numel()
+        hpt = pairs / torch.unique(tail[sel]).numel()
+        observed = (neg_head[sel] != head[sel].view(-1, 1)).double().mean()
+        print(f'{name:13s} {float(tph):6.2f} {float(hpt):7.2f}   '
+              f'{float(sampler.head_prob[r]):14.3f}  {float(observed):8.3f}')
+
+    # The filtered guarantee: no corruption is a known triple, and exactly
+    # one side of each triple changed.
+    known = torch.sort(triple_keys(edge_index[0], edge_type, edge_index[1],
+                                   n, R)).values
+    rel = train_et.view(-1, 1).expand_as(neg_head)
+    false_neg = int(torch.isin(triple_keys(neg_head, rel, neg_tail, n, R),
+                               known).sum())
+    changed = (neg_head != head.view(-1, 1)).int() + \
+        (neg_tail != tail.view(-1, 1)).int()
+    print(f'\nfalse negatives: {false_neg} of {neg_head.numel()} corrupted '
+          f'triples (train, valid and test triples all excluded); '
+          f'one side changed in every corruption: '
+          f'{bool((changed == 1).all())}')
+
+    model = TransE(n, R, args.dim)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    perm_gen = torch.Generator().manual_seed(args.seed + 1)
+    start = time.perf_counter()
+    for epoch in range(1, args.epochs + 1):
+        perm = torch.randperm(train_et.numel(), generator=perm_gen)
+        total = 0.0
+        for step in range(0, perm.numel(), args.batch_size):
+            idx = perm[step:step + args.batch_size]
+            h, r, t = head[idx], train_et[idx], tail[idx]
+            nh, nt = sampler.sample_triples(h, r, t)         # [B, k] each
+            pos = model(h, r, t)                             # [B]
+            neg = model(nh, r.view(-1, 1).expand_as(nh), nt)  # [B, k]
+            loss = hinge_loss(pos, neg, margin=args.margin)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():  # TransE keeps entities on the unit ball
+                w = model.entity.weight
+                w.div_(w.norm(dim=-1, keepdim=True).clamp(min=1))
+            total += loss.item() * idx.numel()
+        if epoch % max(1, args.epochs // 5) == 0 or epoch == args.epochs:
+            mrr, _ = tail_prediction(model, edge_index[:, val_idx],
+                                     edge_type[val_idx], known, n, R)
+            print(f'epoch {epoch:3d} | loss {total / perm.numel():.4f} | '
+                  f'valid filtered MRR {mrr:.4f} | '
+                  f'{time.perf_counter() - start:5.1f} s')
+    mrr, hits = tail_prediction(model, edge_index[:, test_idx],
+                                edge_type[test_idx], known, n, R)
+    print(f'test (filtered tail prediction): MRR {mrr:.4f} | Hits@10 '
+          f'{hits:.4f}')
+
+
+if __name__ == '__main__':
+    main()
