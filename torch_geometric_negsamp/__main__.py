@@ -41,14 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help='train on a random slice of this many users')
     p.add_argument('--encoder', choices=ENCODERS, default=defaults.encoder)
     p.add_argument('--sampler', default=defaults.sampler,
-                   help='uniform, popularity, dns, softmax, mixgcf, inbatch '
-                   'or cache (default: uniform)')
+                   help='uniform, popularity, dns, softmax, mixgcf, inbatch, '
+                   'cache or queue (default: uniform)')
     p.add_argument('--loss', choices=LOSSES, default=defaults.loss)
     p.add_argument('--num-neg', type=int, default=defaults.num_neg,
                    help='negatives per positive')
     p.add_argument('--candidates', type=int, default=defaults.candidates,
                    help='candidate pool per negative (dns, softmax, mixgcf), '
-                   'cache size (cache), uniform pool (inbatch)')
+                   'cache size (cache), uniform pool (inbatch), queue length '
+                   '(queue)')
     p.add_argument('--temperature', type=float,
                    default=defaults.temperature)
     p.add_argument('--alpha', type=float, default=defaults.alpha,
