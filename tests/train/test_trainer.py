@@ -186,3 +186,14 @@ def test_max_minutes_stops_early(tmp_path):
     result = Trainer(config, log=lines.append, split=split).fit()
     assert result.history[-1]['epoch'] == 1
     assert any('budget' in line for line in lines)
+
+
+def test_without_matplotlib_the_curve_is_skipped_with_a_warning(
+        tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, 'matplotlib', None)
+    config = _config(tmp_path, epochs=1, plot=True)
+    with pytest.warns(UserWarning, match='matplotlib is not installed'):
+        Trainer(config, log=lambda s: None, split=_tiny_split()).fit()
+    assert not (tmp_path / 'run' / 'curve.png').exists()
+    assert (tmp_path / 'run' / 'metrics.csv').exists()
