@@ -11,6 +11,19 @@ from torch_geometric_negsamp.sampler import (
     resolve_sampler,
 )
 
+# The subpackages, as PyG exposes its own (this also registers the
+# 'negsamp_*' functional transforms):
+from torch_geometric_negsamp import (  # noqa: E402
+    datasets,
+    loader,
+    losses,
+    metrics,
+    nn,
+    select,
+    train,
+    transforms,
+)
+
 __version__ = '0.1.0'
 
 __all__ = [
@@ -23,5 +36,13 @@ __all__ = [
     'register_sampler',
     'resolve_sampler',
     'functional',
+    'datasets',
+    'loader',
+    'losses',
+    'metrics',
+    'nn',
+    'select',
+    'train',
+    'transforms',
     '__version__',
 ]

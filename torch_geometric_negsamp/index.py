@@ -25,7 +25,11 @@ def uniform(
         shape = (shape, )
     if generator is None:
         return torch.rand(shape, device=device, dtype=dtype)
-    if generator.device.type == torch.device(device).type:
+    device = torch.device(device)
+    if device.type == 'cuda' and device.index is None:
+        device = torch.device('cuda', torch.cuda.current_device())
+    if generator.device == device or (generator.device.type == 'cpu'
+                                      and device.type == 'cpu'):
         return torch.rand(shape, device=device, generator=generator,
                           dtype=dtype)
     return torch.rand(shape, generator=generator, device=generator.device,

@@ -28,7 +28,8 @@ the training-item mask, accumulate in float32 and become
 synchronisation rules) whenever :obj:`torchmetrics` happens to be installed.
 The functions here take scores, apply the mask, share one top-:math:`k` over
 several :math:`k`, and return float64 per-block sums, so that a blocked
-evaluation equals the full-matrix one exactly whatever else is installed.
+evaluation equals the full-matrix one (to float64 rounding) whatever else is
+installed.
 """
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 

@@ -120,3 +120,25 @@ def test_errors():
         sampler.sample_pairs(3)
     with pytest.raises(TypeError, match="'bernoulli' must be a bool"):
         BernoulliSampler(bernoulli=1)
+
+
+def test_drop_is_refused_and_amount_is_rounded_up():
+    with pytest.raises(ValueError, match="on_unsatisfiable='raise' only"):
+        BernoulliSampler(on_unsatisfiable='drop')
+    edge_index, rel = _kg()
+    sampler = BernoulliSampler('binary', amount=1.5, seed=0)
+    sampler.fit(edge_index, rel, 6)
+    neg_head, _ = sampler.sample_triples(edge_index[0], rel, edge_index[1])
+    assert neg_head.shape == (6, 2)
+
+
+def test_unsatisfiable_triple_raises_before_any_draw():
+    full = torch.tensor([[0, 0, 1, 1], [0, 1, 0, 1]])
+    sampler = BernoulliSampler(seed=0).fit(full, torch.zeros(4,
+                                                             dtype=torch.long),
+                                           2)
+    state = sampler.get_generator().get_state()
+    with pytest.raises(ValueError, match='has no valid corruption'):
+        sampler.sample_triples(torch.tensor([0]), torch.tensor([0]),
+                               torch.tensor([1]))
+    assert torch.equal(sampler.get_generator().get_state(), state)

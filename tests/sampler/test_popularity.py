@@ -159,3 +159,25 @@ def test_repr():
     assert repr(PopularitySampler(amount=2, alpha=0.5)) == (
         "PopularitySampler(mode='triplet', amount=2, alpha=0.5, "
         "filtered=True, seed=None)")
+
+
+def test_static_hook_uses_the_popularity_of_hetero_and_dict_weights():
+    from torch_geometric.data import HeteroData
+    data = HeteroData()
+    data['user'].num_nodes = 3
+    data['item'].num_nodes = 4
+    data['user', 'rates', 'item'].edge_index = torch.tensor([[0, 1, 2],
+                                                             [0, 1, 1]])
+    sampler = PopularitySampler('binary', seed=0).fit(
+        data, edge_type=('user', 'rates', 'item'))
+    out = sampler.sample(2000, 'dst', 4)
+    assert set(out.tolist()) == {0, 1}  # items 2, 3 have no popularity
+    assert out.device.type == 'cpu'
+    weight = {('user', 'rates', 'item'): torch.tensor([0., 0., 1., 1.])}
+    out = PopularitySampler('binary', weight=weight, seed=0).sample(
+        500, 'dst', 4)
+    assert set(out.tolist()) == {2, 3}
+    two = {('a', 'to', 'b'): torch.ones(4), ('c', 'to', 'd'): torch.arange(
+        4.)}
+    with pytest.raises(ValueError, match='cannot tell which popularity'):
+        PopularitySampler('binary', weight=two).sample(10, 'dst', 4)

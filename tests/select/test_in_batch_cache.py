@@ -145,3 +145,11 @@ def test_memory_queue_is_fifo_and_bounded():
     assert ids.negatives()[0].tolist() == [8, 9] and ids.negatives()[1] is None
     with pytest.raises(ValueError, match="'size' must be a positive"):
         MemoryQueue(0)
+
+
+def test_cache_refuses_samplers_that_could_break_its_rows():
+    train = _train()
+    for kwargs in (dict(on_unsatisfiable='drop'), dict(filtered=False)):
+        sampler = UniformSampler(**kwargs).fit(train, (3, 5))
+        with pytest.raises(ValueError, match="'sampler' must be filtered"):
+            NegativeCache(sampler, 3)

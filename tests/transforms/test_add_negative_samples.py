@@ -131,3 +131,19 @@ def test_errors():
     with pytest.raises(ValueError, match="is not an edge type"):
         AddNegativeSamples('uniform', edge_type=('a', 'x', 'a'))(hetero)
     assert data.num_edges > 0
+
+
+def test_labelled_negatives_are_not_taken_as_positives():
+    data = _data()
+    # RandomLinkSplit's default output holds negatives labelled 0:
+    train, _, _ = RandomLinkSplit(num_val=0.1, num_test=0.1)(data)
+    num_pos = int((train.edge_label == 1).sum())
+    transform = AddNegativeSamples(UniformSampler('binary', seed=0))
+    out = transform(train)
+    assert out.edge_label_index.size(1) == 2 * num_pos
+    assert out.edge_label.tolist() == [1.] * num_pos + [0.] * num_pos
+    # Applying it again to its own output does not grow the batch:
+    again = transform(out)
+    assert again.edge_label_index.size(1) == 2 * num_pos
+    triplet = AddNegativeSamples(UniformSampler('triplet', seed=0))(train)
+    assert triplet.src_index.numel() == num_pos

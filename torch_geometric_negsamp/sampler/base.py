@@ -487,10 +487,10 @@ class NegativeSampler(NegativeSampling):
         if endpoint == 'dst':
             out = self._static_dst(num_samples, num_nodes, generator)
             if out is not None:
-                return out
+                return out.cpu()
         weight = self.src_weight if endpoint == 'src' else self.dst_weight
-        if weight is not None:
-            return _draw_weighted(weight, num_samples, generator)
+        if weight is not None:  # PyG's loader assembles batches on the CPU
+            return _draw_weighted(weight.cpu(), num_samples, generator)
         if num_nodes is None:
             raise ValueError(f"'num_nodes' is needed by "
                              f"'{self.__class__.__name__}.sample' (got None)")

@@ -1,4 +1,5 @@
 r"""Head / tail corruption for knowledge graphs."""
+import math
 from typing import Optional, Tuple, Union
 
 import torch
@@ -55,6 +56,10 @@ class BernoulliSampler(NegativeSampler):
     def __init__(self, mode: str = 'triplet', amount: int = 1, *,
                  bernoulli: bool = True, **kwargs):
         super().__init__(mode, amount, **kwargs)
+        if self.on_unsatisfiable != 'raise':
+            raise ValueError("'BernoulliSampler' supports "
+                             "on_unsatisfiable='raise' only (got "
+                             f"{self.on_unsatisfiable!r})")
         if not isinstance(bernoulli, bool):
             raise TypeError(f"'bernoulli' must be a bool (got "
                             f"{type(bernoulli).__name__})")
@@ -125,9 +130,10 @@ class BernoulliSampler(NegativeSampler):
             check_index_tensor(ex_type, 'extra_positives[1]', dim=1)
             check_in_range(ex_index, 'extra_positives[0]', num_nodes)
             check_in_range(ex_type, 'extra_positives[1]', num_relations)
+            ex_index = ex_index.to(head.device)
             all_head = torch.cat([head, ex_index[0].long()])
             all_tail = torch.cat([tail, ex_index[1].long()])
-            all_rel = torch.cat([rel, ex_type.long()])
+            all_rel = torch.cat([rel, ex_type.to(head.device).long()])
         else:
             all_head, all_tail, all_rel = head, tail, rel
 
@@ -197,17 +203,14 @@ class BernoulliSampler(NegativeSampler):
         check_in_range(tail, 'tail', self.num_nodes)
         check_in_range(rel, 'rel', self.num_relations)
         if num_neg is None:
-            num_neg = int(self.amount)
+            num_neg = math.ceil(self.amount)
         check_positive_int(num_neg, 'num_neg')
 
         n = self.num_nodes
         head, rel, tail = head.long(), rel.long(), tail.long()
         head_row, tail_row = rel * n + tail, rel * n + head
         generator = self.get_generator()
-        prob = self.head_prob.to(head.device)[rel]
-        corrupt_head = uniform((head.numel(), num_neg), head.device,
-                               generator) < prob.view(-1, 1)
-        if self.filtered:
+        if self.filtered:  # checked before any draw
             can_head = self._indices['head'].num_candidates(head_row) > 0
             can_tail = self._indices['tail'].num_candidates(tail_row) > 0
             neither = ~(can_head | can_tail)
@@ -217,6 +220,10 @@ class BernoulliSampler(NegativeSampler):
                     f"triple ({int(head[i])}, {int(rel[i])}, {int(tail[i])}) "
                     f"has no valid corruption: every head and every tail "
                     f"forms a known triple")
+        prob = self.head_prob.to(head.device)[rel]
+        corrupt_head = uniform((head.numel(), num_neg), head.device,
+                               generator) < prob.view(-1, 1)
+        if self.filtered:
             corrupt_head = (corrupt_head & can_head.view(-1, 1)) | \
                 ~can_tail.view(-1, 1)
 

@@ -6,7 +6,10 @@ from torch import Tensor
 from torch_geometric.typing import EdgeType
 
 from torch_geometric_negsamp.index import PositiveIndex, uniform
-from torch_geometric_negsamp.sampler.base import NegativeSampler
+from torch_geometric_negsamp.sampler.base import (
+    NegativeSampler,
+    _draw_weighted,
+)
 
 
 class PopularitySampler(NegativeSampler):
@@ -151,11 +154,27 @@ class PopularitySampler(NegativeSampler):
             self.dst_weight = self.dst_weight.to(device)
 
     def _static_dst(self, num_samples, num_nodes, generator):
-        if not self._weight and self.weight is None:
+        weights = list(self._weight.values())
+        if not weights:
+            given = self.weight.values() if isinstance(self.weight, dict) \
+                else [self.weight]
+            weights = [w for w in given if w is not None]
+        if not weights:
             raise RuntimeError(
                 f"'{self.__class__.__name__}' needs 'fit(data)' or "
                 f"'weight=' before it can draw popularity-weighted nodes")
-        return None  # PyG's default path draws from 'dst_weight'
+        # PyG's hook does not say which edge type it samples for: use the
+        # weight vector of that many destination nodes, if there is one.
+        match = [w for w in weights
+                 if num_nodes is None or w.numel() == num_nodes]
+        if len({w.numel() for w in match}) != 1 or len(match) > 1 and any(
+                not torch.equal(match[0], w) for w in match[1:]):
+            raise ValueError(
+                f"'{self.__class__.__name__}.sample' cannot tell which "
+                f"popularity vector applies to {num_nodes} destination "
+                f"nodes; use torch_geometric_negsamp.loader."
+                f"LinkNeighborLoader, which passes the edge type")
+        return _draw_weighted(match[0].cpu(), num_samples, generator)
 
     def _extra_repr(self) -> str:
         return (f'alpha={self.alpha}' if self.weight is None else

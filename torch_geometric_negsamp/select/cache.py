@@ -50,6 +50,12 @@ class NegativeCache:
         if not sampler.is_fitted:
             raise ValueError("'sampler' must be fitted on the positives "
                              "first (call 'sampler.fit(...)')")
+        if not sampler.filtered or sampler.on_unsatisfiable != 'raise':
+            raise ValueError(
+                f"'sampler' must be filtered with on_unsatisfiable='raise' so "
+                f"that every cache row belongs to its source and holds no "
+                f"positive (got filtered={sampler.filtered}, "
+                f"on_unsatisfiable={sampler.on_unsatisfiable!r})")
         self.sampler = sampler
         self.num_sources = check_positive_int(num_sources, 'num_sources')
         self.cache_size = check_positive_int(cache_size, 'cache_size')

@@ -130,7 +130,8 @@ class MixGCF:
     ) -> Tensor:
         r"""The same synthesis from candidate *ids*: equal to
         ``self(user_layers, pos_layers, item_layers[candidates])`` (same
-        generator state, same result and gradients), but the :math:`M`
+        generator state, same result and gradients, up to floating-point
+        ties between candidates), but the :math:`M`
         candidates are scored without autograd and only the chosen ones are
         gathered with gradients, which saves the memory and time of the
         ``[B, k, M, L + 1, d]`` tensor's backward.

@@ -190,7 +190,7 @@ def load_split(config: TrainConfig) -> InteractionSplit:
 
 
 def build_encoder(config: TrainConfig, split: InteractionSplit,
-                  train_index: Tensor):
+                  train_index: Tensor, device: torch.device):
     from torch_geometric_negsamp.nn import NGCF, LightGCN, PinSage
     U, I = split.num_users, split.num_items
     if config.encoder == 'lightgcn':
@@ -198,7 +198,8 @@ def build_encoder(config: TrainConfig, split: InteractionSplit,
                         train_index=train_index)
     if config.encoder == 'ngcf':
         return NGCF(U, I, config.embedding_dim, config.num_layers,
-                    train_index=train_index, generator=torch.Generator())
+                    train_index=train_index,
+                    generator=torch.Generator(device=device))
     return PinSage(U, I, config.embedding_dim, max(config.num_layers, 1),
                    train_index=train_index,
                    generator=torch.Generator().manual_seed(config.seed))
@@ -240,8 +241,8 @@ class Trainer:
                                           seed=config.seed)
         self.split = split.to(self.device)
         self.train_index = self.split.train_index
-        self.model = build_encoder(config, split, self.train_index).to(
-            self.device)
+        self.model = build_encoder(config, split, self.train_index,
+                                   self.device).to(self.device)
         U = split.num_users
         self.strategy = build_strategy(
             config.sampler, self.train_index, U, split.num_items,

@@ -22,7 +22,9 @@ class AddNegativeSamples(BaseTransform):
     The positives are read from :obj:`{key}_index` (e.g. as written by
     :class:`~torch_geometric.transforms.RandomLinkSplit` with
     :obj:`add_negative_train_samples=False`), or from :obj:`edge_index` if
-    absent. The output uses exactly the attributes PyG uses:
+    absent; with float labels, columns labelled :math:`0` are existing
+    negatives and are dropped first (integer labels are classes of
+    positives). The output uses exactly the attributes PyG uses:
 
     * binary mode: :obj:`{key}_index` ``[2, P + N]`` (positives first) and
       :obj:`{key}` (float ones and zeros; existing integer labels are shifted
@@ -112,6 +114,12 @@ class AddNegativeSamples(BaseTransform):
         pos = store[f'{self.key}_index'] if f'{self.key}_index' in store \
             else store.edge_index
         label = store[self.key] if self.key in store else None
+        if label is not None and label.is_floating_point():
+            # Float labels mark existing negatives with 0 (e.g. the output of
+            # RandomLinkSplit with negatives, or of this transform): only the
+            # positives are kept, so that negatives are never re-labelled.
+            keep = label > 0
+            pos, label = pos[:, keep], label[keep]
         if not self.sampler.is_fitted:
             self._fit(data, edge_type, pos)
 
