@@ -84,14 +84,18 @@ def test_synthesize_from_ids_equals_call_with_gathered_layers(k):
     grads = [t.grad.clone() for t in (pos, items)]
     for t in (user, pos, items):
         t.grad = None
-    b = MixGCF(seed=1).synthesize(user, pos, items, cand)
-    b.sum().backward()
-    assert torch.allclose(a, b, atol=1e-6)
-    assert torch.allclose(grads[0], pos.grad, atol=1e-6)
-    assert torch.allclose(grads[1], items.grad, atol=1e-6)
-    assert user.grad is None
+    for form in (items, list(items.unbind(1))):
+        b = MixGCF(seed=1).synthesize(user, pos, form, cand)
+        b.sum().backward()
+        assert torch.allclose(a, b, atol=1e-6)
+        assert torch.allclose(grads[0], pos.grad, atol=1e-6)
+        assert torch.allclose(grads[1], items.grad, atol=1e-6)
+        assert user.grad is None
+        pos.grad = items.grad = None
     with pytest.raises(ValueError, match="'item_layers' must have shape"):
         MixGCF().synthesize(user, pos, items[:, :2], cand)
+    with pytest.raises(ValueError, match="'item_layers' must hold 3"):
+        MixGCF().synthesize(user, pos, [items[:, 0]], cand)
     with pytest.raises(ValueError, match="'candidates' must have shape"):
         MixGCF().synthesize(user, pos, items, cand[:2])
     with pytest.raises(ValueError, match='empty candidate pool'):

@@ -1,5 +1,5 @@
 r"""MixGCF: hard negatives synthesised in embedding space."""
-from typing import Optional, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -125,7 +125,7 @@ class MixGCF:
         self,
         user_layers: Tensor,
         pos_layers: Tensor,
-        item_layers: Tensor,
+        item_layers: Union[Tensor, Sequence[Tensor]],
         candidates: Tensor,
     ) -> Tensor:
         r"""The same synthesis from candidate *ids*: equal to
@@ -139,7 +139,9 @@ class MixGCF:
         Args:
             user_layers (torch.Tensor): ``[B, L + 1, d]``.
             pos_layers (torch.Tensor): ``[B, L + 1, d]``.
-            item_layers (torch.Tensor): ``[I, L + 1, d]``, all items.
+            item_layers (torch.Tensor or list): ``[I, L + 1, d]``, all
+                items, or the list of the :math:`L + 1` per-layer ``[I, d]``
+                tensors (which spares stacking the whole table).
             candidates (torch.Tensor): ``[B, M]`` or ``[B, k, M]`` item ids.
 
         Returns:
@@ -151,9 +153,18 @@ class MixGCF:
                              f"{list(user_layers.shape)} and "
                              f"{list(pos_layers.shape)})")
         B, L1, d = user_layers.shape
-        if item_layers.dim() != 3 or item_layers.shape[1:] != (L1, d):
-            raise ValueError(f"'item_layers' must have shape [I, {L1}, {d}] "
-                             f"(got {list(item_layers.shape)})")
+        if isinstance(item_layers, Tensor):
+            if item_layers.dim() != 3 or item_layers.shape[1:] != (L1, d):
+                raise ValueError(f"'item_layers' must have shape [I, {L1}, "
+                                 f"{d}] (got {list(item_layers.shape)})")
+            layers = item_layers.unbind(1)
+        else:
+            layers = list(item_layers)
+            if len(layers) != L1 or any(t.dim() != 2 or t.size(1) != d
+                                        for t in layers):
+                raise ValueError(f"'item_layers' must hold {L1} tensors of "
+                                 f"shape [I, {d}] (got "
+                                 f"{[list(t.shape) for t in layers]})")
         if candidates.dim() == 2:
             candidates = candidates.unsqueeze(1)
         if candidates.dim() != 3 or candidates.size(0) != B:
@@ -164,19 +175,22 @@ class MixGCF:
                              "(M = 0)")
         k = candidates.size(1)
         alpha = uniform((B, k, 1, L1, 1), user_layers.device,
-                        self.generator).to(item_layers.dtype)
+                        self.generator).to(layers[0].dtype)
         with torch.no_grad():
             user = user_layers.detach()
             # <u, a p + (1 - a) c> = a <u, p> + (1 - a) <u, c>, per layer:
             up = (user * pos_layers.detach()).sum(-1)  # [B, L + 1]
-            uc = (item_layers.detach()[candidates] *
-                  user[:, None, None]).sum(-1)  # [B, k, M, L + 1]
+            uc = torch.stack([
+                (layer.detach()[candidates] * user[:, None, None, l]).sum(-1)
+                for l, layer in enumerate(layers)
+            ], dim=-1)  # [B, k, M, L + 1]
             a = alpha.squeeze(-1)  # [B, k, 1, L + 1]
             scores = a * up[:, None, None] + (1 - a) * uc
             choice = scores.argmax(dim=2)  # [B, k, L + 1]
         chosen_ids = candidates.gather(2, choice)  # [B, k, L + 1]
-        layer = torch.arange(L1, device=chosen_ids.device)
-        chosen = item_layers[chosen_ids, layer]  # [B, k, L + 1, d]
+        chosen = torch.stack([layer[chosen_ids[..., l]]
+                              for l, layer in enumerate(layers)],
+                             dim=2)  # [B, k, L + 1, d]
         a = alpha.squeeze(2)  # [B, k, L + 1, 1]
         mixed = a * pos_layers[:, None] + (1 - a) * chosen
         return self._pool(mixed)

@@ -38,11 +38,11 @@ class Negatives(NamedTuple):
 
 class Context(NamedTuple):
     r"""One training step's view of the model: the pooled user and item
-    embeddings and, for strategies that need them, the per-layer
-    embeddings ``[U + I, L + 1, d]``."""
+    embeddings and, for strategies that need them, the list of the
+    :math:`L + 1` per-layer embeddings ``[U + I, d]``."""
     user_emb: Tensor
     item_emb: Tensor
-    layers: Optional[Tensor]
+    layers: Optional[List[Tensor]]
 
 
 class Strategy:
@@ -138,10 +138,11 @@ class MixGCFStrategy(Strategy):
         B = users.numel()
         cand = self.sampler.sample_negatives(
             users, num_neg=self.num_neg * self.candidates)
-        layers = ctx.layers
-        U = self.num_users
+        layers, U = ctx.layers, self.num_users
         emb = self.selector.synthesize(
-            layers[users], layers[U + pos], layers[U:],
+            torch.stack([layer[users] for layer in layers], dim=1),
+            torch.stack([layer[U + pos] for layer in layers], dim=1),
+            [layer[U:] for layer in layers],
             cand.view(B, self.num_neg, self.candidates))
         return Negatives(emb, None)
 

@@ -270,10 +270,9 @@ class Trainer:
         model, config = self.model, self.config
         layers = model.layer_embeddings()
         final = model.pool(layers)
-        stack = torch.stack(layers, dim=1) if self.strategy.needs_layers \
-            else None
         U = self.split.num_users
-        ctx = Context(final[:U], final[U:], stack)
+        ctx = Context(final[:U], final[U:],
+                      layers if self.strategy.needs_layers else None)
         neg = self.strategy.negatives(users, pos, ctx)
         if neg.neg_scores is not None:
             loss = sampled_softmax_loss(
