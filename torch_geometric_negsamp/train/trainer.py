@@ -331,8 +331,9 @@ class Trainer:
         if self.config.progress:
             try:
                 from tqdm.auto import tqdm
+                # disable=None: a bar only on a terminal, not in log files
                 bar = tqdm(total=len(steps), desc=f'epoch {epoch + 1}',
-                           leave=False, unit='step')
+                           leave=False, unit='step', disable=None)
             except ImportError:  # progress bars are an optional extra
                 bar = None
         total = torch.zeros((), device=self.device)
