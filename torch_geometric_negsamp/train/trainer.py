@@ -531,7 +531,8 @@ class Trainer:
                         ax.plot(x, [h[key] for h in history], marker='o',
                                 label=split)
                 ax.set_xlabel(x_label)
-                ax.set_ylabel(f'{metric.capitalize()}@{k}')
+                ax.set_ylabel(f"{'Recall' if metric == 'recall' else 'NDCG'}"
+                              f'@{k}')
                 ax.grid(alpha=0.3)
                 ax.legend()
         fig.suptitle(f'{self.config.encoder} + {self.config.sampler} '
