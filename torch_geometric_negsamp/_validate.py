@@ -63,7 +63,26 @@ def check_positive_int(value, name: str) -> int:
     return value
 
 
-def check_choice(value, name: str, choices) -> None:
-    if value not in choices:
-        raise ValueError(f"'{name}' must be one of {sorted(choices)} "
-                         f"(got {value!r})")
+def check_user_item_index(name: str, index: object, num_users: int,
+                          num_items: int) -> Tensor:
+    r"""Checks a ``[2, E]`` tensor of (user, item) ids and returns it as
+    ``long``."""
+    if not isinstance(index, Tensor):
+        raise TypeError(f"'{name}' must be a torch.Tensor (got "
+                        f"{type(index).__name__})")
+    if index.dim() != 2 or index.size(0) != 2:
+        raise ValueError(f"'{name}' must have shape [2, E] (got "
+                         f"{list(index.shape)})")
+    if index.dtype.is_floating_point or index.dtype.is_complex or \
+            index.dtype == torch.bool:
+        raise TypeError(f"'{name}' must hold integer ids (got {index.dtype})")
+    index = index.long()
+    if index.numel() > 0:
+        for row, (kind, bound) in enumerate((('user', num_users),
+                                             ('item', num_items))):
+            low, high = int(index[row].min()), int(index[row].max())
+            if low < 0 or high >= bound:
+                raise ValueError(f"'{name}' holds {kind} ids in [{low}, "
+                                 f"{high}], outside [0, {bound - 1}] "
+                                 f"(num_{kind}s={bound})")
+    return index

@@ -36,6 +36,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._validate import check_user_item_index
 from torch_geometric_negsamp.index import PositiveIndex
 
 __all__ = ['ranking_metrics', 'ranking_metric_sums', 'evaluate_ranking']
@@ -60,27 +61,6 @@ def _check_ks(k: Union[int, Sequence[int]]) -> List[int]:
             raise ValueError("'k' must not be an empty list")
         return sorted({_check_positive_int('k', value) for value in k})
     return [_check_positive_int('k', k)]
-
-
-def _check_index(name: str, index: object, num_users: int,
-                 num_items: int) -> Tensor:
-    if not isinstance(index, Tensor):
-        raise TypeError(f"'{name}' must be a torch.Tensor (got "
-                        f"{type(index).__name__})")
-    if index.dim() != 2 or index.size(0) != 2:
-        raise ValueError(f"'{name}' must have shape [2, E] (got "
-                         f"{list(index.shape)})")
-    if index.dtype.is_floating_point or index.dtype.is_complex or \
-            index.dtype == torch.bool:
-        raise TypeError(f"'{name}' must hold integer ids (got {index.dtype})")
-    if index.numel() > 0:
-        for row, (kind, bound) in enumerate((('user', num_users),
-                                             ('item', num_items))):
-            low, high = int(index[row].min()), int(index[row].max())
-            if low < 0 or high >= bound:
-                raise ValueError(f"'{name}' holds {kind} ids in [{low}, "
-                                 f"{high}], outside [0, {bound - 1}]")
-    return index.long()
 
 
 def _positive_index(index: Tensor, num_users: int, num_items: int,
@@ -156,9 +136,9 @@ def _check_block_inputs(scores: object, train_index: object,
     scores = _check_scores(scores)
     _check_positive_int('k', k)
     num_users, num_items = scores.shape
-    train_index = _check_index('train_index', train_index, num_users,
+    train_index = check_user_item_index('train_index', train_index, num_users,
                                num_items)
-    test_index = _check_index('test_index', test_index, num_users, num_items)
+    test_index = check_user_item_index('test_index', test_index, num_users, num_items)
     return scores, train_index, test_index
 
 
@@ -313,9 +293,9 @@ def evaluate_ranking(
     ks = _check_ks(k)
     batch_size = _check_positive_int('batch_size', batch_size)
     num_users, num_items = user_emb.size(0), item_emb.size(0)
-    train_index = _check_index('train_index', train_index, num_users,
+    train_index = check_user_item_index('train_index', train_index, num_users,
                                num_items)
-    test_index = _check_index('test_index', test_index, num_users, num_items)
+    test_index = check_user_item_index('test_index', test_index, num_users, num_items)
     if test_index.size(1) == 0:
         raise ValueError("'test_index' holds no pair; no user can be "
                          "evaluated")

@@ -7,6 +7,7 @@ from torch import Tensor
 
 from torch_geometric.data import HeteroData
 
+from torch_geometric_negsamp._validate import check_user_item_index
 from torch_geometric_negsamp.datasets.lightgcn_file import (
     PathLike,
     read_lightgcn_file_with_num_users,
@@ -23,29 +24,6 @@ def _check_int(name: str, value: object, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"'{name}' must be at least {minimum} (got {value})")
     return value
-
-
-def _check_index(name: str, index: object, num_users: int,
-                 num_items: int) -> Tensor:
-    if not isinstance(index, Tensor):
-        raise TypeError(f"'{name}' must be a torch.Tensor (got "
-                        f"{type(index).__name__})")
-    if index.dim() != 2 or index.size(0) != 2:
-        raise ValueError(f"'{name}' must have shape [2, E] (got "
-                         f"{list(index.shape)})")
-    if index.dtype.is_floating_point or index.dtype.is_complex or \
-            index.dtype == torch.bool:
-        raise TypeError(f"'{name}' must hold integer ids (got {index.dtype})")
-    index = index.long()
-    if index.numel() > 0:
-        for row, (kind, bound) in enumerate((('user', num_users),
-                                             ('item', num_items))):
-            low, high = int(index[row].min()), int(index[row].max())
-            if low < 0 or high >= bound:
-                raise ValueError(f"'{name}' holds {kind} ids in [{low}, "
-                                 f"{high}], outside [0, {bound - 1}] "
-                                 f"(num_{kind}s={bound})")
-    return index
 
 
 @dataclass(repr=False, eq=False)
@@ -80,7 +58,7 @@ class InteractionSplit:
         if self.val_index is not None:
             names.append('val_index')
         for name in names:
-            setattr(self, name, _check_index(name, getattr(self, name),
+            setattr(self, name, check_user_item_index(name, getattr(self, name),
                                              self.num_users, self.num_items))
         devices = {getattr(self, name).device for name in names}
         if len(devices) > 1:

@@ -1,6 +1,6 @@
 r"""Head / tail corruption for knowledge graphs."""
 import math
-from typing import Optional, Tuple, Union
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor

@@ -1,7 +1,4 @@
 r"""Dynamic negative sampling: the hardest candidates."""
-from typing import Optional, Tuple
-
-import torch
 from torch import Tensor
 
 from torch_geometric_negsamp.select._utils import check_k, check_scores
