@@ -18,31 +18,15 @@ backward of a fixed random linear loss. Usage::
     python benchmarks/bench_propagation.py [--device cuda] [--repeats 3]
 """
 import argparse
-import gzip
-import platform
 import time
-from pathlib import Path
 
 import torch
 from torch_geometric.nn.models import LightGCN as PyGLightGCN
 from torch_geometric.utils import to_undirected
 
+from _machine import describe, gowalla_train, machine_info
 from torch_geometric_negsamp.nn import LightGCN, normalized_adjacency
 
-TRAIN = (Path(__file__).resolve().parents[1] / 'torch_geometric_negsamp' /
-         'datasets' / 'data' / 'gowalla' / 'train.txt.gz')
-
-
-def load_gowalla():
-    users, items = [], []
-    with gzip.open(TRAIN, 'rt') as f:
-        for line in f:
-            ids = [int(token) for token in line.split()]
-            users.extend([ids[0]] * (len(ids) - 1))
-            items.extend(ids[1:])
-    train_index = torch.tensor([users, items])
-    return train_index, int(train_index[0].max()) + 1, int(
-        train_index[1].max()) + 1
 
 
 def time_it(step, repeats, device):
@@ -72,7 +56,7 @@ def main():
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
 
-    train_index, num_users, num_items = load_gowalla()
+    train_index, num_users, num_items = gowalla_train()
     num_nodes = num_users + num_items
     edge_index = to_undirected(
         torch.stack([train_index[0], train_index[1] + num_users]))
@@ -108,12 +92,7 @@ def main():
         same = torch.allclose(torch.cat(ours()),
                               theirs.get_embedding(edge_index), atol=1e-5)
 
-    print(f'machine: {platform.platform()}, {platform.processor() or "?"}, '
-          f'python {platform.python_version()}, torch {torch.__version__}, '
-          f'device {device}'
-          + (f' ({torch.cuda.get_device_name(device)})'
-             if device.type == 'cuda' else
-             f', {torch.get_num_threads()} threads'))
+    print(f'machine: {describe(machine_info(device))}')
     print(f'graph: {num_users} users, {num_items} items, '
           f'{train_index.size(1)} interactions, {adj._nnz()} non-zeros; '
           f'{args.layers} layers x {args.dim} dims; same output: {same}')

@@ -23,26 +23,16 @@ Reduced CPU setting (the default: 3,000 Gowalla users, batch 512, lr 1e-3,
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 
 import torch
-import torch_geometric
 
+from _machine import describe, machine_info
 from torch_geometric_negsamp.datasets import load_gowalla
 from torch_geometric_negsamp.train import TrainConfig, Trainer
 
 HARD = ('dns', 'softmax', 'mixgcf', 'cache')
-
-
-def machine(device: torch.device) -> str:
-    name = platform.processor() or platform.machine()
-    if device.type == 'cuda':
-        name = torch.cuda.get_device_name(device)
-    return (f'{platform.platform()}, {name}, {os.cpu_count()} CPU cores, '
-            f'torch {torch.__version__}, PyG {torch_geometric.__version__}, '
-            f'device {device}')
 
 
 def main(argv=None):
@@ -83,7 +73,8 @@ def main(argv=None):
     if args.early_epoch % args.eval_every:
         p.error("'--early-epoch' must be a multiple of '--eval-every'")
     os.makedirs(args.out, exist_ok=True)
-    print(f'machine: {machine(device)}')
+    info = machine_info(device)
+    print(f'machine: {describe(info)}')
     print(f'data: {split.num_users} users, {split.num_items} items, '
           f'{split.num_train} training interactions; {args.encoder}, '
           f'{args.epochs} epochs of batch {args.batch_size}, lr {args.lr}, '
@@ -185,7 +176,7 @@ def main(argv=None):
         print(f"{'PASS' if ok else 'FAIL'}  {label}")
 
     with open(os.path.join(args.out, 'results.json'), 'w') as f:
-        json.dump({'machine': machine(device), 'args': vars(args),
+        json.dump({'machine': info, 'args': vars(args),
                    'runs': runs}, f, indent=2)
     try:
         import matplotlib

@@ -48,20 +48,17 @@ numbers: with several threads, every parallel kernel waits for its slowest
 thread, and a descheduled one costs milliseconds per call.
 """
 import argparse
-import gzip
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import torch
-import torch_geometric
 from torch_geometric.utils import negative_sampling as pyg_negative_sampling
 
+from _machine import gowalla_train, machine_info
 from torch_geometric_negsamp import (
     PopularitySampler,
     PositiveIndex,
@@ -72,24 +69,10 @@ from torch_geometric_negsamp.functional import (
     structured_negative_sampling,
 )
 
-TRAIN = (Path(__file__).resolve().parents[1] / 'torch_geometric_negsamp' /
-         'datasets' / 'data' / 'gowalla' / 'train.txt.gz')
 BATCH_SIZES = (2048, 65536)
 
 
 # ------------------------------------------------------------------ data
-def load_gowalla():
-    users, items = [], []
-    with gzip.open(TRAIN, 'rt') as f:
-        for line in f:
-            ids = [int(token) for token in line.split()]
-            users.extend([ids[0]] * (len(ids) - 1))
-            items.extend(ids[1:])
-    edge_index = torch.tensor([users, items])
-    return edge_index, int(edge_index[0].max()) + 1, int(
-        edge_index[1].max()) + 1
-
-
 def power_law_graph(num_src, num_dst, num_edges, seed=0, exponent=0.8):
     r"""A bipartite graph of :obj:`num_edges` distinct edges, sources
     uniform, destination ranks drawn from the continuous power law
@@ -208,31 +191,6 @@ def index_build_in_subprocess(edge_index, num_src, num_dst):
 
 
 # ------------------------------------------------------------------- main
-def machine_info(device):
-    uname = platform.uname()
-    info = {
-        'system': f'{uname.system} {uname.release} {uname.machine}',
-        'processor': platform.processor() or uname.machine,
-        'cpu_count': os.cpu_count(),
-        'torch_threads': torch.get_num_threads(),
-        'python': platform.python_version(),
-        'torch': torch.__version__,
-        'torch_geometric': torch_geometric.__version__,
-        'device': str(device),
-    }
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    info['processor'] = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    if device.type == 'cuda':
-        info['gpu'] = torch.cuda.get_device_name(device)
-    return info
-
-
 def bench_graph(name, edge_index, num_src, num_dst, device, args, rows,
                 builds):
     print(f'\n[{name}] {num_src:,} x {num_dst:,} nodes, '
@@ -384,7 +342,7 @@ def main():
     wall = time.perf_counter()
 
     rows, builds = [], {}
-    edge_index, num_users, num_items = load_gowalla()
+    edge_index, num_users, num_items = gowalla_train()
     bench_graph('gowalla', edge_index, num_users, num_items, device, args,
                 rows, builds)
 

@@ -43,17 +43,16 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
 import time
 from typing import Callable, Dict, List, Optional
 
 import torch
-import torch_geometric
 from torch import Tensor
 from torch_geometric.nn.models import LightGCN as PyGLightGCN
 from torch_geometric.utils import to_undirected
 
+from _machine import machine_info
 from torch_geometric_negsamp.datasets import load_gowalla
 from torch_geometric_negsamp.losses import bpr_loss, l2_regularization
 from torch_geometric_negsamp.nn import LightGCN, normalized_adjacency
@@ -65,36 +64,6 @@ TARGETS = {'cpu': 3.0, 'cuda': 10.0}  # required speed-up of ours over stock
 def sync(device: torch.device) -> None:
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
-
-
-def machine(device: torch.device) -> Dict[str, object]:
-    info = {
-        'platform': platform.platform(),
-        'processor': platform.processor() or platform.machine(),
-        'cpu_count': os.cpu_count(),
-        'torch_threads': torch.get_num_threads(),
-        'python': platform.python_version(),
-        'torch': torch.__version__,
-        'torch_geometric': torch_geometric.__version__,
-        'device': str(device),
-    }
-    if device.type == 'cuda':
-        info['device_name'] = torch.cuda.get_device_name(device)
-    else:
-        try:
-            with open('/proc/cpuinfo') as f:
-                for line in f:
-                    if line.startswith('model name'):
-                        info['device_name'] = line.split(':', 1)[1].strip()
-                        break
-        except OSError:
-            pass
-        info.setdefault('device_name', info['processor'])
-    try:
-        info['load_average'] = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        pass
-    return info
 
 
 def copy_bandwidth(device: torch.device, megabytes: int = 256,
@@ -397,7 +366,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     steps = args.steps or (10 if device.type == 'cpu' else 100)
     B = args.batch_size
 
-    info = machine(device)
+    info = machine_info(device)
     print('machine: ' + ', '.join(f'{k} {v}' for k, v in info.items()))
 
     split = load_gowalla()
