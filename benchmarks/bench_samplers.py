@@ -35,6 +35,18 @@ from torch_geometric_negsamp.train import TrainConfig, Trainer
 HARD = ('dns', 'softmax', 'mixgcf', 'cache')
 
 
+def make_config(args, sampler: str) -> TrainConfig:
+    r"""The one configuration every sampler is trained with."""
+    return TrainConfig(
+        encoder=args.encoder, sampler=sampler, candidates=args.candidates,
+        temperature=args.temperature, embedding_dim=args.embedding_dim,
+        num_layers=args.layers, lr=args.lr, batch_size=args.batch_size,
+        reg=args.reg, epochs=args.epochs, eval_every=args.eval_every,
+        eval_batch_size=2048, device=args.device, seed=args.seed,
+        out_dir=os.path.join(args.out, sampler), progress=False, plot=False,
+        loss='bpr')
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--samplers',
@@ -82,14 +94,7 @@ def main(argv=None):
 
     runs = {}
     for name in samplers:
-        config = TrainConfig(
-            encoder=args.encoder, sampler=name, candidates=args.candidates,
-            temperature=args.temperature, embedding_dim=args.embedding_dim,
-            num_layers=args.layers, lr=args.lr, batch_size=args.batch_size,
-            reg=args.reg, epochs=args.epochs, eval_every=args.eval_every,
-            eval_batch_size=2048, device=args.device, seed=args.seed,
-            out_dir=os.path.join(args.out, name), progress=False,
-            plot=False, loss='bpr')
+        config = make_config(args, name)
         start = time.monotonic()
         trainer = Trainer(config, log=lambda line: None, split=split)
         result = trainer.fit()
@@ -114,13 +119,7 @@ def main(argv=None):
     # propagation is so cheap that fixed per-step costs dominate.
     trainers = {}
     for name in runs:
-        config = TrainConfig(
-            encoder=args.encoder, sampler=name, candidates=args.candidates,
-            temperature=args.temperature, embedding_dim=args.embedding_dim,
-            num_layers=args.layers, lr=args.lr, batch_size=args.batch_size,
-            reg=args.reg, device=args.device, seed=args.seed,
-            out_dir=os.path.join(args.out, name), progress=False,
-            plot=False)
+        config = make_config(args, name)
         trainers[name] = Trainer(config, log=lambda line: None,
                                  split=timing_split)
         trainers[name].model.train()

@@ -189,7 +189,7 @@ def test_bad_reduction(loss):
     (dict(temperature=0.0), ValueError, "'temperature' must be positive"),
     (dict(temperature=-1), ValueError,
      r"'temperature' must be positive \(got"),
-    (dict(temperature='1'), TypeError, "'temperature' must be a float"),
+    (dict(temperature='1'), TypeError, "'temperature' must be a number"),
     (dict(log_q_pos=torch.zeros(3)), ValueError,
      r"'log_q_pos' must have the shape of 'pos', \[2\] \(got \[3\]\)"),
     (dict(log_q_neg=torch.zeros(2)), ValueError,

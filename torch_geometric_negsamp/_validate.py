@@ -86,3 +86,14 @@ def check_user_item_index(name: str, index: object, num_users: int,
                                  f"{high}], outside [0, {bound - 1}] "
                                  f"(num_{kind}s={bound})")
     return index
+
+
+def check_temperature(temperature) -> float:
+    if isinstance(temperature, bool) or not isinstance(temperature,
+                                                       (int, float)):
+        raise TypeError(f"'temperature' must be a number (got "
+                        f"{type(temperature).__name__})")
+    if not temperature > 0:
+        raise ValueError(f"'temperature' must be positive (got "
+                         f"{temperature})")
+    return float(temperature)

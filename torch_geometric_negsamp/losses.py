@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from torch_geometric_negsamp._validate import check_temperature
+
 __all__ = [
     'bpr_loss',
     'bce_loss',
@@ -206,13 +208,7 @@ def sampled_softmax_loss(
             :obj:`'none'` (shape :obj:`[B]`). (default: :obj:`'mean'`)
     """
     reduction = _check_reduction(reduction)
-    if isinstance(temperature, bool) or not isinstance(temperature,
-                                                       (int, float)):
-        raise TypeError(f"'temperature' must be a float (got "
-                        f"{type(temperature).__name__})")
-    if not temperature > 0:
-        raise ValueError(f"'temperature' must be positive (got "
-                         f"{temperature})")
+    temperature = check_temperature(temperature)
     pos, neg_2d = _check_scores(pos, neg)
     neg_shape = neg.shape
     log_q_pos = _check_like('log_q_pos', log_q_pos, pos.shape, "'pos'")

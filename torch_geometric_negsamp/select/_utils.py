@@ -31,17 +31,6 @@ def check_k(k, num_candidates: Optional[int] = None, name: str = 'k') -> int:
     return k
 
 
-def check_temperature(temperature) -> float:
-    if isinstance(temperature, bool) or not isinstance(temperature,
-                                                       (int, float)):
-        raise TypeError(f"'temperature' must be a number (got "
-                        f"{type(temperature).__name__})")
-    if not temperature > 0:
-        raise ValueError(f"'temperature' must be positive (got "
-                         f"{temperature})")
-    return float(temperature)
-
-
 def make_generator(seed: Optional[int],
                    generator: Optional[torch.Generator]):
     if seed is not None and generator is not None:

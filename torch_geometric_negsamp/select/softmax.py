@@ -4,10 +4,10 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._validate import check_temperature
 from torch_geometric_negsamp.select._utils import (
     check_k,
     check_scores,
-    check_temperature,
     gumbel,
     make_generator,
 )
