@@ -291,10 +291,12 @@ def test_workers_reproducible_and_distinct(make_graph):
 
     def run(num_workers):
         torch.manual_seed(1)
+        sampler = UniformSampler('triplet', 3, seed=5)
         loader = LinkNeighborLoader(
             data, [1], edge_label_index=label_index, batch_size=6,
-            neg_sampling=UniformSampler('triplet', 3, seed=5),
-            num_workers=num_workers)
+            neg_sampling=sampler, num_workers=num_workers)
+        # With workers, the index of positives lives in shared memory:
+        assert sampler.index().keys.is_shared() == (num_workers > 0)
         return negatives_of(loader)
 
     first, second = run(2), run(2)

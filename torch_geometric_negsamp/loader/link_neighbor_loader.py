@@ -180,6 +180,8 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
             neighbor_sampler=neighbor_sampler, directed=directed, **kwargs)
         if fit is not None:
             fit()
+        if ours and kwargs.get('num_workers', 0) > 0:
+            neg_sampling.share_memory_()  # one copy of the index for all
 
     @staticmethod
     def _prepare_fit(data, edge_label_index: InputEdges,

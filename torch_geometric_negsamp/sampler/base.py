@@ -234,6 +234,14 @@ class NegativeSampler(NegativeSampling):
     def _move_state(self, device):
         pass
 
+    def share_memory_(self) -> 'NegativeSampler':
+        r"""Moves the index of positives to shared memory, so that
+        :class:`~torch.utils.data.DataLoader` workers read one copy instead
+        of each receiving its own."""
+        for index in self._indices.values():
+            index.share_memory_()
+        return self
+
     # ----------------------------------------------------------- generators
     def get_generator(self, device=None) -> Optional[torch.Generator]:
         r"""Returns the generator for this process: the given one (or one
