@@ -589,3 +589,13 @@ def test_structured_reuses_an_index_with_extra_positives():
                                            index=index, generator=gen())
     assert set(k[0].tolist()) == {3}  # 0's positives: 0, 1 and (extra) 2
     assert set(k[2].tolist()) == {0, 1, 3}  # 1's positive: 2
+
+
+def test_drop_ins_are_exported_at_the_top_level():
+    import torch_geometric_negsamp as tgn
+    from torch_geometric_negsamp import functional
+    for name in ('negative_sampling', 'structured_negative_sampling',
+                 'batched_negative_sampling',
+                 'structured_negative_sampling_feasible'):
+        assert getattr(tgn, name) is getattr(functional, name)
+        assert name in tgn.__all__

@@ -1,6 +1,12 @@
 r"""Exact, fast and swappable negative sampling for PyTorch Geometric."""
 from torch_geometric_negsamp.index import PositiveIndex
 from torch_geometric_negsamp import functional
+from torch_geometric_negsamp.functional import (
+    batched_negative_sampling,
+    negative_sampling,
+    structured_negative_sampling,
+    structured_negative_sampling_feasible,
+)
 from torch_geometric_negsamp.sampler import (
     BernoulliSampler,
     NegativeSampler,
@@ -36,6 +42,10 @@ __all__ = [
     'register_sampler',
     'resolve_sampler',
     'functional',
+    'negative_sampling',
+    'structured_negative_sampling',
+    'structured_negative_sampling_feasible',
+    'batched_negative_sampling',
     'datasets',
     'loader',
     'losses',
