@@ -86,3 +86,24 @@ def test_to_device_keeps_results():
     assert sampler.to('cpu').index().device.type == 'cpu'
     with pytest.raises(ValueError, match="'src' is on meta"):
         sampler.sample_negatives(torch.tensor([0], device='meta'))
+
+
+def test_trusted_sampling_after_a_single_check():
+    edge_index = torch.tensor([[0, 0, 1], [0, 1, 2]])
+    sampler = UniformSampler(seed=0).fit(edge_index, (3, 4))
+    sampler.check_sources(torch.tensor([0, 1, 2]))
+    neg = sampler.sample_trusted(torch.tensor([0, 0, 1]), 50)
+    assert neg.shape == (3, 50)
+    assert set(neg[0].tolist()) == {2, 3} and 2 not in neg[2].tolist()
+    a = UniformSampler(seed=3).fit(edge_index, (3, 4))
+    b = UniformSampler(seed=3).fit(edge_index, (3, 4))
+    src = torch.tensor([0, 1, 2])
+    assert torch.equal(a.sample_trusted(src, 5), b.sample_negatives(src,
+                                                                   num_neg=5))
+    full = UniformSampler().fit(torch.tensor([[0, 0], [0, 1]]), (2, 2))
+    with pytest.raises(ValueError, match='source node 0 has no valid'):
+        full.check_sources(torch.tensor([1, 0]))
+    with pytest.raises(ValueError, match="'src' holds node index 5"):
+        full.check_sources(torch.tensor([5]))
+    with pytest.raises(ValueError, match="'src' is on meta"):
+        full.check_sources(torch.tensor([0], device='meta'))

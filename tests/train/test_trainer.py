@@ -196,3 +196,13 @@ def test_without_matplotlib_the_curve_is_skipped_with_a_warning(
         Trainer(config, log=lambda s: None, split=_tiny_split()).fit()
     assert not (tmp_path / 'run' / 'curve.png').exists()
     assert (tmp_path / 'run' / 'metrics.csv').exists()
+
+
+def test_a_user_linked_to_every_item_is_refused_before_training(tmp_path):
+    split = _tiny_split()
+    every = torch.stack([torch.zeros(40, dtype=torch.long), torch.arange(40)])
+    split = InteractionSplit(torch.cat([split.train_index, every], 1),
+                             split.test_index, 30, 40)
+    config = _config(tmp_path, val_fraction=0.0, select_on='test')
+    with pytest.raises(ValueError, match='source node 0 has no valid'):
+        Trainer(config, log=lambda s: None, split=split)

@@ -60,6 +60,9 @@ class Strategy:
         kwargs = {'alpha': alpha} if base == 'popularity' else {}
         self.sampler: NegativeSampler = resolve_sampler(base, **kwargs)
         self.sampler.fit(train_index, (num_users, num_items))
+        # Every training user is checked once here, so that each step can
+        # draw without per-call checks (and their host syncs on a GPU):
+        self.sampler.check_sources(torch.unique(train_index[0]))
         self.pool = pool
 
     def reseed(self, seed: int) -> None:
@@ -83,7 +86,7 @@ class Strategy:
 class StaticStrategy(Strategy):
     r"""Negatives drawn by a static sampler (uniform, popularity, ...)."""
     def negatives(self, users, pos, ctx):
-        ids = self.sampler.sample_negatives(users, num_neg=self.num_neg)
+        ids = self.sampler.sample_trusted(users, self.num_neg)
         return Negatives(ctx.item_emb[ids], ids)
 
 
@@ -99,7 +102,7 @@ class DNSStrategy(Strategy):
                     ctx.item_emb[cand]).sum(-1)
 
     def negatives(self, users, pos, ctx):
-        cand = self.sampler.sample_negatives(users, num_neg=self.candidates)
+        cand = self.sampler.sample_trusted(users, self.candidates)
         ids = self.selector.select(cand, self._scores(users, cand, ctx))
         return Negatives(ctx.item_emb[ids], ids)
 
@@ -116,7 +119,7 @@ class SoftmaxStrategy(DNSStrategy):
         self.selector.generator.manual_seed(seed + 1)
 
     def negatives(self, users, pos, ctx):
-        cand = self.sampler.sample_negatives(users, num_neg=self.candidates)
+        cand = self.sampler.sample_trusted(users, self.candidates)
         index, _ = self.selector(self._scores(users, cand, ctx))
         ids = cand.gather(1, index)
         return Negatives(ctx.item_emb[ids], ids)
@@ -136,8 +139,8 @@ class MixGCFStrategy(Strategy):
 
     def negatives(self, users, pos, ctx):
         B = users.numel()
-        cand = self.sampler.sample_negatives(
-            users, num_neg=self.num_neg * self.candidates)
+        cand = self.sampler.sample_trusted(users,
+                                           self.num_neg * self.candidates)
         layers, U = ctx.layers, self.num_users
         emb = self.selector.synthesize(
             torch.stack([layer[users] for layer in layers], dim=1),
