@@ -338,15 +338,24 @@ class NegativeSampler(NegativeSampling):
         return torch.ones(index.num_dst_nodes, device=index.device)
 
     # ------------------------------------------------------------ sampling
+    def _check_src(self, src: Tensor, index: PositiveIndex) -> None:
+        check_index_tensor(src, 'src', dim=1)
+        if src.device != index.device:
+            raise ValueError(f"'src' is on {src.device} but the sampler's "
+                             f"index is on {index.device}; call "
+                             f"'sampler.to(device)'")
+        check_in_range(src, 'src', index.num_src_nodes)
+
     def _check_unsatisfiable(self, src: Tensor, index: PositiveIndex,
-                             edge_type) -> Tensor:
+                             edge_type, drop: bool = True) -> Tensor:
         r"""Returns the mask of sources that have a valid negative; raises
-        (or counts the drop) for the others."""
+        for the others (or, with :obj:`on_unsatisfiable="drop"` and
+        :obj:`drop`, counts them as dropped)."""
         ok = self._valid_mass(src, index, edge_type) > 0
         if bool(ok.all()):
             return ok
         bad = src[~ok]
-        if self.on_unsatisfiable == 'raise':
+        if self.on_unsatisfiable == 'raise' or not drop:
             raise UnsatisfiableError(
                 f"source node {int(bad[0])}"
                 f"{'' if edge_type is None else f' of edge type {edge_type}'}"
@@ -389,12 +398,7 @@ class NegativeSampler(NegativeSampling):
             dropped); with :obj:`return_mask`, also the ``[B]`` mask.
         """
         index = self.index(edge_type)
-        check_index_tensor(src, 'src', dim=1)
-        if src.device != index.device:
-            raise ValueError(f"'src' is on {src.device} but the sampler's "
-                             f"index is on {index.device}; call "
-                             f"'sampler.to(device)'")
-        check_in_range(src, 'src', index.num_src_nodes)
+        self._check_src(src, index)
         if dst_pos is not None:
             check_index_tensor(dst_pos, 'dst_pos', dim=1)
             if dst_pos.numel() != src.numel():
@@ -433,20 +437,10 @@ class NegativeSampler(NegativeSampling):
         without any valid negative), so that a loop can then call
         :meth:`sample_trusted` on subsets of :obj:`src`."""
         index = self.index(edge_type)
-        check_index_tensor(src, 'src', dim=1)
-        if src.device != index.device:
-            raise ValueError(f"'src' is on {src.device} but the sampler's "
-                             f"index is on {index.device}; call "
-                             f"'sampler.to(device)'")
-        check_in_range(src, 'src', index.num_src_nodes)
+        self._check_src(src, index)
         if self.filtered:
-            ok = self._valid_mass(src.long(), index, edge_type) > 0
-            if not bool(ok.all()):
-                raise UnsatisfiableError(
-                    f"source node {int(src[~ok][0])}"
-                    f"{'' if edge_type is None else f' of edge type {edge_type}'}"
-                    f" has no valid negative: it is a known positive of every "
-                    f"candidate destination")
+            self._check_unsatisfiable(src.long(), index, edge_type,
+                                      drop=False)
 
     def _sample_rows(self, src: Tensor, dst_pos: Optional[Tensor],
                      num_neg: int, index: PositiveIndex, edge_type,
