@@ -1,5 +1,6 @@
 r"""What every benchmark prints about the machine it ran on, and the
 embedded Gowalla graph they share."""
+
 import os
 import platform
 from typing import Dict, Tuple
@@ -31,8 +32,11 @@ def machine_info(device: torch.device) -> Dict[str, object]:
                     break
     except OSError:
         pass
-    info['device_name'] = torch.cuda.get_device_name(device) \
-        if device.type == 'cuda' else info['processor']
+    info['device_name'] = (
+        torch.cuda.get_device_name(device)
+        if device.type == 'cuda'
+        else info['processor']
+    )
     try:
         info['load_average'] = [round(x, 2) for x in os.getloadavg()]
     except OSError:
@@ -42,15 +46,18 @@ def machine_info(device: torch.device) -> Dict[str, object]:
 
 def describe(info: Dict[str, object]) -> str:
     r"""One line naming the machine."""
-    return (f"{info['system']}, {info['device_name']}, {info['cpu_count']} "
-            f"CPU cores ({info['torch_threads']} torch threads), torch "
-            f"{info['torch']}, PyG {info['torch_geometric']}, device "
-            f"{info['device']}, load average {info.get('load_average')}")
+    return (
+        f'{info["system"]}, {info["device_name"]}, {info["cpu_count"]} '
+        f'CPU cores ({info["torch_threads"]} torch threads), torch '
+        f'{info["torch"]}, PyG {info["torch_geometric"]}, device '
+        f'{info["device"]}, load average {info.get("load_average")}'
+    )
 
 
 def gowalla_train() -> Tuple[Tensor, int, int]:
     r"""The embedded Gowalla training pairs ``[2, E]`` (user, item), with
     the numbers of users and items (checksum verified)."""
     from torch_geometric_negsamp.datasets import load_gowalla
+
     split = load_gowalla()
     return split.train_index, split.num_users, split.num_items

@@ -17,16 +17,16 @@ backward of a fixed random linear loss. Usage::
 
     python benchmarks/bench_propagation.py [--device cuda] [--repeats 3]
 """
+
 import argparse
 import time
 
 import torch
+from _machine import describe, gowalla_train, machine_info
 from torch_geometric.nn.models import LightGCN as PyGLightGCN
 from torch_geometric.utils import to_undirected
 
-from _machine import describe, gowalla_train, machine_info
 from torch_geometric_negsamp.nn import LightGCN, normalized_adjacency
-
 
 
 def time_it(step, repeats, device):
@@ -49,8 +49,9 @@ def main():
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--dim', type=int, default=64)
     parser.add_argument('--layers', type=int, default=3)
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch.set_num_threads (CPU)')
+    parser.add_argument(
+        '--threads', type=int, default=None, help='torch.set_num_threads (CPU)'
+    )
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -59,12 +60,14 @@ def main():
     train_index, num_users, num_items = gowalla_train()
     num_nodes = num_users + num_items
     edge_index = to_undirected(
-        torch.stack([train_index[0], train_index[1] + num_users]))
+        torch.stack([train_index[0], train_index[1] + num_users])
+    )
     train_index, edge_index = train_index.to(device), edge_index.to(device)
 
     torch.manual_seed(0)
-    ours = LightGCN(num_users, num_items, args.dim, args.layers,
-                    train_index=train_index).to(device)
+    ours = LightGCN(
+        num_users, num_items, args.dim, args.layers, train_index=train_index
+    ).to(device)
     theirs = PyGLightGCN(num_nodes, args.dim, args.layers).to(device)
     theirs.embedding.weight.data.copy_(ours.embedding.weight.data)
     adj = normalized_adjacency(train_index, num_users, num_items).to(device)
@@ -89,24 +92,31 @@ def main():
         (torch.cat([user_emb, item_emb]) * upstream).sum().backward()
 
     with torch.no_grad():
-        same = torch.allclose(torch.cat(ours()),
-                              theirs.get_embedding(edge_index), atol=1e-5)
+        same = torch.allclose(
+            torch.cat(ours()), theirs.get_embedding(edge_index), atol=1e-5
+        )
 
     print(f'machine: {describe(machine_info(device))}')
-    print(f'graph: {num_users} users, {num_items} items, '
-          f'{train_index.size(1)} interactions, {adj._nnz()} non-zeros; '
-          f'{args.layers} layers x {args.dim} dims; same output: {same}')
+    print(
+        f'graph: {num_users} users, {num_items} items, '
+        f'{train_index.size(1)} interactions, {adj._nnz()} non-zeros; '
+        f'{args.layers} layers x {args.dim} dims; same output: {same}'
+    )
     results = {}
-    for name, step in (('(a) PyG LightGCN(edge_index)', step_pyg),
-                       ('(b) torch.sparse.mm(CSR)', step_sparse_mm),
-                       ('(c) negsamp LightGCN(CSR)', step_ours)):
+    for name, step in (
+        ('(a) PyG LightGCN(edge_index)', step_pyg),
+        ('(b) torch.sparse.mm(CSR)', step_sparse_mm),
+        ('(c) negsamp LightGCN(CSR)', step_ours),
+    ):
         best, mean = time_it(step, args.repeats, device)
         results[name] = best
         print(f'{name:32s} best {best:.4f} s   mean {mean:.4f} s')
     base = results['(a) PyG LightGCN(edge_index)']
     ours_best = results['(c) negsamp LightGCN(CSR)']
-    print(f'speed-up of (c) over (a): {base / ours_best:.2f}x; '
-          f'over (b): {results["(b) torch.sparse.mm(CSR)"] / ours_best:.2f}x')
+    print(
+        f'speed-up of (c) over (a): {base / ours_best:.2f}x; '
+        f'over (b): {results["(b) torch.sparse.mm(CSR)"] / ours_best:.2f}x'
+    )
 
 
 if __name__ == '__main__':

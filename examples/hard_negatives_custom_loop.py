@@ -25,6 +25,7 @@ Run::
 
     python examples/hard_negatives_custom_loop.py --method dns --epochs 10
 """
+
 import argparse
 import time
 
@@ -52,43 +53,79 @@ METHODS = ('uniform', 'dns', 'softmax', 'mixgcf', 'inbatch')
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--method', choices=METHODS, default='dns',
-                        help='how negatives are selected (default: dns)')
-    parser.add_argument('--loss', choices=('bpr', 'softmax'), default='bpr',
-                        help='training loss; inbatch always uses sampled '
-                             'softmax (default: bpr)')
-    parser.add_argument('--users', type=int, default=1000,
-                        help='users in the Gowalla slice (default: 1000)')
+    parser.add_argument(
+        '--method',
+        choices=METHODS,
+        default='dns',
+        help='how negatives are selected (default: dns)',
+    )
+    parser.add_argument(
+        '--loss',
+        choices=('bpr', 'softmax'),
+        default='bpr',
+        help='training loss; inbatch always uses sampled '
+        'softmax (default: bpr)',
+    )
+    parser.add_argument(
+        '--users',
+        type=int,
+        default=1000,
+        help='users in the Gowalla slice (default: 1000)',
+    )
     parser.add_argument('--epochs', type=int, default=10)
     parser.add_argument('--batch-size', type=int, default=2048)
-    parser.add_argument('--candidates', type=int, default=32,
-                        help='candidate pool size M (default: 32)')
-    parser.add_argument('--num-neg', type=int, default=1,
-                        help='negatives per positive k (default: 1)')
-    parser.add_argument('--temperature', type=float, default=1.0,
-                        help='softmax selector / softmax loss temperature '
-                             '(default: 1.0)')
+    parser.add_argument(
+        '--candidates',
+        type=int,
+        default=32,
+        help='candidate pool size M (default: 32)',
+    )
+    parser.add_argument(
+        '--num-neg',
+        type=int,
+        default=1,
+        help='negatives per positive k (default: 1)',
+    )
+    parser.add_argument(
+        '--temperature',
+        type=float,
+        default=1.0,
+        help='softmax selector / softmax loss temperature (default: 1.0)',
+    )
     parser.add_argument('--dim', type=int, default=64)
     parser.add_argument('--layers', type=int, default=3)
     parser.add_argument('--lr', type=float, default=5e-3)
     parser.add_argument('--reg', type=float, default=1e-4)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
-    for name in ('users', 'epochs', 'batch_size', 'candidates', 'num_neg',
-                 'dim'):
+    for name in (
+        'users',
+        'epochs',
+        'batch_size',
+        'candidates',
+        'num_neg',
+        'dim',
+    ):
         if getattr(args, name) <= 0:
-            parser.error(f'--{name.replace("_", "-")} must be positive '
-                         f'(got {getattr(args, name)})')
+            parser.error(
+                f'--{name.replace("_", "-")} must be positive '
+                f'(got {getattr(args, name)})'
+            )
     if args.layers < 0:
         parser.error(f'--layers must be non-negative (got {args.layers})')
     if args.temperature <= 0 or args.lr <= 0 or args.reg < 0:
-        parser.error('--temperature and --lr must be positive and --reg '
-                     'non-negative')
-    if args.method in ('uniform', 'dns', 'softmax') and \
-            args.candidates < args.num_neg:
-        parser.error(f'--candidates ({args.candidates}) must be at least '
-                     f'--num-neg ({args.num_neg}) for --method '
-                     f'{args.method}')
+        parser.error(
+            '--temperature and --lr must be positive and --reg non-negative'
+        )
+    if (
+        args.method in ('uniform', 'dns', 'softmax')
+        and args.candidates < args.num_neg
+    ):
+        parser.error(
+            f'--candidates ({args.candidates}) must be at least '
+            f'--num-neg ({args.num_neg}) for --method '
+            f'{args.method}'
+        )
     return args
 
 
@@ -120,28 +157,30 @@ def main(argv=None):
         perm = torch.randperm(train.size(1), generator=gen)
         total = 0.0
         for step in range(0, perm.numel(), args.batch_size):
-            users, pos = train[:, perm[step:step + args.batch_size]]
-            layers = model.layer_embeddings()        # L + 1 x [U + I, d]
-            final = model.pool(layers)               # [U + I, d]
+            users, pos = train[:, perm[step : step + args.batch_size]]
+            layers = model.layer_embeddings()  # L + 1 x [U + I, d]
+            final = model.pool(layers)  # [U + I, d]
             user_emb, item_emb = final[:U], final[U:]
-            u = user_emb[users]                      # [B, d]
+            u = user_emb[users]  # [B, d]
             pos_score = model.score(u, item_emb[pos])  # [B]
             neg_ids, log_q_pos, log_q_neg, hits = None, None, None, None
 
             if args.method == 'inbatch':
                 # A shared pool of M uniform items (mixed negative
                 # sampling); the known positives of each row are masked.
-                pool = torch.randint(I, (M, ), generator=gen)
-                out = in_batch(users, pos, u, item_emb[pos], pool,
-                               item_emb[pool])
+                pool = torch.randint(I, (M,), generator=gen)
+                out = in_batch(
+                    users, pos, u, item_emb[pos], pool, item_emb[pool]
+                )
                 pos_score, neg_score = out.pos, out.neg
                 log_q_pos, log_q_neg = out.log_q_pos, out.log_q_neg
                 hits = out.accidental_hits
             elif args.method == 'mixgcf':
                 cand = sampler.sample_negatives(users, num_neg=k * M)
-                stack = torch.stack(layers, dim=1)   # [U + I, L + 1, d]
-                cand_layers = stack[U + cand].view(len(users), k, M,
-                                                   *stack.shape[1:])
+                stack = torch.stack(layers, dim=1)  # [U + I, L + 1, d]
+                cand_layers = stack[U + cand].view(
+                    len(users), k, M, *stack.shape[1:]
+                )
                 neg_emb = mixgcf(stack[users], stack[U + pos], cand_layers)
                 neg_score = model.score(u, neg_emb)  # [B, k]
             else:
@@ -150,32 +189,44 @@ def main(argv=None):
                     neg_ids = cand[:, :k]
                 else:
                     with torch.no_grad():
-                        scores = model.score(u, item_emb[cand])    # [B, M]
+                        scores = model.score(u, item_emb[cand])  # [B, M]
                     if args.method == 'dns':
                         neg_ids = dns.select(cand, scores)
                     else:
                         neg_ids = cand.gather(1, softmax(scores)[0])
-                neg_score = model.score(u, item_emb[neg_ids])      # [B, k]
-                false_neg += int(index.contains(users.view(-1, 1),
-                                                neg_ids).sum())
+                neg_score = model.score(u, item_emb[neg_ids])  # [B, k]
+                false_neg += int(
+                    index.contains(users.view(-1, 1), neg_ids).sum()
+                )
 
             if loss_name == 'bpr':
                 loss = bpr_loss(pos_score, neg_score)
             else:
-                loss = sampled_softmax_loss(pos_score, neg_score,
-                                            args.temperature, log_q_pos,
-                                            log_q_neg, hits)
-            reg = model.reg_embeddings(users, pos if neg_ids is None else
-                                       torch.cat([pos.view(-1, 1), neg_ids],
-                                                 dim=1))
+                loss = sampled_softmax_loss(
+                    pos_score,
+                    neg_score,
+                    args.temperature,
+                    log_q_pos,
+                    log_q_neg,
+                    hits,
+                )
+            reg = model.reg_embeddings(
+                users,
+                pos
+                if neg_ids is None
+                else torch.cat([pos.view(-1, 1), neg_ids], dim=1),
+            )
             loss = loss + args.reg * l2_regularization(
-                *reg, batch_size=users.numel())
+                *reg, batch_size=users.numel()
+            )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += loss.item() * users.numel()
-        print(f'epoch {epoch:3d} | loss {total / train.size(1):.4f} | '
-              f'{time.perf_counter() - start:6.1f} s')
+        print(
+            f'epoch {epoch:3d} | loss {total / train.size(1):.4f} | '
+            f'{time.perf_counter() - start:6.1f} s'
+        )
 
     model.eval()
     with torch.no_grad():
@@ -183,8 +234,10 @@ def main(argv=None):
     metrics = evaluate_ranking(user_emb, item_emb, train, test, k=20)
     if args.method in ('uniform', 'dns', 'softmax'):
         print(f'false negatives: {false_neg}')
-    print(f"Recall@20 {metrics['recall@20']:.4f} | NDCG@20 "
-          f"{metrics['ndcg@20']:.4f} | {metrics['num_users']} test users")
+    print(
+        f'Recall@20 {metrics["recall@20"]:.4f} | NDCG@20 '
+        f'{metrics["ndcg@20"]:.4f} | {metrics["num_users"]} test users'
+    )
 
 
 if __name__ == '__main__':

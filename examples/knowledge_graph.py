@@ -14,6 +14,7 @@ Run::
 
     python examples/knowledge_graph.py --epochs 20
 """
+
 import argparse
 import time
 
@@ -26,33 +27,37 @@ from torch_geometric_negsamp.losses import hinge_loss
 RELATIONS = ('one-to-one', 'one-to-many', 'many-to-one', 'many-to-many')
 
 
-def synthetic_kg(num_entities: int, triples_per_relation: int,
-                 generator: torch.Generator):
+def synthetic_kg(
+    num_entities: int, triples_per_relation: int, generator: torch.Generator
+):
     r"""Returns ``(edge_index [2, T], edge_type [T])`` with one relation of
     each mapping type in :obj:`RELATIONS`, duplicates removed."""
     n, m = num_entities, triples_per_relation
     few = max(2, n // 50)  # the "one" side of one-to-many / many-to-one
 
     def rand(high, size):
-        return torch.randint(high, (size, ), generator=generator)
+        return torch.randint(high, (size,), generator=generator)
 
     perm = torch.randperm(n, generator=generator)
-    heads = [perm[:min(m, n)], rand(few, m), rand(n, m), rand(n, m)]
-    tails = [perm.roll(1)[:min(m, n)], rand(n, m), rand(few, m), rand(n, m)]
-    edge_index = torch.cat([torch.stack([h, t]) for h, t in
-                            zip(heads, tails)], dim=1)
-    edge_type = torch.cat([torch.full((h.numel(), ), r)
-                           for r, h in enumerate(heads)])
-    triples = torch.unique(torch.stack([edge_index[0], edge_type,
-                                        edge_index[1]]), dim=1)
-    triples = triples[:, torch.randperm(triples.size(1),
-                                        generator=generator)]
+    heads = [perm[: min(m, n)], rand(few, m), rand(n, m), rand(n, m)]
+    tails = [perm.roll(1)[: min(m, n)], rand(n, m), rand(few, m), rand(n, m)]
+    edge_index = torch.cat(
+        [torch.stack([h, t]) for h, t in zip(heads, tails)], dim=1
+    )
+    edge_type = torch.cat(
+        [torch.full((h.numel(),), r) for r, h in enumerate(heads)]
+    )
+    triples = torch.unique(
+        torch.stack([edge_index[0], edge_type, edge_index[1]]), dim=1
+    )
+    triples = triples[:, torch.randperm(triples.size(1), generator=generator)]
     return triples[[0, 2]], triples[1]
 
 
 class TransE(torch.nn.Module):
     r"""TransE (Bordes et al., 2013): ``score(h, r, t) = -||e_h + w_r -
     e_t||_1``, higher is more plausible."""
+
     def __init__(self, num_entities: int, num_relations: int, dim: int):
         super().__init__()
         self.entity = torch.nn.Embedding(num_entities, dim)
@@ -61,31 +66,46 @@ class TransE(torch.nn.Module):
         torch.nn.init.uniform_(self.entity.weight, -bound, bound)
         torch.nn.init.uniform_(self.relation.weight, -bound, bound)
         with torch.no_grad():
-            self.relation.weight.div_(self.relation.weight.norm(dim=-1,
-                                                                keepdim=True))
+            self.relation.weight.div_(
+                self.relation.weight.norm(dim=-1, keepdim=True)
+            )
 
     def forward(self, head: Tensor, rel: Tensor, tail: Tensor) -> Tensor:
         h, r, t = self.entity(head), self.relation(rel), self.entity(tail)
         return -(h + r - t).abs().sum(-1)
 
 
-def triple_keys(head: Tensor, rel: Tensor, tail: Tensor, n: int,
-                num_relations: int) -> Tensor:
+def triple_keys(
+    head: Tensor, rel: Tensor, tail: Tensor, n: int, num_relations: int
+) -> Tensor:
     return (rel.long() * n + head.long()) * n + tail.long()
 
 
 @torch.no_grad()
-def tail_prediction(model: TransE, edge_index: Tensor, edge_type: Tensor,
-                    known: Tensor, n: int, num_relations: int):
+def tail_prediction(
+    model: TransE,
+    edge_index: Tensor,
+    edge_type: Tensor,
+    known: Tensor,
+    n: int,
+    num_relations: int,
+):
     r"""Filtered MRR and Hits@10 of predicting the tail of every triple."""
     head, tail = edge_index
     ent = model.entity.weight
-    scores = -(ent[head, None] + model.relation(edge_type)[:, None] -
-               ent[None]).abs().sum(-1)                      # [T, n]
+    scores = (
+        -(ent[head, None] + model.relation(edge_type)[:, None] - ent[None])
+        .abs()
+        .sum(-1)
+    )  # [T, n]
     all_tails = torch.arange(n).view(1, -1)
-    other = torch.isin(triple_keys(head[:, None], edge_type[:, None],
-                                   all_tails, n, num_relations), known)
-    other &= all_tails != tail.view(-1, 1)                   # other true tails
+    other = torch.isin(
+        triple_keys(
+            head[:, None], edge_type[:, None], all_tails, n, num_relations
+        ),
+        known,
+    )
+    other &= all_tails != tail.view(-1, 1)  # other true tails
     scores[other] = float('-inf')
     rank = 1 + (scores > scores.gather(1, tail.view(-1, 1))).sum(1)
     return float((1.0 / rank).mean()), float((rank <= 10).double().mean())
@@ -96,22 +116,35 @@ def main(argv=None):
     parser.add_argument('--num-entities', type=int, default=500)
     parser.add_argument('--triples-per-relation', type=int, default=1500)
     parser.add_argument('--epochs', type=int, default=20)
-    parser.add_argument('--num-neg', type=int, default=4,
-                        help='corruptions per triple (default: 4)')
+    parser.add_argument(
+        '--num-neg',
+        type=int,
+        default=4,
+        help='corruptions per triple (default: 4)',
+    )
     parser.add_argument('--batch-size', type=int, default=512)
     parser.add_argument('--dim', type=int, default=32)
     parser.add_argument('--margin', type=float, default=2.0)
     parser.add_argument('--lr', type=float, default=0.01)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
-    for name in ('num_entities', 'triples_per_relation', 'epochs', 'num_neg',
-                 'batch_size', 'dim'):
+    for name in (
+        'num_entities',
+        'triples_per_relation',
+        'epochs',
+        'num_neg',
+        'batch_size',
+        'dim',
+    ):
         if getattr(args, name) <= 0:
-            parser.error(f'--{name.replace("_", "-")} must be positive '
-                         f'(got {getattr(args, name)})')
+            parser.error(
+                f'--{name.replace("_", "-")} must be positive '
+                f'(got {getattr(args, name)})'
+            )
     if args.num_entities < 4:
-        parser.error(f'--num-entities must be at least 4 (got '
-                     f'{args.num_entities})')
+        parser.error(
+            f'--num-entities must be at least 4 (got {args.num_entities})'
+        )
 
     gen = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
@@ -120,17 +153,25 @@ def main(argv=None):
     T = edge_type.numel()
     num_held = max(1, T // 20)
     train_idx = slice(0, T - 2 * num_held)
-    val_idx, test_idx = slice(T - 2 * num_held, T - num_held), \
-        slice(T - num_held, T)
+    val_idx, test_idx = (
+        slice(T - 2 * num_held, T - num_held),
+        slice(T - num_held, T),
+    )
     train_ei, train_et = edge_index[:, train_idx], edge_type[train_idx]
-    held_ei = edge_index[:, T - 2 * num_held:]
-    held_et = edge_type[T - 2 * num_held:]
-    print(f'knowledge graph: {n} entities, {R} relations, {T} triples '
-          f'(train {train_et.numel()}, valid {num_held}, test {num_held})')
+    held_ei = edge_index[:, T - 2 * num_held :]
+    held_et = edge_type[T - 2 * num_held :]
+    print(
+        f'knowledge graph: {n} entities, {R} relations, {T} triples '
+        f'(train {train_et.numel()}, valid {num_held}, test {num_held})'
+    )
 
     sampler = BernoulliSampler(amount=args.num_neg, seed=args.seed).fit(
-        train_ei, train_et, num_nodes=n, num_relations=R,
-        extra_positives=(held_ei, held_et))
+        train_ei,
+        train_et,
+        num_nodes=n,
+        num_relations=R,
+        extra_positives=(held_ei, held_et),
+    )
     print(sampler)
 
     # Per relation: tails per head, heads per tail, P(corrupt head).
@@ -143,22 +184,29 @@ def main(argv=None):
         tph = pairs / torch.unique(head[sel]).numel()
         hpt = pairs / torch.unique(tail[sel]).numel()
         observed = (neg_head[sel] != head[sel].view(-1, 1)).double().mean()
-        print(f'{name:13s} {float(tph):6.2f} {float(hpt):7.2f}   '
-              f'{float(sampler.head_prob[r]):14.3f}  {float(observed):8.3f}')
+        print(
+            f'{name:13s} {float(tph):6.2f} {float(hpt):7.2f}   '
+            f'{float(sampler.head_prob[r]):14.3f}  {float(observed):8.3f}'
+        )
 
     # The filtered guarantee: no corruption is a known triple, and exactly
     # one side of each triple changed.
-    known = torch.sort(triple_keys(edge_index[0], edge_type, edge_index[1],
-                                   n, R)).values
+    known = torch.sort(
+        triple_keys(edge_index[0], edge_type, edge_index[1], n, R)
+    ).values
     rel = train_et.view(-1, 1).expand_as(neg_head)
-    false_neg = int(torch.isin(triple_keys(neg_head, rel, neg_tail, n, R),
-                               known).sum())
-    changed = (neg_head != head.view(-1, 1)).int() + \
-        (neg_tail != tail.view(-1, 1)).int()
-    print(f'\nfalse negatives: {false_neg} of {neg_head.numel()} corrupted '
-          f'triples (train, valid and test triples all excluded); '
-          f'one side changed in every corruption: '
-          f'{bool((changed == 1).all())}')
+    false_neg = int(
+        torch.isin(triple_keys(neg_head, rel, neg_tail, n, R), known).sum()
+    )
+    changed = (neg_head != head.view(-1, 1)).int() + (
+        neg_tail != tail.view(-1, 1)
+    ).int()
+    print(
+        f'\nfalse negatives: {false_neg} of {neg_head.numel()} corrupted '
+        f'triples (train, valid and test triples all excluded); '
+        f'one side changed in every corruption: '
+        f'{bool((changed == 1).all())}'
+    )
 
     model = TransE(n, R, args.dim)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -168,10 +216,10 @@ def main(argv=None):
         perm = torch.randperm(train_et.numel(), generator=perm_gen)
         total = 0.0
         for step in range(0, perm.numel(), args.batch_size):
-            idx = perm[step:step + args.batch_size]
+            idx = perm[step : step + args.batch_size]
             h, r, t = head[idx], train_et[idx], tail[idx]
-            nh, nt = sampler.sample_triples(h, r, t)         # [B, k] each
-            pos = model(h, r, t)                             # [B]
+            nh, nt = sampler.sample_triples(h, r, t)  # [B, k] each
+            pos = model(h, r, t)  # [B]
             neg = model(nh, r.view(-1, 1).expand_as(nh), nt)  # [B, k]
             loss = hinge_loss(pos, neg, margin=args.margin)
             optimizer.zero_grad()
@@ -182,15 +230,20 @@ def main(argv=None):
                 w.div_(w.norm(dim=-1, keepdim=True).clamp(min=1))
             total += loss.item() * idx.numel()
         if epoch % max(1, args.epochs // 5) == 0 or epoch == args.epochs:
-            mrr, _ = tail_prediction(model, edge_index[:, val_idx],
-                                     edge_type[val_idx], known, n, R)
-            print(f'epoch {epoch:3d} | loss {total / perm.numel():.4f} | '
-                  f'valid filtered MRR {mrr:.4f} | '
-                  f'{time.perf_counter() - start:5.1f} s')
-    mrr, hits = tail_prediction(model, edge_index[:, test_idx],
-                                edge_type[test_idx], known, n, R)
-    print(f'test (filtered tail prediction): MRR {mrr:.4f} | Hits@10 '
-          f'{hits:.4f}')
+            mrr, _ = tail_prediction(
+                model, edge_index[:, val_idx], edge_type[val_idx], known, n, R
+            )
+            print(
+                f'epoch {epoch:3d} | loss {total / perm.numel():.4f} | '
+                f'valid filtered MRR {mrr:.4f} | '
+                f'{time.perf_counter() - start:5.1f} s'
+            )
+    mrr, hits = tail_prediction(
+        model, edge_index[:, test_idx], edge_type[test_idx], known, n, R
+    )
+    print(
+        f'test (filtered tail prediction): MRR {mrr:.4f} | Hits@10 {hits:.4f}'
+    )
 
 
 if __name__ == '__main__':

@@ -16,6 +16,7 @@ Run::
 
     python examples/sample_gowalla.py --batch-size 2048 --num-neg 4
 """
+
 import argparse
 import time
 
@@ -37,12 +38,21 @@ def timed(fn):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--batch-size', type=int, default=2048,
-                        help='positives in the batch (default: 2048)')
-    parser.add_argument('--num-neg', type=int, default=4,
-                        help='negatives per positive (default: 4)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of every draw (default: 0)')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=2048,
+        help='positives in the batch (default: 2048)',
+    )
+    parser.add_argument(
+        '--num-neg',
+        type=int,
+        default=4,
+        help='negatives per positive (default: 4)',
+    )
+    parser.add_argument(
+        '--seed', type=int, default=0, help='seed of every draw (default: 0)'
+    )
     args = parser.parse_args(argv)
     if args.batch_size <= 0:
         parser.error(f'--batch-size must be positive (got {args.batch_size})')
@@ -56,15 +66,21 @@ def main(argv=None):
 
     # A batch of training positives (user, item):
     gen = torch.Generator().manual_seed(args.seed)
-    batch = torch.randint(train.size(1), (args.batch_size, ), generator=gen)
+    batch = torch.randint(train.size(1), (args.batch_size,), generator=gen)
     users, items = train[:, batch]
     B, k = args.batch_size, args.num_neg
 
-    uniform, ms = timed(lambda: UniformSampler(amount=k, seed=args.seed).fit(
-        train, num_nodes=(U, I)))
+    uniform, ms = timed(
+        lambda: UniformSampler(amount=k, seed=args.seed).fit(
+            train, num_nodes=(U, I)
+        )
+    )
     print(f'fit {uniform} in {ms:.0f} ms')
-    popular, ms = timed(lambda: PopularitySampler(
-        amount=k, alpha=0.75, seed=args.seed).fit(train, num_nodes=(U, I)))
+    popular, ms = timed(
+        lambda: PopularitySampler(amount=k, alpha=0.75, seed=args.seed).fit(
+            train, num_nodes=(U, I)
+        )
+    )
     print(f'fit {popular} in {ms:.0f} ms')
 
     train_index = PositiveIndex(train, U, I)
@@ -74,30 +90,43 @@ def main(argv=None):
     print(f'\nnegatives for {B} positives, {k} each:')
     results = {}
     for name, sampler in (('uniform', uniform), ('popularity', popular)):
-        neg, ms = timed(lambda: sampler.sample_negatives(users, items))
+        neg, ms = timed(lambda s=sampler: s.sample_negatives(users, items))
         assert neg.shape == (B, k)
         false_neg = int(train_index.contains(users.view(-1, 1), neg).sum())
         mean_deg = float(degree[neg].mean())
         results[name] = mean_deg
-        print(f'  {name:10s} [{B}, {k}] in {ms:6.1f} ms | false negatives: '
-              f'{false_neg} | mean item degree {mean_deg:7.1f}')
-    print(f'  mean degree of all items: {float(degree.mean()):.1f}; the '
-          f'popularity sampler draws items '
-          f'{results["popularity"] / results["uniform"]:.1f}x as popular')
+        print(
+            f'  {name:10s} [{B}, {k}] in {ms:6.1f} ms | false negatives: '
+            f'{false_neg} | mean item degree {mean_deg:7.1f}'
+        )
+    print(
+        f'  mean degree of all items: {float(degree.mean()):.1f}; the '
+        f'popularity sampler draws items '
+        f'{results["popularity"] / results["uniform"]:.1f}x as popular'
+    )
 
     # Held-out test items are positives too: without telling the sampler,
     # some negatives are test items; with extra_positives, none is.
-    held_out, ms = timed(lambda: UniformSampler(amount=k, seed=args.seed).fit(
-        train, num_nodes=(U, I), extra_positives=test))
-    print(f'\nfit with extra_positives=test ({split.num_test} pairs) in '
-          f'{ms:.0f} ms')
+    held_out, ms = timed(
+        lambda: UniformSampler(amount=k, seed=args.seed).fit(
+            train, num_nodes=(U, I), extra_positives=test
+        )
+    )
+    print(
+        f'\nfit with extra_positives=test ({split.num_test} pairs) in '
+        f'{ms:.0f} ms'
+    )
     for name, sampler in (('train only', uniform), ('train + test', held_out)):
         neg = sampler.sample_negatives(users, items)
         hits = int(test_index.contains(users.view(-1, 1), neg).sum())
         print(f'  {name:12s}: negatives that are test items: {hits}')
     neg = held_out.sample_negatives(users, items)
-    false_neg = int((train_index.contains(users.view(-1, 1), neg)
-                     | test_index.contains(users.view(-1, 1), neg)).sum())
+    false_neg = int(
+        (
+            train_index.contains(users.view(-1, 1), neg)
+            | test_index.contains(users.view(-1, 1), neg)
+        ).sum()
+    )
     print(f'false negatives (train or test) with extra_positives: {false_neg}')
 
 

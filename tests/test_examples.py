@@ -1,5 +1,6 @@
 r"""The example scripts run with their smallest settings and print what they
 promise; the notebooks are valid nbformat v4 whose code cells compile."""
+
 import ast
 import importlib.util
 import json
@@ -20,37 +21,62 @@ def run_example(name, *args, timeout=120):
     # Tiny tensors: one intra-op thread avoids oversubscribing a small CPU
     # (several test processes may run at once).
     env.setdefault('OMP_NUM_THREADS', '1')
-    proc = subprocess.run([sys.executable, str(EXAMPLES / name), *args],
-                          capture_output=True, text=True, timeout=timeout,
-                          env=env)
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
 
 
 def load_example(name):
-    spec = importlib.util.spec_from_file_location(Path(name).stem,
-                                                  EXAMPLES / name)
+    spec = importlib.util.spec_from_file_location(
+        Path(name).stem, EXAMPLES / name
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def test_sample_gowalla():
-    out = run_example('sample_gowalla.py', '--batch-size', '64',
-                      '--num-neg', '2', '--seed', '1')
+    out = run_example(
+        'sample_gowalla.py',
+        '--batch-size',
+        '64',
+        '--num-neg',
+        '2',
+        '--seed',
+        '1',
+    )
     assert '[64, 2]' in out
     assert out.count('false negatives: 0 |') == 2  # uniform and popularity
-    degree = dict(re.findall(r'(uniform|popularity)\s+\[.*mean item degree'
-                             r'\s+([\d.]+)', out))
+    degree = dict(
+        re.findall(
+            r'(uniform|popularity)\s+\[.*mean item degree'
+            r'\s+([\d.]+)',
+            out,
+        )
+    )
     assert float(degree['popularity']) > float(degree['uniform'])
     assert 'train + test: negatives that are test items: 0' in out
     assert 'false negatives (train or test) with extra_positives: 0' in out
 
 
 def test_link_prediction():
-    out = run_example('link_prediction.py', '--num-nodes', '120',
-                      '--epochs', '2', '--batch-size', '128',
-                      '--num-neg', '2')
+    out = run_example(
+        'link_prediction.py',
+        '--num-nodes',
+        '120',
+        '--epochs',
+        '2',
+        '--batch-size',
+        '128',
+        '--num-neg',
+        '2',
+    )
     assert 'false negatives: 0 (' in out
     assert 'loader false negatives: 0' in out
     aucs = [float(x) for x in re.findall(r'(?:val|test) AUC ([\d.]+)', out)]
@@ -59,13 +85,13 @@ def test_link_prediction():
 
 def test_roc_auc_matches_pairwise_definition():
     import torch
+
     roc_auc = load_example('link_prediction.py').roc_auc
     scores = torch.tensor([0.9, 0.2, 0.5, 0.5, 0.1, 0.7])
     labels = torch.tensor([1, 0, 1, 0, 0, 1])
     pos, neg = scores[labels == 1], scores[labels == 0]
     diff = pos.view(-1, 1) - neg.view(1, -1)
-    expected = float(((diff > 0).double() + 0.5 * (diff == 0).double())
-                     .mean())
+    expected = float(((diff > 0).double() + 0.5 * (diff == 0).double()).mean())
     assert roc_auc(scores, labels) == pytest.approx(expected)
     with pytest.raises(ValueError, match="'labels' must hold both classes"):
         roc_auc(scores, torch.ones(6))
@@ -73,10 +99,23 @@ def test_roc_auc_matches_pairwise_definition():
 
 @pytest.mark.parametrize('method', ['dns', 'mixgcf', 'inbatch'])
 def test_hard_negatives_custom_loop(method):
-    out = run_example('hard_negatives_custom_loop.py', '--method', method,
-                      '--users', '100', '--epochs', '1', '--dim', '8',
-                      '--layers', '1', '--candidates', '4',
-                      '--batch-size', '1024')
+    out = run_example(
+        'hard_negatives_custom_loop.py',
+        '--method',
+        method,
+        '--users',
+        '100',
+        '--epochs',
+        '1',
+        '--dim',
+        '8',
+        '--layers',
+        '1',
+        '--candidates',
+        '4',
+        '--batch-size',
+        '1024',
+    )
     match = re.search(r'Recall@20 ([\d.]+) \| NDCG@20 ([\d.]+)', out)
     assert match, out
     assert 0.0 <= float(match[1]) <= 1.0 and 0.0 <= float(match[2]) <= 1.0
@@ -87,29 +126,51 @@ def test_hard_negatives_custom_loop(method):
 
 
 def test_knowledge_graph():
-    out = run_example('knowledge_graph.py', '--num-entities', '60',
-                      '--triples-per-relation', '100', '--epochs', '1')
+    out = run_example(
+        'knowledge_graph.py',
+        '--num-entities',
+        '60',
+        '--triples-per-relation',
+        '100',
+        '--epochs',
+        '1',
+    )
     assert re.search(r'false negatives: 0 of \d+ corrupted triples', out)
     assert 'one side changed in every corruption: True' in out
-    prob = {name: float(p) for name, p in re.findall(
-        r'^(one-to-many|many-to-one)\s+[\d.]+\s+[\d.]+\s+([\d.]+)', out,
-        flags=re.M)}
+    prob = {
+        name: float(p)
+        for name, p in re.findall(
+            r'^(one-to-many|many-to-one)\s+[\d.]+\s+[\d.]+\s+([\d.]+)',
+            out,
+            flags=re.M,
+        )
+    }
     assert prob['one-to-many'] > 0.5 > prob['many-to-one']
     assert re.search(r'MRR [\d.]+ \| Hits@10 [\d.]+', out)
 
 
-@pytest.mark.parametrize('name,argv,match', [
-    ('sample_gowalla.py', ['--batch-size', '0'], '--batch-size must be'),
-    ('sample_gowalla.py', ['--num-neg', '-1'], '--num-neg must be'),
-    ('link_prediction.py', ['--epochs', '0'], '--epochs must be'),
-    ('hard_negatives_custom_loop.py', ['--users', '0'], '--users must be'),
-    ('hard_negatives_custom_loop.py', ['--layers', '-1'], '--layers must be'),
-    ('hard_negatives_custom_loop.py', ['--lr', '0'], '--lr must be'),
-    ('hard_negatives_custom_loop.py',
-     ['--candidates', '2', '--num-neg', '3'], 'must be at least --num-neg'),
-    ('knowledge_graph.py', ['--dim', '0'], '--dim must be'),
-    ('knowledge_graph.py', ['--num-entities', '3'], 'at least 4'),
-])
+@pytest.mark.parametrize(
+    'name,argv,match',
+    [
+        ('sample_gowalla.py', ['--batch-size', '0'], '--batch-size must be'),
+        ('sample_gowalla.py', ['--num-neg', '-1'], '--num-neg must be'),
+        ('link_prediction.py', ['--epochs', '0'], '--epochs must be'),
+        ('hard_negatives_custom_loop.py', ['--users', '0'], '--users must be'),
+        (
+            'hard_negatives_custom_loop.py',
+            ['--layers', '-1'],
+            '--layers must be',
+        ),
+        ('hard_negatives_custom_loop.py', ['--lr', '0'], '--lr must be'),
+        (
+            'hard_negatives_custom_loop.py',
+            ['--candidates', '2', '--num-neg', '3'],
+            'must be at least --num-neg',
+        ),
+        ('knowledge_graph.py', ['--dim', '0'], '--dim must be'),
+        ('knowledge_graph.py', ['--num-entities', '3'], 'at least 4'),
+    ],
+)
 def test_bad_flags_are_refused_before_any_work(name, argv, match, capsys):
     module = load_example(name)
     with pytest.raises(SystemExit) as exc:

@@ -32,10 +32,16 @@ def graphs(draw, bipartite=False, max_nodes=8, max_edges=24):
     num_src = draw(st.integers(1, max_nodes))
     num_dst = draw(st.integers(1, max_nodes)) if bipartite else num_src
     num_edges = draw(st.integers(0, max_edges))
-    row = draw(st.lists(st.integers(0, num_src - 1), min_size=num_edges,
-                        max_size=num_edges))
-    col = draw(st.lists(st.integers(0, num_dst - 1), min_size=num_edges,
-                        max_size=num_edges))
+    row = draw(
+        st.lists(
+            st.integers(0, num_src - 1), min_size=num_edges, max_size=num_edges
+        )
+    )
+    col = draw(
+        st.lists(
+            st.integers(0, num_dst - 1), min_size=num_edges, max_size=num_edges
+        )
+    )
     edge_index = torch.tensor([row, col], dtype=torch.long).view(2, -1)
     return edge_index, num_src, num_dst
 
@@ -63,12 +69,25 @@ def sample_quietly(func, *args, **kwargs):
 def test_negative_sampling_is_exact_homogeneous(graph, num, use_index, seed):
     edge_index, num_nodes, _ = graph
     pos = positive_set(edge_index)
-    valid = {(u, v) for u in range(num_nodes) for v in range(num_nodes)
-             if u != v and (u, v) not in pos}
-    index = PositiveIndex(edge_index, num_nodes, exclude_self=True) \
-        if use_index else None
-    out, short = sample_quietly(negative_sampling, edge_index, num_nodes,
-                                num, generator=gen(seed), index=index)
+    valid = {
+        (u, v)
+        for u in range(num_nodes)
+        for v in range(num_nodes)
+        if u != v and (u, v) not in pos
+    }
+    index = (
+        PositiveIndex(edge_index, num_nodes, exclude_self=True)
+        if use_index
+        else None
+    )
+    out, short = sample_quietly(
+        negative_sampling,
+        edge_index,
+        num_nodes,
+        num,
+        generator=gen(seed),
+        index=index,
+    )
     pairs = list(map(tuple, out.t().tolist()))
     assert len(pairs) == min(num, len(valid))
     assert len(set(pairs)) == len(pairs)
@@ -77,18 +96,30 @@ def test_negative_sampling_is_exact_homogeneous(graph, num, use_index, seed):
 
 
 @SETTINGS
-@given(graphs(bipartite=True), st.integers(0, 40), st.booleans(),
-       st.integers(0, 2**31))
+@given(
+    graphs(bipartite=True),
+    st.integers(0, 40),
+    st.booleans(),
+    st.integers(0, 2**31),
+)
 def test_negative_sampling_is_exact_bipartite(graph, num, use_index, seed):
     edge_index, num_src, num_dst = graph
     pos = positive_set(edge_index)
-    valid = {(u, v) for u in range(num_src) for v in range(num_dst)
-             if (u, v) not in pos}
-    index = PositiveIndex(edge_index, num_src, num_dst) if use_index \
-        else None
-    out, short = sample_quietly(negative_sampling, edge_index,
-                                (num_src, num_dst), num,
-                                generator=gen(seed), index=index)
+    valid = {
+        (u, v)
+        for u in range(num_src)
+        for v in range(num_dst)
+        if (u, v) not in pos
+    }
+    index = PositiveIndex(edge_index, num_src, num_dst) if use_index else None
+    out, short = sample_quietly(
+        negative_sampling,
+        edge_index,
+        (num_src, num_dst),
+        num,
+        generator=gen(seed),
+        index=index,
+    )
     pairs = list(map(tuple, out.t().tolist()))
     assert len(pairs) == min(num, len(valid))
     assert len(set(pairs)) == len(pairs)
@@ -101,13 +132,28 @@ def test_negative_sampling_is_exact_bipartite(graph, num, use_index, seed):
 def test_negative_sampling_force_undirected(graph, num, use_index, seed):
     edge_index, num_nodes, _ = graph
     pos = positive_set(edge_index, undirected=True)
-    valid = {(u, v) for u in range(num_nodes) for v in range(u + 1, num_nodes)
-             if (u, v) not in pos}
-    index = PositiveIndex(edge_index, num_nodes, exclude_self=True,
-                          undirected=True) if use_index else None
-    out, short = sample_quietly(negative_sampling, edge_index, num_nodes,
-                                num, force_undirected=True,
-                                generator=gen(seed), index=index)
+    valid = {
+        (u, v)
+        for u in range(num_nodes)
+        for v in range(u + 1, num_nodes)
+        if (u, v) not in pos
+    }
+    index = (
+        PositiveIndex(
+            edge_index, num_nodes, exclude_self=True, undirected=True
+        )
+        if use_index
+        else None
+    )
+    out, short = sample_quietly(
+        negative_sampling,
+        edge_index,
+        num_nodes,
+        num,
+        force_undirected=True,
+        generator=gen(seed),
+        index=index,
+    )
     half = out.size(1) // 2
     assert out.size(1) == 2 * min(num // 2, len(valid))
     forward = list(map(tuple, out[:, :half].t().tolist()))
@@ -119,17 +165,27 @@ def test_negative_sampling_force_undirected(graph, num, use_index, seed):
 
 
 @SETTINGS
-@given(st.integers(20, 60), st.integers(0, 40), st.integers(1, 20),
-       st.booleans(), st.integers(0, 2**31))
-def test_negative_sampling_sparse_graphs(num_nodes, num_edges, num,
-                                         use_index, seed):
+@given(
+    st.integers(20, 60),
+    st.integers(0, 40),
+    st.integers(1, 20),
+    st.booleans(),
+    st.integers(0, 2**31),
+)
+def test_negative_sampling_sparse_graphs(
+    num_nodes, num_edges, num, use_index, seed
+):
     # Sparse enough for the rejection path, with and without an index.
     edge_index = torch.randint(num_nodes, (2, num_edges), generator=gen(seed))
     pos = positive_set(edge_index)
-    index = PositiveIndex(edge_index, num_nodes, exclude_self=True) \
-        if use_index else None
-    out = negative_sampling(edge_index, num_nodes, num, generator=gen(seed),
-                            index=index)
+    index = (
+        PositiveIndex(edge_index, num_nodes, exclude_self=True)
+        if use_index
+        else None
+    )
+    out = negative_sampling(
+        edge_index, num_nodes, num, generator=gen(seed), index=index
+    )
     pairs = list(map(tuple, out.t().tolist()))
     assert len(set(pairs)) == len(pairs) == num
     assert not set(pairs) & pos
@@ -149,8 +205,9 @@ def test_negative_sampling_defaults_follow_pyg():
 def test_negative_sampling_keeps_dtype():
     out = negative_sampling(EDGE_INDEX.int(), 10, 5, generator=gen())
     assert out.dtype == torch.int32
-    out = negative_sampling(EDGE_INDEX.to(torch.int16), 100, 5,
-                            generator=gen())
+    out = negative_sampling(
+        EDGE_INDEX.to(torch.int16), 100, 5, generator=gen()
+    )
     assert out.dtype == torch.int16
     assert not positive_set(out.long()) & positive_set(EDGE_INDEX)
 
@@ -158,11 +215,13 @@ def test_negative_sampling_keeps_dtype():
 def test_negative_sampling_index_avoids_extra_positives():
     # Node 0 may not pair with 2 or 3 either (e.g. validation edges).
     extra = torch.tensor([[0, 0], [2, 3]])
-    index = PositiveIndex(EDGE_INDEX, 4, exclude_self=True,
-                          extra_positives=extra)
+    index = PositiveIndex(
+        EDGE_INDEX, 4, exclude_self=True, extra_positives=extra
+    )
     with pytest.warns(UserWarning, match='only 7 non-edge'):
-        out = negative_sampling(EDGE_INDEX, num_neg_samples=100,
-                                index=index, generator=gen())
+        out = negative_sampling(
+            EDGE_INDEX, num_neg_samples=100, index=index, generator=gen()
+        )
     pairs = set(map(tuple, out.t().tolist()))
     assert len(pairs) == 7
     assert not pairs & {(0, 1), (0, 2), (0, 3), (1, 2), (2, 3)}
@@ -170,8 +229,9 @@ def test_negative_sampling_index_avoids_extra_positives():
 
 def test_negative_sampling_takes_num_nodes_from_index():
     index = PositiveIndex(EDGE_INDEX, 3, 5)  # bipartite, 3 x 5
-    out = negative_sampling(EDGE_INDEX, num_neg_samples=11, index=index,
-                            generator=gen())
+    out = negative_sampling(
+        EDGE_INDEX, num_neg_samples=11, index=index, generator=gen()
+    )
     assert out.size(1) == 11
     assert int(out[0].max()) < 3 and int(out[1].max()) < 5
 
@@ -184,13 +244,16 @@ def test_negative_sampling_empty_inputs():
     assert out.shape == (2, 0)  # one node: no pair without a self-loop
     out = negative_sampling(empty, 3, num_neg_samples=6, generator=gen())
     assert set(map(tuple, out.t().tolist())) == {
-        (u, v) for u in range(3) for v in range(3) if u != v}
+        (u, v) for u in range(3) for v in range(3) if u != v
+    }
 
 
-@pytest.mark.parametrize('num_nodes,undirected', [
-    (1000, False), (1000, True), ((1000, 800), False)])
-def test_rejection_path_needs_no_exact_draw(monkeypatch, num_nodes,
-                                            undirected):
+@pytest.mark.parametrize(
+    'num_nodes,undirected', [(1000, False), (1000, True), ((1000, 800), False)]
+)
+def test_rejection_path_needs_no_exact_draw(
+    monkeypatch, num_nodes, undirected
+):
     def fail(*args, **kwargs):
         raise AssertionError('the exact draw was used')
 
@@ -199,12 +262,18 @@ def test_rejection_path_needs_no_exact_draw(monkeypatch, num_nodes,
     if isinstance(num_nodes, tuple):
         index = PositiveIndex(edge_index, *num_nodes)
     else:
-        index = PositiveIndex(edge_index, num_nodes, exclude_self=True,
-                              undirected=undirected)
+        index = PositiveIndex(
+            edge_index, num_nodes, exclude_self=True, undirected=undirected
+        )
     for idx in (None, index):
-        out = negative_sampling(edge_index, num_nodes, 200,
-                                force_undirected=undirected,
-                                generator=gen(1), index=idx)
+        out = negative_sampling(
+            edge_index,
+            num_nodes,
+            200,
+            force_undirected=undirected,
+            generator=gen(1),
+            index=idx,
+        )
         assert out.shape == (2, 200)
         assert not positive_set(out) & positive_set(edge_index, undirected)
         assert len(positive_set(out)) == 200
@@ -216,8 +285,9 @@ def test_fallback_after_rejection_rounds_is_exact(monkeypatch, undirected):
     # including its one-at-a-time completion of sparse requests.
     monkeypatch.setattr(F, '_MAX_ROUNDS', 0)
     edge_index = torch.randint(200, (2, 400), generator=gen())
-    out = negative_sampling(edge_index, 200, 60, force_undirected=undirected,
-                            generator=gen(1))
+    out = negative_sampling(
+        edge_index, 200, 60, force_undirected=undirected, generator=gen(1)
+    )
     pairs = list(map(tuple, out.t().tolist()))
     assert len(pairs) == 60
     assert len(set(pairs)) == len(pairs)
@@ -242,7 +312,8 @@ def batches(draw, bipartite=False):
     src_off = dst_off = 0
     for _ in range(num_graphs):
         edge_index, num_src, num_dst = draw(
-            graphs(bipartite=bipartite, max_nodes=5, max_edges=10))
+            graphs(bipartite=bipartite, max_nodes=5, max_edges=10)
+        )
         parts.append(edge_index + torch.tensor([[src_off], [dst_off]]))
         src_sizes.append(num_src)
         dst_sizes.append(num_dst)
@@ -252,20 +323,29 @@ def batches(draw, bipartite=False):
 
 
 def _batch_vector(sizes):
-    return torch.repeat_interleave(torch.arange(len(sizes)),
-                                   torch.tensor(sizes))
+    return torch.repeat_interleave(
+        torch.arange(len(sizes)), torch.tensor(sizes)
+    )
 
 
 @SETTINGS
-@given(batches(), st.one_of(st.none(), st.integers(0, 12),
-                            st.floats(0.0, 2.0)),
-       st.booleans(), st.integers(0, 2**31))
+@given(
+    batches(),
+    st.one_of(st.none(), st.integers(0, 12), st.floats(0.0, 2.0)),
+    st.booleans(),
+    st.integers(0, 2**31),
+)
 def test_batched_is_exact(data, num, force_undirected, seed):
     edge_index, sizes, _ = data
     batch = _batch_vector(sizes)
-    out, short = sample_quietly(batched_negative_sampling, edge_index, batch,
-                                num, force_undirected=force_undirected,
-                                generator=gen(seed))
+    out, short = sample_quietly(
+        batched_negative_sampling,
+        edge_index,
+        batch,
+        num,
+        force_undirected=force_undirected,
+        generator=gen(seed),
+    )
     pos = positive_set(edge_index, force_undirected)
     start = 0
     col_start = 0
@@ -273,19 +353,30 @@ def test_batched_is_exact(data, num, force_undirected, seed):
     for g, n in enumerate(sizes):
         nodes = range(start, start + n)
         e_g = int((batch[edge_index[0]] == g).sum())
-        want = e_g if num is None else (int(num * e_g) if isinstance(
-            num, float) else num)
+        want = (
+            e_g
+            if num is None
+            else (int(num * e_g) if isinstance(num, float) else num)
+        )
         if force_undirected:
             want //= 2
-            valid = {(u, v) for u in nodes for v in nodes
-                     if u < v and (u, v) not in pos}
+            valid = {
+                (u, v)
+                for u in nodes
+                for v in nodes
+                if u < v and (u, v) not in pos
+            }
         else:
-            valid = {(u, v) for u in nodes for v in nodes
-                     if u != v and (u, v) not in pos}
+            valid = {
+                (u, v)
+                for u in nodes
+                for v in nodes
+                if u != v and (u, v) not in pos
+            }
         got = min(want, len(valid))
         any_short |= want > len(valid)
         width = 2 * got if force_undirected else got
-        block = out[:, col_start:col_start + width]
+        block = out[:, col_start : col_start + width]
         col_start += width
         forward = block[:, :got]
         if force_undirected:
@@ -303,8 +394,13 @@ def test_batched_is_exact(data, num, force_undirected, seed):
 def test_batched_is_exact_bipartite(data, num, seed):
     edge_index, src_sizes, dst_sizes = data
     src_batch, dst_batch = _batch_vector(src_sizes), _batch_vector(dst_sizes)
-    out, _ = sample_quietly(batched_negative_sampling, edge_index,
-                            (src_batch, dst_batch), num, generator=gen(seed))
+    out, _ = sample_quietly(
+        batched_negative_sampling,
+        edge_index,
+        (src_batch, dst_batch),
+        num,
+        generator=gen(seed),
+    )
     pos = positive_set(edge_index)
     assert bool((src_batch[out[0]] == dst_batch[out[1]]).all())
     pairs = list(map(tuple, out.t().tolist()))
@@ -312,7 +408,8 @@ def test_batched_is_exact_bipartite(data, num, seed):
     assert not set(pairs) & pos
     for g in range(len(src_sizes)):
         free = src_sizes[g] * dst_sizes[g] - len(
-            {p for p in pos if int(src_batch[p[0]]) == g})
+            {p for p in pos if int(src_batch[p[0]]) == g}
+        )
         assert int((src_batch[out[0]] == g).sum()) == min(num, free)
 
 
@@ -341,35 +438,57 @@ def test_batched_fallback_rounds_are_exact(monkeypatch):
 # ------------------------------------------- structured_negative_sampling
 def _candidates(edge_index, num_src, num_dst, no_loops):
     pos = positive_set(edge_index)
-    return {u: {v for v in range(num_dst) if (u, v) not in pos and not (
-        no_loops and u == v)} for u in range(num_src)}
+    return {
+        u: {
+            v
+            for v in range(num_dst)
+            if (u, v) not in pos and not (no_loops and u == v)
+        }
+        for u in range(num_src)
+    }
 
 
 @SETTINGS
-@given(graphs(), st.booleans(), st.integers(1, 3), st.booleans(),
-       st.integers(0, 2**31))
+@given(
+    graphs(),
+    st.booleans(),
+    st.integers(1, 3),
+    st.booleans(),
+    st.integers(0, 2**31),
+)
 def test_structured_is_exact(graph, loops, num, use_index, seed):
     edge_index, num_nodes, _ = graph
     cand = _candidates(edge_index, num_nodes, num_nodes, not loops)
-    index = PositiveIndex(edge_index, num_nodes, exclude_self=not loops) \
-        if use_index else None
+    index = (
+        PositiveIndex(edge_index, num_nodes, exclude_self=not loops)
+        if use_index
+        else None
+    )
     bad = [u for u in edge_index[0].tolist() if not cand[u]]
     feasible = structured_negative_sampling_feasible(
-        edge_index, num_nodes, loops, index=index)
+        edge_index, num_nodes, loops, index=index
+    )
     assert feasible == (not bad)
     if edge_index.size(1) > 0:
         assert feasible == pyg_feasible(edge_index, num_nodes, loops)
     if bad:
         with pytest.raises(ValueError, match=f'node {bad[0]} is connected'):
-            structured_negative_sampling(edge_index, num_nodes, loops,
-                                         num_neg_samples=num, index=index)
+            structured_negative_sampling(
+                edge_index, num_nodes, loops, num_neg_samples=num, index=index
+            )
         return
     i, j, k = structured_negative_sampling(
-        edge_index, num_nodes, loops, num_neg_samples=num,
-        generator=gen(seed), index=index)
+        edge_index,
+        num_nodes,
+        loops,
+        num_neg_samples=num,
+        generator=gen(seed),
+        index=index,
+    )
     assert torch.equal(i, edge_index[0]) and torch.equal(j, edge_index[1])
-    assert k.shape == ((edge_index.size(1), ) if num == 1 else
-                       (edge_index.size(1), num))
+    assert k.shape == (
+        (edge_index.size(1),) if num == 1 else (edge_index.size(1), num)
+    )
     for u, row in zip(i.tolist(), k.reshape(len(i), num).tolist()):
         assert set(row) <= cand[u]
 
@@ -381,14 +500,18 @@ def test_structured_is_exact_bipartite(graph, num, seed):
     cand = _candidates(edge_index, num_src, num_dst, False)
     bad = [u for u in edge_index[0].tolist() if not cand[u]]
     assert structured_negative_sampling_feasible(
-        edge_index, (num_src, num_dst)) == (not bad)
+        edge_index, (num_src, num_dst)
+    ) == (not bad)
     if bad:
         with pytest.raises(ValueError, match=f'node {bad[0]} is connected'):
             structured_negative_sampling(edge_index, (num_src, num_dst))
         return
-    i, _, k = structured_negative_sampling(edge_index, (num_src, num_dst),
-                                           num_neg_samples=num,
-                                           generator=gen(seed))
+    i, _, k = structured_negative_sampling(
+        edge_index,
+        (num_src, num_dst),
+        num_neg_samples=num,
+        generator=gen(seed),
+    )
     for u, row in zip(i.tolist(), k.reshape(len(i), num).tolist()):
         assert set(row) <= cand[u]
 
@@ -396,7 +519,7 @@ def test_structured_is_exact_bipartite(graph, num, seed):
 def test_structured_raises_quickly_on_a_node_connected_to_all():
     # PyG loops forever here; node 7 is connected to all 3000 nodes.
     num = 3000
-    hub = torch.stack([torch.full((num, ), 7), torch.arange(num)])
+    hub = torch.stack([torch.full((num,), 7), torch.arange(num)])
     edge_index = torch.cat([torch.tensor([[0, 1], [1, 2]]), hub], dim=1)
     start = time.perf_counter()
     with pytest.raises(ValueError, match='node 7 is connected to all 3000'):
@@ -413,17 +536,25 @@ def test_structured_empty_graph():
 
 
 # ------------------------------------------------------------ determinism
-@pytest.mark.parametrize('call', [
-    lambda g: negative_sampling(EDGE_INDEX, 50, 30, generator=g),
-    lambda g: negative_sampling(EDGE_INDEX, 5, 10, generator=g),
-    lambda g: negative_sampling(EDGE_INDEX, 50, 30, force_undirected=True,
-                                generator=g),
-    lambda g: batched_negative_sampling(
-        torch.tensor([[0, 5], [1, 6]]), torch.tensor([0] * 5 + [1] * 5), 6,
-        generator=g),
-    lambda g: structured_negative_sampling(EDGE_INDEX, 50, generator=g,
-                                           num_neg_samples=8)[2],
-])
+@pytest.mark.parametrize(
+    'call',
+    [
+        lambda g: negative_sampling(EDGE_INDEX, 50, 30, generator=g),
+        lambda g: negative_sampling(EDGE_INDEX, 5, 10, generator=g),
+        lambda g: negative_sampling(
+            EDGE_INDEX, 50, 30, force_undirected=True, generator=g
+        ),
+        lambda g: batched_negative_sampling(
+            torch.tensor([[0, 5], [1, 6]]),
+            torch.tensor([0] * 5 + [1] * 5),
+            6,
+            generator=g,
+        ),
+        lambda g: structured_negative_sampling(
+            EDGE_INDEX, 50, generator=g, num_neg_samples=8
+        )[2],
+    ],
+)
 def test_generator_makes_draws_reproducible(call):
     assert torch.equal(call(gen(3)), call(gen(3)))
     assert not torch.equal(call(gen(3)), call(gen(4)))
@@ -434,24 +565,29 @@ def test_structured_is_uniform_over_non_neighbours():
     # Node 0's positives are 1, 4 and 5; without self-loops its 8 other
     # nodes must each be drawn 1/8 of the time.
     edge_index = torch.tensor([[0, 0, 0, 3], [1, 4, 5, 2]])
-    _, _, k = structured_negative_sampling(edge_index, 12, False,
-                                           num_neg_samples=8000,
-                                           generator=gen(0))
+    _, _, k = structured_negative_sampling(
+        edge_index, 12, False, num_neg_samples=8000, generator=gen(0)
+    )
     counts = torch.bincount(k[0], minlength=12)
     assert counts[[0, 1, 4, 5]].sum() == 0
     assert chisquare(counts[[2, 3, 6, 7, 8, 9, 10, 11]].numpy()).pvalue > 1e-3
 
 
 @pytest.mark.parametrize('num,max_rounds', [(20, 4), (600, 4), (20, 0)])
-def test_negative_sampling_is_uniform_over_non_edges(monkeypatch, num,
-                                                     max_rounds):
+def test_negative_sampling_is_uniform_over_non_edges(
+    monkeypatch, num, max_rounds
+):
     # (20, 4): rejection; (600, 4): exact draw by enumeration;
     # (20, 0): exact draw completed one pair at a time.
     monkeypatch.setattr(F, '_MAX_ROUNDS', max_rounds)
     edge_index = torch.randint(30, (2, 60), generator=gen(0))
     pos = positive_set(edge_index)
-    valid = sorted((u, v) for u in range(30) for v in range(30)
-                   if u != v and (u, v) not in pos)
+    valid = sorted(
+        (u, v)
+        for u in range(30)
+        for v in range(30)
+        if u != v and (u, v) not in pos
+    )
     slot = {p: i for i, p in enumerate(valid)}
     counts = torch.zeros(len(valid), dtype=torch.long)
     g = gen(1)
@@ -464,43 +600,117 @@ def test_negative_sampling_is_uniform_over_non_edges(monkeypatch, num,
 
 
 # ---------------------------------------------------------- raise paths
-@pytest.mark.parametrize('kwargs,error,match', [
-    (dict(edge_index=[[0], [1]]), TypeError, "'edge_index' must be a torch"),
-    (dict(edge_index=EDGE_INDEX.float()), TypeError, "'edge_index' must hold"),
-    (dict(edge_index=torch.zeros(3, 2, dtype=torch.long)), ValueError,
-     r"'edge_index' must have shape \[2, \*\]"),
-    (dict(edge_index=torch.zeros(4, dtype=torch.long)), ValueError,
-     "'edge_index' must have 2 dimension"),
-    (dict(num_neg_samples=True), TypeError, "'num_neg_samples' must be None"),
-    (dict(num_neg_samples='4'), TypeError, "'num_neg_samples' must be None"),
-    (dict(num_neg_samples=-1), ValueError, "'num_neg_samples' must be non-"),
-    (dict(num_neg_samples=float('nan')), ValueError, 'must be finite'),
-    (dict(method='fast'), ValueError, "'method' must be 'sparse' or 'dense'"),
-    (dict(force_undirected=1), TypeError, "'force_undirected' must be a bool"),
-    (dict(generator=0), TypeError, "'generator' must be a torch.Generator"),
-    (dict(index=EDGE_INDEX), TypeError, "'index' must be a PositiveIndex"),
-    (dict(num_nodes='4'), TypeError, "'num_nodes' must be None, an int"),
-    (dict(num_nodes=4.0), TypeError, "'num_nodes' must be None, an int"),
-    (dict(num_nodes=-1), ValueError, "'num_nodes' must be non-negative"),
-    (dict(num_nodes=(3, 4, 5)), ValueError, "'num_nodes' must be an int or"),
-    (dict(num_nodes=(3, '4')), TypeError, r"'num_nodes\[1\]' must be an int"),
-    (dict(num_nodes=2**40), ValueError, 'too large for 64-bit'),
-    (dict(num_nodes=3), ValueError, r"'edge_index\[1\]' holds node index 3"),
-    (dict(num_nodes=(2, 4)), ValueError, r"'edge_index\[0\]' holds node"),
-    (dict(index=PositiveIndex(EDGE_INDEX, 5, exclude_self=True)), ValueError,
-     "'index' was built for 5 x 5 nodes but 'num_nodes' gives 4 x 4"),
-    (dict(index=PositiveIndex(EDGE_INDEX, 4)), ValueError,
-     'needs an \'index\' built with exclude_self=True'),
-    (dict(index=PositiveIndex(EDGE_INDEX, 4, exclude_self=True),
-          force_undirected=True), ValueError, 'built with undirected=True'),
-    (dict(index=PositiveIndex(EDGE_INDEX, 4, exclude_self=True),
-          num_nodes=(4, 4)), ValueError, 'a bipartite \'num_nodes\' needs'),
-])
+@pytest.mark.parametrize(
+    'kwargs,error,match',
+    [
+        (
+            dict(edge_index=[[0], [1]]),
+            TypeError,
+            "'edge_index' must be a torch",
+        ),
+        (
+            dict(edge_index=EDGE_INDEX.float()),
+            TypeError,
+            "'edge_index' must hold",
+        ),
+        (
+            dict(edge_index=torch.zeros(3, 2, dtype=torch.long)),
+            ValueError,
+            r"'edge_index' must have shape \[2, \*\]",
+        ),
+        (
+            dict(edge_index=torch.zeros(4, dtype=torch.long)),
+            ValueError,
+            "'edge_index' must have 2 dimension",
+        ),
+        (
+            dict(num_neg_samples=True),
+            TypeError,
+            "'num_neg_samples' must be None",
+        ),
+        (
+            dict(num_neg_samples='4'),
+            TypeError,
+            "'num_neg_samples' must be None",
+        ),
+        (
+            dict(num_neg_samples=-1),
+            ValueError,
+            "'num_neg_samples' must be non-",
+        ),
+        (dict(num_neg_samples=float('nan')), ValueError, 'must be finite'),
+        (
+            dict(method='fast'),
+            ValueError,
+            "'method' must be 'sparse' or 'dense'",
+        ),
+        (
+            dict(force_undirected=1),
+            TypeError,
+            "'force_undirected' must be a bool",
+        ),
+        (
+            dict(generator=0),
+            TypeError,
+            "'generator' must be a torch.Generator",
+        ),
+        (dict(index=EDGE_INDEX), TypeError, "'index' must be a PositiveIndex"),
+        (dict(num_nodes='4'), TypeError, "'num_nodes' must be None, an int"),
+        (dict(num_nodes=4.0), TypeError, "'num_nodes' must be None, an int"),
+        (dict(num_nodes=-1), ValueError, "'num_nodes' must be non-negative"),
+        (
+            dict(num_nodes=(3, 4, 5)),
+            ValueError,
+            "'num_nodes' must be an int or",
+        ),
+        (
+            dict(num_nodes=(3, '4')),
+            TypeError,
+            r"'num_nodes\[1\]' must be an int",
+        ),
+        (dict(num_nodes=2**40), ValueError, 'too large for 64-bit'),
+        (
+            dict(num_nodes=3),
+            ValueError,
+            r"'edge_index\[1\]' holds node index 3",
+        ),
+        (dict(num_nodes=(2, 4)), ValueError, r"'edge_index\[0\]' holds node"),
+        (
+            dict(index=PositiveIndex(EDGE_INDEX, 5, exclude_self=True)),
+            ValueError,
+            "'index' was built for 5 x 5 nodes but 'num_nodes' gives 4 x 4",
+        ),
+        (
+            dict(index=PositiveIndex(EDGE_INDEX, 4)),
+            ValueError,
+            "needs an 'index' built with exclude_self=True",
+        ),
+        (
+            dict(
+                index=PositiveIndex(EDGE_INDEX, 4, exclude_self=True),
+                force_undirected=True,
+            ),
+            ValueError,
+            'built with undirected=True',
+        ),
+        (
+            dict(
+                index=PositiveIndex(EDGE_INDEX, 4, exclude_self=True),
+                num_nodes=(4, 4),
+            ),
+            ValueError,
+            "a bipartite 'num_nodes' needs",
+        ),
+    ],
+)
 def test_negative_sampling_raises(kwargs, error, match):
     kwargs = dict(kwargs)
     edge_index = kwargs.pop('edge_index', EDGE_INDEX)
-    if 'index' in kwargs and isinstance(kwargs['index'], PositiveIndex) \
-            and 'num_nodes' not in kwargs:
+    if (
+        'index' in kwargs
+        and isinstance(kwargs['index'], PositiveIndex)
+        and 'num_nodes' not in kwargs
+    ):
         kwargs['num_nodes'] = 4
     with pytest.raises(error, match=match):
         negative_sampling(edge_index, **kwargs)
@@ -517,30 +727,85 @@ def test_index_on_another_device_raises():
 BATCH = torch.tensor([0, 0, 0, 0])
 
 
-@pytest.mark.parametrize('edge_index,batch,kwargs,error,match', [
-    (EDGE_INDEX, [0, 0, 0, 0], {}, TypeError, "'batch' must be a tensor"),
-    (EDGE_INDEX, (BATCH, BATCH, BATCH), {}, TypeError, "'batch' must be a"),
-    (EDGE_INDEX, BATCH.float(), {}, TypeError, "'batch' must hold integer"),
-    (EDGE_INDEX, (BATCH, BATCH.view(2, 2)), {}, ValueError,
-     r"'batch\[1\]' must have 1 dimension"),
-    (EDGE_INDEX, torch.tensor([0, 1, 0, 1]), {}, ValueError,
-     "'batch' must be sorted"),
-    (EDGE_INDEX, torch.tensor([-1, 0, 0, 0]), {}, ValueError,
-     "'batch' holds a negative graph id"),
-    (EDGE_INDEX, torch.tensor([0, 0, 0]), {}, ValueError,
-     r"'edge_index\[1\]' holds node index 3, out of range for 3"),
-    (EDGE_INDEX, torch.tensor([0, 0, 1, 1]), {}, ValueError,
-     "'edge_index' column 2 joins graph 0 to graph 1"),
-    (EDGE_INDEX, BATCH, dict(num_neg_samples=-2), ValueError,
-     "'num_neg_samples' must be non-negative"),
-    (EDGE_INDEX, BATCH, dict(method='x'), ValueError, "'method' must be"),
-    (EDGE_INDEX, BATCH, dict(force_undirected=None), TypeError,
-     "'force_undirected' must be a bool"),
-    (EDGE_INDEX, BATCH, dict(generator='g'), TypeError,
-     "'generator' must be a torch.Generator"),
-    (EDGE_INDEX, BATCH.to('meta'), {}, ValueError, "'batch' is on meta"),
-    (EDGE_INDEX[0], BATCH, {}, ValueError, "'edge_index' must have 2 dim"),
-])
+@pytest.mark.parametrize(
+    'edge_index,batch,kwargs,error,match',
+    [
+        (EDGE_INDEX, [0, 0, 0, 0], {}, TypeError, "'batch' must be a tensor"),
+        (
+            EDGE_INDEX,
+            (BATCH, BATCH, BATCH),
+            {},
+            TypeError,
+            "'batch' must be a",
+        ),
+        (
+            EDGE_INDEX,
+            BATCH.float(),
+            {},
+            TypeError,
+            "'batch' must hold integer",
+        ),
+        (
+            EDGE_INDEX,
+            (BATCH, BATCH.view(2, 2)),
+            {},
+            ValueError,
+            r"'batch\[1\]' must have 1 dimension",
+        ),
+        (
+            EDGE_INDEX,
+            torch.tensor([0, 1, 0, 1]),
+            {},
+            ValueError,
+            "'batch' must be sorted",
+        ),
+        (
+            EDGE_INDEX,
+            torch.tensor([-1, 0, 0, 0]),
+            {},
+            ValueError,
+            "'batch' holds a negative graph id",
+        ),
+        (
+            EDGE_INDEX,
+            torch.tensor([0, 0, 0]),
+            {},
+            ValueError,
+            r"'edge_index\[1\]' holds node index 3, out of range for 3",
+        ),
+        (
+            EDGE_INDEX,
+            torch.tensor([0, 0, 1, 1]),
+            {},
+            ValueError,
+            "'edge_index' column 2 joins graph 0 to graph 1",
+        ),
+        (
+            EDGE_INDEX,
+            BATCH,
+            dict(num_neg_samples=-2),
+            ValueError,
+            "'num_neg_samples' must be non-negative",
+        ),
+        (EDGE_INDEX, BATCH, dict(method='x'), ValueError, "'method' must be"),
+        (
+            EDGE_INDEX,
+            BATCH,
+            dict(force_undirected=None),
+            TypeError,
+            "'force_undirected' must be a bool",
+        ),
+        (
+            EDGE_INDEX,
+            BATCH,
+            dict(generator='g'),
+            TypeError,
+            "'generator' must be a torch.Generator",
+        ),
+        (EDGE_INDEX, BATCH.to('meta'), {}, ValueError, "'batch' is on meta"),
+        (EDGE_INDEX[0], BATCH, {}, ValueError, "'edge_index' must have 2 dim"),
+    ],
+)
 def test_batched_raises(edge_index, batch, kwargs, error, match):
     with pytest.raises(error, match=match):
         batched_negative_sampling(edge_index, batch, **kwargs)
@@ -551,29 +816,64 @@ def test_batched_warns_when_a_graph_is_full():
     edge_index = torch.tensor([[0, 3, 4], [1, 4, 3]])
     batch = torch.tensor([0, 0, 0, 1, 1])
     with pytest.warns(UserWarning, match=r'short in 1 graph\(s\)'):
-        out = batched_negative_sampling(edge_index, batch, 2,
-                                        generator=gen())
+        out = batched_negative_sampling(edge_index, batch, 2, generator=gen())
     assert out.size(1) == 2 and bool((batch[out[0]] == 0).all())
 
 
-@pytest.mark.parametrize('kwargs,error,match', [
-    (dict(contains_neg_self_loops=0), TypeError,
-     "'contains_neg_self_loops' must be a bool"),
-    (dict(num_neg_samples=0), ValueError,
-     "'num_neg_samples' must be at least 1"),
-    (dict(num_neg_samples=1.5), TypeError, "'num_neg_samples' must be an int"),
-    (dict(generator=1), TypeError, "'generator' must be a torch.Generator"),
-    (dict(index='x'), TypeError, "'index' must be a PositiveIndex"),
-    (dict(num_nodes=(2, 4)), ValueError,
-     r"'edge_index\[0\]' holds node index 2"),
-    (dict(num_nodes=[4]), ValueError, "'num_nodes' must be an int or a pair"),
-    (dict(index=PositiveIndex(EDGE_INDEX, 4), contains_neg_self_loops=False),
-     ValueError, "'index' must be built with exclude_self=True"),
-    (dict(index=PositiveIndex(EDGE_INDEX, 4, exclude_self=True)), ValueError,
-     "'index' must be built with exclude_self=False"),
-    (dict(index=PositiveIndex(EDGE_INDEX, 4), num_nodes=6), ValueError,
-     "'index' was built for 4 x 4 nodes"),
-])
+@pytest.mark.parametrize(
+    'kwargs,error,match',
+    [
+        (
+            dict(contains_neg_self_loops=0),
+            TypeError,
+            "'contains_neg_self_loops' must be a bool",
+        ),
+        (
+            dict(num_neg_samples=0),
+            ValueError,
+            "'num_neg_samples' must be at least 1",
+        ),
+        (
+            dict(num_neg_samples=1.5),
+            TypeError,
+            "'num_neg_samples' must be an int",
+        ),
+        (
+            dict(generator=1),
+            TypeError,
+            "'generator' must be a torch.Generator",
+        ),
+        (dict(index='x'), TypeError, "'index' must be a PositiveIndex"),
+        (
+            dict(num_nodes=(2, 4)),
+            ValueError,
+            r"'edge_index\[0\]' holds node index 2",
+        ),
+        (
+            dict(num_nodes=[4]),
+            ValueError,
+            "'num_nodes' must be an int or a pair",
+        ),
+        (
+            dict(
+                index=PositiveIndex(EDGE_INDEX, 4),
+                contains_neg_self_loops=False,
+            ),
+            ValueError,
+            "'index' must be built with exclude_self=True",
+        ),
+        (
+            dict(index=PositiveIndex(EDGE_INDEX, 4, exclude_self=True)),
+            ValueError,
+            "'index' must be built with exclude_self=False",
+        ),
+        (
+            dict(index=PositiveIndex(EDGE_INDEX, 4), num_nodes=6),
+            ValueError,
+            "'index' was built for 4 x 4 nodes",
+        ),
+    ],
+)
 def test_structured_raises(kwargs, error, match):
     with pytest.raises(error, match=match):
         structured_negative_sampling(EDGE_INDEX, **kwargs)
@@ -585,8 +885,9 @@ def test_structured_raises(kwargs, error, match):
 def test_structured_reuses_an_index_with_extra_positives():
     extra = torch.tensor([[0], [2]])
     index = PositiveIndex(EDGE_INDEX, 4, extra_positives=extra)
-    _, _, k = structured_negative_sampling(EDGE_INDEX, num_neg_samples=200,
-                                           index=index, generator=gen())
+    _, _, k = structured_negative_sampling(
+        EDGE_INDEX, num_neg_samples=200, index=index, generator=gen()
+    )
     assert set(k[0].tolist()) == {3}  # 0's positives: 0, 1 and (extra) 2
     assert set(k[2].tolist()) == {0, 1, 3}  # 1's positive: 2
 
@@ -594,8 +895,12 @@ def test_structured_reuses_an_index_with_extra_positives():
 def test_drop_ins_are_exported_at_the_top_level():
     import torch_geometric_negsamp as tgn
     from torch_geometric_negsamp import functional
-    for name in ('negative_sampling', 'structured_negative_sampling',
-                 'batched_negative_sampling',
-                 'structured_negative_sampling_feasible'):
+
+    for name in (
+        'negative_sampling',
+        'structured_negative_sampling',
+        'batched_negative_sampling',
+        'structured_negative_sampling_feasible',
+    ):
         assert getattr(tgn, name) is getattr(functional, name)
         assert name in tgn.__all__

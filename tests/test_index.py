@@ -14,14 +14,20 @@ def test_contains_and_degree():
     assert index.num_edges == 5  # the duplicate (0, 1) is stored once
     src = torch.tensor([0, 0, 1, 2, 2])
     dst = torch.tensor([1, 2, 0, 0, 3])
-    assert index.contains(src, dst).tolist() == [True, False, True, False,
-                                                 True]
+    assert index.contains(src, dst).tolist() == [
+        True,
+        False,
+        True,
+        False,
+        True,
+    ]
     assert index.degree().tolist() == [2, 2, 1]
     assert index.degree(torch.tensor([2, 0])).tolist() == [1, 2]
     assert index.num_candidates(torch.tensor([1])).tolist() == [2]
     # Broadcasting [B, 1] x [B, k]:
-    out = index.contains(torch.tensor([[0], [2]]), torch.tensor([[1, 2, 3],
-                                                                 [1, 2, 3]]))
+    out = index.contains(
+        torch.tensor([[0], [2]]), torch.tensor([[1, 2, 3], [1, 2, 3]])
+    )
     assert out.tolist() == [[True, False, True], [False, False, True]]
 
 
@@ -34,11 +40,16 @@ def test_neighbors():
 
 def test_undirected_exclude_self_and_extra():
     edge_index = torch.tensor([[0, 1], [1, 2]])
-    index = PositiveIndex(edge_index, 4, undirected=True, exclude_self=True,
-                          extra_positives=[torch.tensor([[3], [0]])])
+    index = PositiveIndex(
+        edge_index,
+        4,
+        undirected=True,
+        exclude_self=True,
+        extra_positives=[torch.tensor([[3], [0]])],
+    )
     dense = torch.zeros(4, 4, dtype=torch.bool)
     for u in range(4):
-        dense[u] = index.contains(torch.full((4, ), u), torch.arange(4))
+        dense[u] = index.contains(torch.full((4,), u), torch.arange(4))
     # Self-loops, both directions of the edges and of the extra positive:
     expected = torch.eye(4, dtype=torch.bool)
     for u, v in [(0, 1), (1, 2), (3, 0)]:
@@ -53,6 +64,7 @@ def test_sample_complement_is_exact_and_uniform():
     out = index.sample_complement(src, gen)
     assert not index.contains(src, out).any()
     from scipy.stats import chisquare
+
     for u, allowed in [(0, [0, 2]), (1, [2, 3]), (2, [0, 1, 2])]:
         counts = torch.bincount(out[src == u], minlength=4)
         assert counts[[v for v in range(4) if v not in allowed]].sum() == 0
@@ -64,15 +76,18 @@ def test_sample_complement_no_rowptr_path():
     edge_index = torch.tensor([[5_000_000, 5_000_000], [0, 2]])
     index = PositiveIndex(edge_index, 10_000_000, 4)
     assert index.rowptr is None
-    out = index.sample_complement(torch.full((200, ), 5_000_000),
-                                  torch.Generator().manual_seed(1))
+    out = index.sample_complement(
+        torch.full((200,), 5_000_000), torch.Generator().manual_seed(1)
+    )
     assert set(out.tolist()) == {1, 3}
     assert index.degree(torch.tensor([5_000_000, 7])).tolist() == [2, 0]
 
 
 def test_sample_complement_full_row_raises():
     index = PositiveIndex(torch.tensor([[0, 0], [0, 1]]), 2, 2)
-    with pytest.raises(ValueError, match='node 0 in .src. is a known positive'):
+    with pytest.raises(
+        ValueError, match='node 0 in .src. is a known positive'
+    ):
         index.sample_complement(torch.tensor([1, 0]))
 
 
@@ -85,6 +100,7 @@ def test_empty_index():
 
 def test_from_data():
     from torch_geometric.data import Data, HeteroData
+
     data = Data(edge_index=torch.tensor([[0, 1], [1, 2]]), num_nodes=4)
     assert PositiveIndex.from_data(data).num_dst_nodes == 4
     hetero = HeteroData()
@@ -99,39 +115,94 @@ def test_from_data():
 
 def test_repr():
     index = PositiveIndex(_edge_index(), 3, 4)
-    assert repr(index).startswith('PositiveIndex(num_edges=5, '
-                                  'num_src_nodes=3, num_dst_nodes=4')
+    assert repr(index).startswith(
+        'PositiveIndex(num_edges=5, num_src_nodes=3, num_dst_nodes=4'
+    )
 
 
-@pytest.mark.parametrize('kwargs,error,match', [
-    (dict(edge_index=[[0], [1]], num_src_nodes=2), TypeError,
-     "'edge_index' must be a torch.Tensor"),
-    (dict(edge_index=torch.tensor([[0.], [1.]]), num_src_nodes=2), TypeError,
-     "'edge_index' must hold integer"),
-    (dict(edge_index=torch.tensor([0, 1]), num_src_nodes=2), ValueError,
-     "'edge_index' must have 2 dimension"),
-    (dict(edge_index=torch.tensor([[0, 1]]), num_src_nodes=2), ValueError,
-     r"'edge_index' must have shape \[2, \*\]"),
-    (dict(edge_index=torch.tensor([[0], [5]]), num_src_nodes=2), ValueError,
-     r"'edge_index\[1\]' holds node index 5"),
-    (dict(edge_index=torch.tensor([[-1], [0]]), num_src_nodes=2), ValueError,
-     r"'edge_index\[0\]' holds node index -1"),
-    (dict(edge_index=torch.tensor([[0], [0]]), num_src_nodes=0), ValueError,
-     "'num_src_nodes' must be positive"),
-    (dict(edge_index=torch.tensor([[0], [0]]), num_src_nodes=2.0), TypeError,
-     "'num_src_nodes' must be an int"),
-    (dict(edge_index=torch.tensor([[0], [0]]), num_src_nodes=2,
-          num_dst_nodes=3, undirected=True), ValueError,
-     "'undirected=True' needs as many"),
-    (dict(edge_index=torch.tensor([[0], [0]]), num_src_nodes=2,
-          num_dst_nodes=3, exclude_self=True), ValueError,
-     "'exclude_self=True' needs as many"),
-    (dict(edge_index=torch.tensor([[0], [0]]), num_src_nodes=2**40,
-          num_dst_nodes=2**40), ValueError, 'too large for 64-bit'),
-    (dict(edge_index=torch.tensor([[0], [0]]), num_src_nodes=2,
-          extra_positives=[torch.tensor([[0], [9]])]), ValueError,
-     r"'extra_positives\[0\]\[1\]' holds node index 9"),
-])
+@pytest.mark.parametrize(
+    'kwargs,error,match',
+    [
+        (
+            dict(edge_index=[[0], [1]], num_src_nodes=2),
+            TypeError,
+            "'edge_index' must be a torch.Tensor",
+        ),
+        (
+            dict(edge_index=torch.tensor([[0.0], [1.0]]), num_src_nodes=2),
+            TypeError,
+            "'edge_index' must hold integer",
+        ),
+        (
+            dict(edge_index=torch.tensor([0, 1]), num_src_nodes=2),
+            ValueError,
+            "'edge_index' must have 2 dimension",
+        ),
+        (
+            dict(edge_index=torch.tensor([[0, 1]]), num_src_nodes=2),
+            ValueError,
+            r"'edge_index' must have shape \[2, \*\]",
+        ),
+        (
+            dict(edge_index=torch.tensor([[0], [5]]), num_src_nodes=2),
+            ValueError,
+            r"'edge_index\[1\]' holds node index 5",
+        ),
+        (
+            dict(edge_index=torch.tensor([[-1], [0]]), num_src_nodes=2),
+            ValueError,
+            r"'edge_index\[0\]' holds node index -1",
+        ),
+        (
+            dict(edge_index=torch.tensor([[0], [0]]), num_src_nodes=0),
+            ValueError,
+            "'num_src_nodes' must be positive",
+        ),
+        (
+            dict(edge_index=torch.tensor([[0], [0]]), num_src_nodes=2.0),
+            TypeError,
+            "'num_src_nodes' must be an int",
+        ),
+        (
+            dict(
+                edge_index=torch.tensor([[0], [0]]),
+                num_src_nodes=2,
+                num_dst_nodes=3,
+                undirected=True,
+            ),
+            ValueError,
+            "'undirected=True' needs as many",
+        ),
+        (
+            dict(
+                edge_index=torch.tensor([[0], [0]]),
+                num_src_nodes=2,
+                num_dst_nodes=3,
+                exclude_self=True,
+            ),
+            ValueError,
+            "'exclude_self=True' needs as many",
+        ),
+        (
+            dict(
+                edge_index=torch.tensor([[0], [0]]),
+                num_src_nodes=2**40,
+                num_dst_nodes=2**40,
+            ),
+            ValueError,
+            'too large for 64-bit',
+        ),
+        (
+            dict(
+                edge_index=torch.tensor([[0], [0]]),
+                num_src_nodes=2,
+                extra_positives=[torch.tensor([[0], [9]])],
+            ),
+            ValueError,
+            r"'extra_positives\[0\]\[1\]' holds node index 9",
+        ),
+    ],
+)
 def test_constructor_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
         PositiveIndex(**kwargs)

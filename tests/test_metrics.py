@@ -28,8 +28,9 @@ def reference(scores, train, test, k):
         if not t:
             continue
         masked = {i for (v, i) in train if v == u}
-        order = sorted(range(num_items),
-                       key=lambda i: (i in masked, -float(scores[u, i])))[:k]
+        order = sorted(
+            range(num_items), key=lambda i: (i in masked, -float(scores[u, i]))
+        )[:k]
         hits = [1.0 if (i in t and i not in masked) else 0.0 for i in order]
         dcg = sum(h / math.log2(r + 2) for r, h in enumerate(hits))
         idcg = sum(1 / math.log2(r + 2) for r in range(min(k, len(t))))
@@ -114,8 +115,12 @@ def test_against_independent_reference():
     scores = torch.randn(9, 11, generator=gen)
     pairs = torch.rand(9, 11, generator=gen)
     train = [(u, i) for u in range(9) for i in range(11) if pairs[u, i] < 0.3]
-    test = [(u, i) for u in range(9) for i in range(11)
-            if 0.3 <= pairs[u, i] < 0.5 and u != 4]
+    test = [
+        (u, i)
+        for u in range(9)
+        for i in range(11)
+        if 0.3 <= pairs[u, i] < 0.5 and u != 4
+    ]
     for k in (1, 3, 5, 20):
         got = ranking_metrics(scores, idx(train), idx(test), k=k)
         want = reference(scores, train, test, k)
@@ -132,19 +137,23 @@ def test_matches_torch_geometric_link_pred_metrics():
         LinkPredPrecision,
         LinkPredRecall,
     )
+
     gen = torch.Generator().manual_seed(1)
     scores = torch.randn(6, 10, generator=gen)
     perm = torch.rand(6, 10, generator=gen).argsort(dim=1)
     train = idx([(u, int(i)) for u in range(6) for i in perm[u, :3]])
-    test = idx([(u, int(i)) for u in range(6) for i in perm[u, 3:3 + u % 4]])
+    test = idx([(u, int(i)) for u in range(6) for i in perm[u, 3 : 3 + u % 4]])
     k = 4
     masked = scores.clone()
     masked[train[0], train[1]] = float('-inf')
     top = masked.topk(k, dim=1).indices
     ours = ranking_metrics(scores, train, test, k=k)
-    for name, cls in [('recall', LinkPredRecall), ('ndcg', LinkPredNDCG),
-                      ('precision', LinkPredPrecision),
-                      ('hit_rate', LinkPredHitRatio)]:
+    for name, cls in [
+        ('recall', LinkPredRecall),
+        ('ndcg', LinkPredNDCG),
+        ('precision', LinkPredPrecision),
+        ('hit_rate', LinkPredHitRatio),
+    ]:
         metric = cls(k)
         metric.update(top, test)
         assert ours[name] == pytest.approx(float(metric.compute()), abs=1e-6)
@@ -156,8 +165,13 @@ def test_sums_allow_exact_block_aggregation():
     train = idx([(u, (u + 1) % 8) for u in range(6)])
     test = idx([(u, (3 * u) % 8) for u in range(6) if u != 2])
     full = ranking_metrics(scores, train, test, k=3)
-    total = {'recall': 0.0, 'ndcg': 0.0, 'precision': 0.0, 'hit_rate': 0.0,
-             'num_users': 0}
+    total = {
+        'recall': 0.0,
+        'ndcg': 0.0,
+        'precision': 0.0,
+        'hit_rate': 0.0,
+        'num_users': 0,
+    }
     for rows in (range(0, 4), range(4, 6)):
         rows = list(rows)
         keep = lambda e: e[:, (e[0] >= rows[0]) & (e[0] <= rows[-1])]  # noqa
@@ -174,8 +188,13 @@ def test_sums_allow_exact_block_aggregation():
 
 def test_sums_with_no_test_pair():
     out = ranking_metric_sums(torch.zeros(2, 3), idx([]), idx([]), k=1)
-    assert out == {'recall': 0.0, 'ndcg': 0.0, 'precision': 0.0,
-                   'hit_rate': 0.0, 'num_users': 0}
+    assert out == {
+        'recall': 0.0,
+        'ndcg': 0.0,
+        'precision': 0.0,
+        'hit_rate': 0.0,
+        'num_users': 0,
+    }
 
 
 def test_evaluate_ranking_equals_full_matrix():
@@ -186,8 +205,9 @@ def test_evaluate_ranking_equals_full_matrix():
     train = (pairs < 0.25).nonzero().t()
     test = ((pairs >= 0.25) & (pairs < 0.4)).nonzero().t()
     test = test[:, test[0] != 5]
-    out = evaluate_ranking(user_emb, item_emb, train, test, k=[3, 1, 30],
-                           batch_size=4)
+    out = evaluate_ranking(
+        user_emb, item_emb, train, test, k=[3, 1, 30], batch_size=4
+    )
     full_scores = user_emb @ item_emb.t()
     for k in (1, 3, 30):
         full = ranking_metrics(full_scores, train, test, k=k)
@@ -195,9 +215,11 @@ def test_evaluate_ranking_equals_full_matrix():
             assert out[f'{name}@{k}'] == pytest.approx(full[name], rel=1e-12)
     num_users = int(test[0].unique().numel())
     assert out['num_users'] == full['num_users'] == num_users
-    assert set(out) == {f'{n}@{k}' for n in ('recall', 'ndcg', 'precision',
-                                              'hit_rate')
-                        for k in (1, 3, 30)} | {'num_users'}
+    assert set(out) == {
+        f'{n}@{k}'
+        for n in ('recall', 'ndcg', 'precision', 'hit_rate')
+        for k in (1, 3, 30)
+    } | {'num_users'}
 
 
 def test_evaluate_ranking_default_k_and_score_fn():
@@ -205,17 +227,29 @@ def test_evaluate_ranking_default_k_and_score_fn():
     item_emb = torch.tensor([[1.0], [2.0], [3.0]])
     train, test = idx([(0, 2)]), idx([(0, 0), (1, 1)])
     out = evaluate_ranking(user_emb, item_emb, train, test)
-    assert set(out) == {'recall@20', 'ndcg@20', 'precision@20',
-                        'hit_rate@20', 'num_users'}
+    assert set(out) == {
+        'recall@20',
+        'ndcg@20',
+        'precision@20',
+        'hit_rate@20',
+        'num_users',
+    }
     assert out['precision@20'] == pytest.approx(1 / 3)  # k clamped to 3.
 
     cache = torch.tensor([[0.0, 1.0, 2.0], [9.0, 0.0, 1.0]])
 
     def negative_distance(u, i):
-        return cache[:u.size(0)]
+        return cache[: u.size(0)]
 
-    out = evaluate_ranking(user_emb, item_emb, train, test, k=1,
-                           batch_size=1, score_fn=negative_distance)
+    out = evaluate_ranking(
+        user_emb,
+        item_emb,
+        train,
+        test,
+        k=1,
+        batch_size=1,
+        score_fn=negative_distance,
+    )
     # Block 1 (user 0): item 2 masked, item 1 wins (miss); block 2 (user 1)
     # sees cache row 0 again: item 2 wins (miss).
     assert out['recall@1'] == 0.0
@@ -224,63 +258,121 @@ def test_evaluate_ranking_default_k_and_score_fn():
     # both miss. Negative distance: each user's closest item is its test item.
     out = evaluate_ranking(user_emb, item_emb, train, test, k=1)
     assert out['recall@1'] == 0.0
-    out = evaluate_ranking(user_emb, item_emb, train, test, k=1,
-                           score_fn=lambda u, i: -(u - i.t()).abs())
+    out = evaluate_ranking(
+        user_emb,
+        item_emb,
+        train,
+        test,
+        k=1,
+        score_fn=lambda u, i: -(u - i.t()).abs(),
+    )
     assert out['recall@1'] == 1.0
 
 
-@pytest.mark.parametrize('args,error,match', [
-    (dict(scores=[[1.0]]), TypeError, "'scores' must be a torch.Tensor"),
-    (dict(scores=torch.zeros(3)), ValueError, "'scores' must have shape"),
-    (dict(scores=torch.zeros(2, 3, dtype=torch.long)), TypeError,
-     "'scores' must be floating point"),
-    (dict(k=0), ValueError, "'k' must be a positive integer"),
-    (dict(k=True), TypeError, "'k' must be an int"),
-    (dict(k=[1, 2]), TypeError, "'k' must be an int"),
-    (dict(train_index=torch.zeros(2)), ValueError,
-     r"'train_index' must have shape \[2, E\]"),
-    (dict(train_index=torch.zeros(2, 1)), TypeError,
-     "'train_index' must hold integer ids"),
-    (dict(test_index=idx([(2, 0)])), ValueError,
-     r"'test_index' holds user ids in \[2, 2\], outside \[0, 1\]"),
-    (dict(test_index=idx([(0, 3)])), ValueError,
-     r"'test_index' holds item ids in \[3, 3\], outside \[0, 2\]"),
-    (dict(test_index=(0, 1)), TypeError, "'test_index' must be a torch"),
-    (dict(test_index=idx([])), ValueError, "'test_index' holds no pair"),
-])
+@pytest.mark.parametrize(
+    'args,error,match',
+    [
+        (dict(scores=[[1.0]]), TypeError, "'scores' must be a torch.Tensor"),
+        (dict(scores=torch.zeros(3)), ValueError, "'scores' must have shape"),
+        (
+            dict(scores=torch.zeros(2, 3, dtype=torch.long)),
+            TypeError,
+            "'scores' must be floating point",
+        ),
+        (dict(k=0), ValueError, "'k' must be a positive integer"),
+        (dict(k=True), TypeError, "'k' must be an int"),
+        (dict(k=[1, 2]), TypeError, "'k' must be an int"),
+        (
+            dict(train_index=torch.zeros(2)),
+            ValueError,
+            r"'train_index' must have shape \[2, E\]",
+        ),
+        (
+            dict(train_index=torch.zeros(2, 1)),
+            TypeError,
+            "'train_index' must hold integer ids",
+        ),
+        (
+            dict(test_index=idx([(2, 0)])),
+            ValueError,
+            r"'test_index' holds user ids in \[2, 2\], outside \[0, 1\]",
+        ),
+        (
+            dict(test_index=idx([(0, 3)])),
+            ValueError,
+            r"'test_index' holds item ids in \[3, 3\], outside \[0, 2\]",
+        ),
+        (dict(test_index=(0, 1)), TypeError, "'test_index' must be a torch"),
+        (dict(test_index=idx([])), ValueError, "'test_index' holds no pair"),
+    ],
+)
 def test_ranking_metrics_errors(args, error, match):
-    kwargs = dict(scores=torch.zeros(2, 3), train_index=idx([(0, 0)]),
-                  test_index=idx([(1, 1)]), k=1)
+    kwargs = dict(
+        scores=torch.zeros(2, 3),
+        train_index=idx([(0, 0)]),
+        test_index=idx([(1, 1)]),
+        k=1,
+    )
     kwargs.update(args)
     with pytest.raises(error, match=match):
         ranking_metrics(**kwargs)
 
 
-@pytest.mark.parametrize('args,error,match', [
-    (dict(user_emb=None), TypeError, "'user_emb' must be a torch.Tensor"),
-    (dict(item_emb=torch.zeros(0, 2)), ValueError,
-     "'item_emb' must have at least one row"),
-    (dict(item_emb=torch.zeros(3, 5)), ValueError,
-     "dot-product score needs 'user_emb'"),
-    (dict(score_fn='dot'), TypeError, "'score_fn' must be callable"),
-    (dict(score_fn=lambda u, i: torch.zeros(3, 3)), ValueError,
-     r"'score_fn' must return scores of shape \[2, 3\] \(got \[3, 3\]\)"),
-    (dict(score_fn=lambda u, i: None), ValueError,
-     r"'score_fn' must return scores of shape \[2, 3\] \(got NoneType\)"),
-    (dict(score_fn=lambda u, i: torch.zeros(2, 3, dtype=torch.long)),
-     TypeError, "'score_fn' must return floating-point"),
-    (dict(k=[]), ValueError, "'k' must not be an empty list"),
-    (dict(k=[1, -1]), ValueError, r"'k' must be a positive integer \(got -1"),
-    (dict(batch_size=0), ValueError, "'batch_size' must be a positive"),
-    (dict(batch_size=2.0), TypeError, "'batch_size' must be an int"),
-    (dict(train_index=idx([(0, 7)])), ValueError,
-     r"'train_index' holds item ids in \[7, 7\]"),
-    (dict(test_index=idx([])), ValueError, "'test_index' holds no pair"),
-])
+@pytest.mark.parametrize(
+    'args,error,match',
+    [
+        (dict(user_emb=None), TypeError, "'user_emb' must be a torch.Tensor"),
+        (
+            dict(item_emb=torch.zeros(0, 2)),
+            ValueError,
+            "'item_emb' must have at least one row",
+        ),
+        (
+            dict(item_emb=torch.zeros(3, 5)),
+            ValueError,
+            "dot-product score needs 'user_emb'",
+        ),
+        (dict(score_fn='dot'), TypeError, "'score_fn' must be callable"),
+        (
+            dict(score_fn=lambda u, i: torch.zeros(3, 3)),
+            ValueError,
+            r"'score_fn' must return scores of shape \[2, 3\] "
+            r'\(got \[3, 3\]\)',
+        ),
+        (
+            dict(score_fn=lambda u, i: None),
+            ValueError,
+            r"'score_fn' must return scores of shape \[2, 3\] "
+            r'\(got NoneType\)',
+        ),
+        (
+            dict(score_fn=lambda u, i: torch.zeros(2, 3, dtype=torch.long)),
+            TypeError,
+            "'score_fn' must return floating-point",
+        ),
+        (dict(k=[]), ValueError, "'k' must not be an empty list"),
+        (
+            dict(k=[1, -1]),
+            ValueError,
+            r"'k' must be a positive integer \(got -1",
+        ),
+        (dict(batch_size=0), ValueError, "'batch_size' must be a positive"),
+        (dict(batch_size=2.0), TypeError, "'batch_size' must be an int"),
+        (
+            dict(train_index=idx([(0, 7)])),
+            ValueError,
+            r"'train_index' holds item ids in \[7, 7\]",
+        ),
+        (dict(test_index=idx([])), ValueError, "'test_index' holds no pair"),
+    ],
+)
 def test_evaluate_ranking_errors(args, error, match):
-    kwargs = dict(user_emb=torch.zeros(2, 2), item_emb=torch.zeros(3, 2),
-                  train_index=idx([(0, 0)]),
-                  test_index=idx([(0, 1), (1, 1)]))
+    kwargs = dict(
+        user_emb=torch.zeros(2, 2),
+        item_emb=torch.zeros(3, 2),
+        train_index=idx([(0, 0)]),
+        test_index=idx([(0, 1), (1, 1)]),
+    )
     kwargs.update(args)
     with pytest.raises(error, match=match):
         evaluate_ranking(**kwargs)
@@ -288,14 +380,22 @@ def test_evaluate_ranking_errors(args, error, match):
 
 def test_evaluate_ranking_on_gowalla_subset():
     from torch_geometric_negsamp.datasets import load_gowalla
+
     split = load_gowalla().subset(200, seed=0)
     gen = torch.Generator().manual_seed(0)
     user_emb = torch.randn(split.num_users, 8, generator=gen)
     item_emb = torch.randn(split.num_items, 8, generator=gen)
-    out = evaluate_ranking(user_emb, item_emb, split.train_index,
-                           split.test_index, k=20, batch_size=64)
-    full = ranking_metrics(user_emb @ item_emb.t(), split.train_index,
-                           split.test_index, k=20)
+    out = evaluate_ranking(
+        user_emb,
+        item_emb,
+        split.train_index,
+        split.test_index,
+        k=20,
+        batch_size=64,
+    )
+    full = ranking_metrics(
+        user_emb @ item_emb.t(), split.train_index, split.test_index, k=20
+    )
     assert out['recall@20'] == pytest.approx(full['recall'], rel=1e-12)
     assert out['ndcg@20'] == pytest.approx(full['ndcg'], rel=1e-12)
     # Random embeddings: recall near |T_u| * 20 / I on average, far below 1.

@@ -9,6 +9,7 @@ tests after the ported ones tighten PyG's assertions to what the drop-ins
 promise (exact counts, no hang); where PyG's implementation cannot meet them
 only its parameter is marked as an expected failure, with the reason.
 """
+
 import random
 from types import SimpleNamespace
 
@@ -23,9 +24,12 @@ from torch_geometric.utils import (
 
 import torch_geometric_negsamp.functional as ours
 
-NAMES = ('negative_sampling', 'batched_negative_sampling',
-         'structured_negative_sampling',
-         'structured_negative_sampling_feasible')
+NAMES = (
+    'negative_sampling',
+    'batched_negative_sampling',
+    'structured_negative_sampling',
+    'structured_negative_sampling_feasible',
+)
 
 
 def _impl(module):
@@ -75,8 +79,7 @@ def test_negative_sampling(impl):
     assert is_negative(edge_index, neg_edge_index, (4, 4), bipartite=False)
 
     edge_index = to_undirected(edge_index)
-    neg_edge_index = impl.negative_sampling(edge_index,
-                                            force_undirected=True)
+    neg_edge_index = impl.negative_sampling(edge_index, force_undirected=True)
     assert neg_edge_index.size(1) == edge_index.size(1) - 1
     assert is_undirected(neg_edge_index)
     assert is_negative(edge_index, neg_edge_index, (4, 4), bipartite=False)
@@ -89,8 +92,9 @@ def test_bipartite_negative_sampling(impl):
     assert neg_edge_index.size(1) == edge_index.size(1)
     assert is_negative(edge_index, neg_edge_index, (3, 4), bipartite=True)
 
-    neg_edge_index = impl.negative_sampling(edge_index, num_nodes=(3, 4),
-                                            num_neg_samples=2)
+    neg_edge_index = impl.negative_sampling(
+        edge_index, num_nodes=(3, 4), num_neg_samples=2
+    )
     assert neg_edge_index.size(1) == 2
     assert is_negative(edge_index, neg_edge_index, (3, 4), bipartite=True)
 
@@ -122,8 +126,9 @@ def test_bipartite_batched_negative_sampling(impl):
     src_batch = torch.tensor([0, 0, 1, 1, 2, 2])
     dst_batch = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
 
-    neg_edge_index = impl.batched_negative_sampling(edge_index,
-                                                    (src_batch, dst_batch))
+    neg_edge_index = impl.batched_negative_sampling(
+        edge_index, (src_batch, dst_batch)
+    )
     assert neg_edge_index.size(1) <= edge_index.size(1)
 
     adj = torch.zeros(6, 12, dtype=torch.bool)
@@ -152,17 +157,18 @@ def test_structured_negative_sampling(impl):
 
     # Test with no self-loops:
     edge_index = torch.LongTensor([[0, 0, 1, 1, 2], [1, 2, 0, 2, 1]])
-    i, j, k = impl.structured_negative_sampling(edge_index, num_nodes=4,
-                                                contains_neg_self_loops=False)
+    i, j, k = impl.structured_negative_sampling(
+        edge_index, num_nodes=4, contains_neg_self_loops=False
+    )
     neg_edge_index = torch.vstack([i, k])
     assert not contains_self_loops(neg_edge_index)
 
 
 def test_structured_negative_sampling_feasible(impl):
-    edge_index = torch.LongTensor([[0, 0, 1, 1, 2, 2, 2],
-                                   [1, 2, 0, 2, 0, 1, 1]])
-    assert not impl.structured_negative_sampling_feasible(
-        edge_index, 3, False)
+    edge_index = torch.LongTensor(
+        [[0, 0, 1, 1, 2, 2, 2], [1, 2, 0, 2, 0, 1, 1]]
+    )
+    assert not impl.structured_negative_sampling_feasible(edge_index, 3, False)
     assert impl.structured_negative_sampling_feasible(edge_index, 3, True)
     assert impl.structured_negative_sampling_feasible(edge_index, 4, False)
 
@@ -170,15 +176,20 @@ def test_structured_negative_sampling_feasible(impl):
 # -------------------------------------- the drop-ins' stronger promises
 def _pyg_xfail(reason, run=True):
     return [
-        pytest.param(PYG, marks=pytest.mark.xfail(reason=reason, run=run,
-                                                  strict=False)),
+        pytest.param(
+            PYG, marks=pytest.mark.xfail(reason=reason, run=run, strict=False)
+        ),
         OURS,
     ]
 
 
-@pytest.mark.parametrize('which', _pyg_xfail(
-    "PyG draws 1.1 / density candidates per try and stops after 3 tries, "
-    "so on a dense graph it often returns fewer pairs than asked"))
+@pytest.mark.parametrize(
+    'which',
+    _pyg_xfail(
+        'PyG draws 1.1 / density candidates per try and stops after 3 tries, '
+        'so on a dense graph it often returns fewer pairs than asked'
+    ),
+)
 @pytest.mark.parametrize('method', ['sparse', 'dense'])
 def test_exact_count_on_a_dense_graph(which, method):
     impl = _impl(pyg_utils if which == PYG else ours)
@@ -195,23 +206,30 @@ def test_exact_count_on_a_dense_graph(which, method):
     torch.manual_seed(0)
     counts = set()
     for _ in range(200):
-        neg = impl.negative_sampling(edge_index, 30, num_neg_samples=1,
-                                     method=method)
+        neg = impl.negative_sampling(
+            edge_index, 30, num_neg_samples=1, method=method
+        )
         assert is_negative(edge_index, neg, (30, 30), bipartite=False)
         counts.add(neg.size(1))
     assert counts == {1}
 
 
-@pytest.mark.parametrize('which', _pyg_xfail(
-    "PyG's structured_negative_sampling loops forever when a node is "
-    "connected to every node, so it is not run", run=False))
+@pytest.mark.parametrize(
+    'which',
+    _pyg_xfail(
+        "PyG's structured_negative_sampling loops forever when a node is "
+        'connected to every node, so it is not run',
+        run=False,
+    ),
+)
 def test_structured_infeasible_raises(which):
     impl = _impl(pyg_utils if which == PYG else ours)
     # Node 2 is connected to both other nodes (0 and 1 are not):
     edge_index = torch.LongTensor([[0, 2, 2], [1, 0, 1]])
     with pytest.raises(ValueError, match='node 2 is connected to all 3'):
-        impl.structured_negative_sampling(edge_index, 3,
-                                          contains_neg_self_loops=False)
+        impl.structured_negative_sampling(
+            edge_index, 3, contains_neg_self_loops=False
+        )
 
 
 @pytest.mark.parametrize('which', [PYG, OURS])

@@ -1,12 +1,25 @@
 r"""Exact, fast and swappable negative sampling for PyTorch Geometric."""
-from torch_geometric_negsamp.index import PositiveIndex
-from torch_geometric_negsamp import functional
+
+# The subpackages, as PyG exposes its own (this also registers the
+# 'negsamp_*' functional transforms):
+from torch_geometric_negsamp import (  # noqa: E402
+    datasets,
+    functional,
+    loader,
+    losses,
+    metrics,
+    nn,
+    select,
+    train,
+    transforms,
+)
 from torch_geometric_negsamp.functional import (
     batched_negative_sampling,
     negative_sampling,
     structured_negative_sampling,
     structured_negative_sampling_feasible,
 )
+from torch_geometric_negsamp.index import PositiveIndex
 from torch_geometric_negsamp.sampler import (
     BernoulliSampler,
     NegativeSampler,
@@ -15,19 +28,6 @@ from torch_geometric_negsamp.sampler import (
     UnsatisfiableError,
     register_sampler,
     resolve_sampler,
-)
-
-# The subpackages, as PyG exposes its own (this also registers the
-# 'negsamp_*' functional transforms):
-from torch_geometric_negsamp import (  # noqa: E402
-    datasets,
-    loader,
-    losses,
-    metrics,
-    nn,
-    select,
-    train,
-    transforms,
 )
 
 __version__ = '0.1.0'

@@ -1,5 +1,6 @@
 r"""The training command: :obj:`negsamp-train` or
 :obj:`python -m torch_geometric_negsamp`."""
+
 import argparse
 import dataclasses
 import sys
@@ -27,64 +28,113 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description='Train a graph recommender with a negative sampler and '
         'report full-ranking Recall@k / NDCG@k. Defaults: the embedded '
-        'Gowalla split, LightGCN, uniform filtered negatives, BPR.')
-    p.add_argument('--preset', choices=['auto', *PRESETS], default='auto',
-                   help="schedule: 'quick' (batch 8192, lr 5e-3, 20 epochs; "
-                   "minutes on a CPU), 'paper' (LightGCN paper: batch 2048, "
-                   "lr 1e-3, 1000 epochs); 'auto' is quick on CPU, paper on "
-                   "CUDA. Explicit flags override it.")
+        'Gowalla split, LightGCN, uniform filtered negatives, BPR.',
+    )
+    p.add_argument(
+        '--preset',
+        choices=['auto', *PRESETS],
+        default='auto',
+        help="schedule: 'quick' (batch 8192, lr 5e-3, 20 epochs; "
+        "minutes on a CPU), 'paper' (LightGCN paper: batch 2048, "
+        "lr 1e-3, 1000 epochs); 'auto' is quick on CPU, paper on "
+        'CUDA. Explicit flags override it.',
+    )
     p.add_argument('--dataset', choices=DATASETS, default=defaults.dataset)
-    p.add_argument('--data-root', default=None,
-                   help='folder with train.txt and test.txt (LightGCN '
-                   'format) for yelp2018, amazon-book or folder')
-    p.add_argument('--subset-users', type=int, default=None,
-                   help='train on a random slice of this many users')
+    p.add_argument(
+        '--data-root',
+        default=None,
+        help='folder with train.txt and test.txt (LightGCN '
+        'format) for yelp2018, amazon-book or folder',
+    )
+    p.add_argument(
+        '--subset-users',
+        type=int,
+        default=None,
+        help='train on a random slice of this many users',
+    )
     p.add_argument('--encoder', choices=ENCODERS, default=defaults.encoder)
-    p.add_argument('--sampler', default=defaults.sampler,
-                   help='uniform, popularity, dns, softmax, mixgcf, inbatch, '
-                   'cache or queue (default: uniform)')
+    p.add_argument(
+        '--sampler',
+        default=defaults.sampler,
+        help='uniform, popularity, dns, softmax, mixgcf, inbatch, '
+        'cache or queue (default: uniform)',
+    )
     p.add_argument('--loss', choices=LOSSES, default=defaults.loss)
-    p.add_argument('--num-neg', type=int, default=defaults.num_neg,
-                   help='negatives per positive')
-    p.add_argument('--candidates', type=int, default=defaults.candidates,
-                   help='candidate pool per negative (dns, softmax, mixgcf), '
-                   'cache size (cache), uniform pool (inbatch), queue length '
-                   '(queue)')
-    p.add_argument('--temperature', type=float,
-                   default=defaults.temperature)
-    p.add_argument('--alpha', type=float, default=defaults.alpha,
-                   help='popularity exponent')
-    p.add_argument('--margin', type=float, default=defaults.margin,
-                   help='hinge margin')
-    p.add_argument('--embedding-dim', type=int,
-                   default=defaults.embedding_dim)
-    p.add_argument('--layers', dest='num_layers', type=int,
-                   default=defaults.num_layers)
+    p.add_argument(
+        '--num-neg',
+        type=int,
+        default=defaults.num_neg,
+        help='negatives per positive',
+    )
+    p.add_argument(
+        '--candidates',
+        type=int,
+        default=defaults.candidates,
+        help='candidate pool per negative (dns, softmax, mixgcf), '
+        'cache size (cache), uniform pool (inbatch), queue length '
+        '(queue)',
+    )
+    p.add_argument('--temperature', type=float, default=defaults.temperature)
+    p.add_argument(
+        '--alpha',
+        type=float,
+        default=defaults.alpha,
+        help='popularity exponent',
+    )
+    p.add_argument(
+        '--margin', type=float, default=defaults.margin, help='hinge margin'
+    )
+    p.add_argument('--embedding-dim', type=int, default=defaults.embedding_dim)
+    p.add_argument(
+        '--layers', dest='num_layers', type=int, default=defaults.num_layers
+    )
     p.add_argument('--lr', type=float, default=None)
     p.add_argument('--batch-size', type=int, default=None)
-    p.add_argument('--reg', type=float, default=defaults.reg,
-                   help='L2 weight on the batch ego embeddings')
+    p.add_argument(
+        '--reg',
+        type=float,
+        default=defaults.reg,
+        help='L2 weight on the batch ego embeddings',
+    )
     p.add_argument('--epochs', type=int, default=None)
     p.add_argument('--eval-every', type=int, default=None)
     p.add_argument('--k', type=int, default=defaults.k)
-    p.add_argument('--eval-batch-size', type=int,
-                   default=defaults.eval_batch_size)
-    p.add_argument('--val-fraction', type=float,
-                   default=defaults.val_fraction,
-                   help='per-user share of training interactions held out '
-                   'for model selection (0 disables it)')
-    p.add_argument('--select-on-test', action='store_true',
-                   help='select the checkpoint on the TEST split, as much of '
-                   'the literature does (labelled optimistic in the output)')
+    p.add_argument(
+        '--eval-batch-size', type=int, default=defaults.eval_batch_size
+    )
+    p.add_argument(
+        '--val-fraction',
+        type=float,
+        default=defaults.val_fraction,
+        help='per-user share of training interactions held out '
+        'for model selection (0 disables it)',
+    )
+    p.add_argument(
+        '--select-on-test',
+        action='store_true',
+        help='select the checkpoint on the TEST split, as much of '
+        'the literature does (labelled optimistic in the output)',
+    )
     p.add_argument('--device', default=defaults.device)
     p.add_argument('--seed', type=int, default=defaults.seed)
-    p.add_argument('--out', dest='out_dir', default=None,
-                   help='output folder (default: runs/<dataset>-<encoder>-'
-                   '<sampler>-seed<seed>)')
-    p.add_argument('--resume', action='store_true',
-                   help='continue from the checkpoint in the output folder')
-    p.add_argument('--max-minutes', type=float, default=None,
-                   help='stop (and evaluate) once this much time is spent')
+    p.add_argument(
+        '--out',
+        dest='out_dir',
+        default=None,
+        help='output folder (default: runs/<dataset>-<encoder>-'
+        '<sampler>-seed<seed>)',
+    )
+    p.add_argument(
+        '--resume',
+        action='store_true',
+        help='continue from the checkpoint in the output folder',
+    )
+    p.add_argument(
+        '--max-minutes',
+        type=float,
+        default=None,
+        help='stop (and evaluate) once this much time is spent',
+    )
     p.add_argument('--no-progress', action='store_true')
     p.add_argument('--no-plot', action='store_true')
     return p
@@ -92,10 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     import torch
+
     preset = args.preset
     if preset == 'auto':
         cuda = args.device.startswith('cuda') or (
-            args.device == 'auto' and torch.cuda.is_available())
+            args.device == 'auto' and torch.cuda.is_available()
+        )
         preset = 'paper' if cuda else 'quick'
     values = dict(PRESETS[preset])
     for name in ('lr', 'batch_size', 'epochs', 'eval_every'):
@@ -111,8 +163,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     values['progress'] = not args.no_progress
     values['plot'] = not args.no_plot
     if args.out_dir is None:
-        values['out_dir'] = (f'runs/{args.dataset}-{args.encoder}-'
-                             f'{args.sampler}-seed{args.seed}')
+        values['out_dir'] = (
+            f'runs/{args.dataset}-{args.encoder}-'
+            f'{args.sampler}-seed{args.seed}'
+        )
     return TrainConfig(**values)
 
 
@@ -124,21 +178,28 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ValueError as e:
         parser.error(str(e))
     from torch_geometric_negsamp.train.trainer import Trainer
+
     try:
         trainer = Trainer(config, log=lambda line: print(line, flush=True))
     except (ValueError, TypeError, FileNotFoundError, OSError) as e:
         print(f'{PROG}: error: {e}', file=sys.stderr)
         return 2
-    print(f'{config.dataset}: {trainer.split.num_users} users, '
-          f'{trainer.split.num_items} items, {trainer.split.num_train} '
-          f'training interactions; {config.encoder} + {config.sampler} '
-          f'({trainer.loss_name}) on {trainer.device}; {config.epochs} '
-          f'epochs of batch {config.batch_size}, lr {config.lr}', flush=True)
+    print(
+        f'{config.dataset}: {trainer.split.num_users} users, '
+        f'{trainer.split.num_items} items, {trainer.split.num_train} '
+        f'training interactions; {config.encoder} + {config.sampler} '
+        f'({trainer.loss_name}) on {trainer.device}; {config.epochs} '
+        f'epochs of batch {config.batch_size}, lr {config.lr}',
+        flush=True,
+    )
     try:
         result = trainer.fit()
     except KeyboardInterrupt:
-        print(f'\ninterrupted after epoch {trainer.epoch}; continue with '
-              f'--resume --out {config.out_dir}', file=sys.stderr)
+        print(
+            f'\ninterrupted after epoch {trainer.epoch}; continue with '
+            f'--resume --out {config.out_dir}',
+            file=sys.stderr,
+        )
         return 130
     except (ValueError, FloatingPointError) as e:
         print(f'{PROG}: error: {e}', file=sys.stderr)
@@ -146,9 +207,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     best = result.best
     if best is not None:
         k = config.k
-        print(f"Recall@{k} {best[f'test_recall@{k}']:.4f}  "
-              f"NDCG@{k} {best[f'test_ndcg@{k}']:.4f}  (test split, epoch "
-              f"{best['epoch']}; files in {config.out_dir})")
+        print(
+            f'Recall@{k} {best[f"test_recall@{k}"]:.4f}  '
+            f'NDCG@{k} {best[f"test_ndcg@{k}"]:.4f}  (test split, epoch '
+            f'{best["epoch"]}; files in {config.out_dir})'
+        )
     return 0
 
 

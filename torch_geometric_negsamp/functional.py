@@ -33,6 +33,7 @@ Each also accepts bipartite graphs via :obj:`num_nodes=(num_src, num_dst)`,
 and :func:`structured_negative_sampling` draws several negatives per positive
 with :obj:`num_neg_samples`.
 """
+
 import math
 import numbers
 import warnings
@@ -67,8 +68,9 @@ _BIPARTITE, _DIRECTED, _UNDIRECTED = 'bipartite', 'directed', 'undirected'
 # ----------------------------------------------------------------- checks
 def _check_nonneg_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"'{name}' must be an int (got "
-                        f"{type(value).__name__}: {value!r})")
+        raise TypeError(
+            f"'{name}' must be an int (got {type(value).__name__}: {value!r})"
+        )
     value = int(value)
     if value < 0:
         raise ValueError(f"'{name}' must be non-negative (got {value})")
@@ -77,39 +79,48 @@ def _check_nonneg_int(value, name: str) -> int:
 
 def _check_bool(value, name: str) -> bool:
     if not isinstance(value, bool):
-        raise TypeError(f"'{name}' must be a bool (got "
-                        f"{type(value).__name__}: {value!r})")
+        raise TypeError(
+            f"'{name}' must be a bool (got {type(value).__name__}: {value!r})"
+        )
     return value
 
 
 def _check_common(method: str, generator, index) -> None:
     if method not in ('sparse', 'dense'):
-        raise ValueError(f"'method' must be 'sparse' or 'dense' "
-                         f"(got {method!r})")
+        raise ValueError(
+            f"'method' must be 'sparse' or 'dense' (got {method!r})"
+        )
     _check_generator(generator)
     if index is not None and not isinstance(index, PositiveIndex):
-        raise TypeError(f"'index' must be a PositiveIndex (got "
-                        f"{type(index).__name__})")
+        raise TypeError(
+            f"'index' must be a PositiveIndex (got {type(index).__name__})"
+        )
 
 
 def _check_generator(generator) -> None:
     if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"'generator' must be a torch.Generator (got "
-                        f"{type(generator).__name__})")
+        raise TypeError(
+            f"'generator' must be a torch.Generator (got "
+            f'{type(generator).__name__})'
+        )
 
 
 def _check_num_neg(value) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(
-            value, (numbers.Integral, float)):
-        raise TypeError(f"'num_neg_samples' must be None, an int or a float "
-                        f"ratio (got {type(value).__name__}: {value!r})")
+        value, (numbers.Integral, float)
+    ):
+        raise TypeError(
+            f"'num_neg_samples' must be None, an int or a float "
+            f'ratio (got {type(value).__name__}: {value!r})'
+        )
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"'num_neg_samples' must be finite (got {value})")
     if value < 0:
-        raise ValueError(f"'num_neg_samples' must be non-negative "
-                         f"(got {value})")
+        raise ValueError(
+            f"'num_neg_samples' must be non-negative (got {value})"
+        )
 
 
 def _num_requested(value, num_edges: int) -> int:
@@ -138,29 +149,37 @@ def _resolve_sizes(
         return num, num, False
     if isinstance(num_nodes, (tuple, list)):
         if len(num_nodes) != 2:
-            raise ValueError(f"'num_nodes' must be an int or a pair "
-                             f"(num_src_nodes, num_dst_nodes) (got "
-                             f"{num_nodes!r})")
+            raise ValueError(
+                f"'num_nodes' must be an int or a pair "
+                f'(num_src_nodes, num_dst_nodes) (got '
+                f'{num_nodes!r})'
+            )
         num_src = _check_nonneg_int(num_nodes[0], 'num_nodes[0]')
         num_dst = _check_nonneg_int(num_nodes[1], 'num_nodes[1]')
         bipartite = True
     elif isinstance(num_nodes, bool) or not isinstance(
-            num_nodes, numbers.Integral):
-        raise TypeError(f"'num_nodes' must be None, an int or a pair of "
-                        f"ints (got {type(num_nodes).__name__}: "
-                        f"{num_nodes!r})")
+        num_nodes, numbers.Integral
+    ):
+        raise TypeError(
+            f"'num_nodes' must be None, an int or a pair of "
+            f'ints (got {type(num_nodes).__name__}: '
+            f'{num_nodes!r})'
+        )
     else:
         num_src = num_dst = _check_nonneg_int(num_nodes, 'num_nodes')
         bipartite = False
     if num_src * (num_dst + 1) >= 2**62:
-        raise ValueError(f"'num_nodes' is too large for 64-bit pair keys "
-                         f"(got {num_src} x {num_dst})")
+        raise ValueError(
+            f"'num_nodes' is too large for 64-bit pair keys "
+            f'(got {num_src} x {num_dst})'
+        )
     if index is not None:
         if (index.num_src_nodes, index.num_dst_nodes) != (num_src, num_dst):
             raise ValueError(
                 f"'index' was built for {index.num_src_nodes} x "
                 f"{index.num_dst_nodes} nodes but 'num_nodes' gives "
-                f"{num_src} x {num_dst}")
+                f'{num_src} x {num_dst}'
+            )
     else:
         check_in_range(edge_index[0], 'edge_index[0]', num_src)
         check_in_range(edge_index[1], 'edge_index[1]', num_dst)
@@ -169,8 +188,10 @@ def _resolve_sizes(
 
 def _check_index_device(index: PositiveIndex, edge_index: Tensor) -> None:
     if index.device != edge_index.device:
-        raise ValueError(f"'index' is on {index.device} but 'edge_index' is "
-                         f"on {edge_index.device}; move one of them")
+        raise ValueError(
+            f"'index' is on {index.device} but 'edge_index' is "
+            f'on {edge_index.device}; move one of them'
+        )
 
 
 def _check_index_kind(index: PositiveIndex, kind: str) -> None:
@@ -181,26 +202,32 @@ def _check_index_kind(index: PositiveIndex, kind: str) -> None:
         if index.exclude_self or index.undirected:
             raise ValueError(
                 "a bipartite 'num_nodes' needs an 'index' built with "
-                "exclude_self=False and undirected=False (got "
-                f"{index!r})")
+                'exclude_self=False and undirected=False (got '
+                f'{index!r})'
+            )
         return
     if not index.exclude_self:
         raise ValueError(
             "a homogeneous graph needs an 'index' built with "
-            "exclude_self=True, as no self-loop may be returned (got "
-            f"{index!r})")
+            'exclude_self=True, as no self-loop may be returned (got '
+            f'{index!r})'
+        )
     if kind == _UNDIRECTED and not index.undirected:
         raise ValueError(
             "'force_undirected=True' needs an 'index' built with "
-            f"undirected=True (got {index!r})")
+            f'undirected=True (got {index!r})'
+        )
 
 
-def _warn_short(func: str, requested: int, available: int,
-                where: str = '') -> None:
+def _warn_short(
+    func: str, requested: int, available: int, where: str = ''
+) -> None:
     warnings.warn(
         f"'{func}' was asked for {requested} negative pair(s){where} but "
-        f"only {available} non-edge(s) exist; returning all {available}",
-        UserWarning, stacklevel=3)
+        f'only {available} non-edge(s) exist; returning all {available}',
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 # ------------------------------------------------------- random helpers
@@ -217,8 +244,10 @@ def _draw(make, device, generator) -> Tensor:
 def _randint(high: int, num: int, device, generator) -> Tensor:
     r""":obj:`num` integers uniform in ``[0, high)``."""
     return _draw(
-        lambda **kw: torch.randint(high, (num, ), dtype=torch.long, **kw),
-        device, generator)
+        lambda **kw: torch.randint(high, (num,), dtype=torch.long, **kw),
+        device,
+        generator,
+    )
 
 
 def _randint_below(high: Tensor, generator) -> Tensor:
@@ -234,8 +263,9 @@ def _randint_below(high: Tensor, generator) -> Tensor:
     for attempt in range(4):
         h = high[todo]
         half = torch.full_like(h, 2**31)
-        x = randint_below(half, generator) * 2**31 + \
-            randint_below(half, generator)
+        x = randint_below(half, generator) * 2**31 + randint_below(
+            half, generator
+        )
         ok = x < h if attempt < 3 else torch.ones_like(h, dtype=torch.bool)
         out[todo[ok]] = x[ok] % h[ok]
         todo = todo[~ok]
@@ -249,8 +279,9 @@ def _random_order(num: int, device, generator) -> Tensor:
     return _draw(lambda **kw: torch.randperm(num, **kw), device, generator)
 
 
-def _group_random(seg: Tensor, num_seg: int, generator) -> Tuple[Tensor,
-                                                                 Tensor]:
+def _group_random(
+    seg: Tensor, num_seg: int, generator
+) -> Tuple[Tensor, Tensor]:
     r"""Returns a permutation that groups :obj:`seg` by segment (ascending)
     in uniformly random order within each segment, and the position of each
     permuted element inside its segment."""
@@ -264,8 +295,7 @@ def _group_random(seg: Tensor, num_seg: int, generator) -> Tuple[Tensor,
 
 def _sorted_isin(sorted_values: Tensor, query: Tensor) -> Tensor:
     if sorted_values.numel() == 0:
-        return torch.zeros(query.shape, dtype=torch.bool,
-                           device=query.device)
+        return torch.zeros(query.shape, dtype=torch.bool, device=query.device)
     pos = torch.searchsorted(sorted_values, query)
     pos = pos.clamp_(max=sorted_values.numel() - 1)
     return sorted_values[pos] == query
@@ -290,8 +320,15 @@ class _Space:
       pair, loops included (the directed space forbids them explicitly);
     * undirected: pairs :math:`u < v`, rows of the upper triangle.
     """
-    def __init__(self, kind: str, num_src: Tensor, num_dst: Tensor,
-                 src_ptr: Tensor, dst_ptr: Tensor):
+
+    def __init__(
+        self,
+        kind: str,
+        num_src: Tensor,
+        num_dst: Tensor,
+        src_ptr: Tensor,
+        dst_ptr: Tensor,
+    ):
         self.kind = kind
         self.num_src, self.num_dst = num_src, num_dst
         self.src_ptr, self.dst_ptr = src_ptr, dst_ptr
@@ -303,15 +340,15 @@ class _Space:
         self.off = self.end - self.size
 
     @classmethod
-    def single(cls, kind: str, num_src: int, num_dst: int,
-               device) -> '_Space':
+    def single(cls, kind: str, num_src: int, num_dst: int, device) -> '_Space':
         def one(v):
             return torch.tensor([v], dtype=torch.long, device=device)
 
         return cls(kind, one(num_src), one(num_dst), one(0), one(0))
 
-    def encode(self, row: Tensor, col: Tensor,
-               graph: Tensor) -> Tuple[Tensor, Tensor]:
+    def encode(
+        self, row: Tensor, col: Tensor, graph: Tensor
+    ) -> Tuple[Tensor, Tensor]:
         r"""Keys of the pairs ``(row, col)`` (global node ids) of graphs
         :obj:`graph`, and the mask of pairs that lie in the space (an
         undirected space has no loops)."""
@@ -319,18 +356,23 @@ class _Space:
         if self.kind == _UNDIRECTED:
             a, b = torch.minimum(row, col), torch.maximum(row, col)
             ptr = self.src_ptr[graph]
-            key = self.off[graph] + _tri_encode(a - ptr, b - ptr,
-                                                self.num_src[graph])
+            key = self.off[graph] + _tri_encode(
+                a - ptr, b - ptr, self.num_src[graph]
+            )
             return key, a != b
-        key = self.off[graph] + (row - self.src_ptr[graph]) * \
-            self.num_dst[graph] + (col - self.dst_ptr[graph])
+        key = (
+            self.off[graph]
+            + (row - self.src_ptr[graph]) * self.num_dst[graph]
+            + (col - self.dst_ptr[graph])
+        )
         return key, torch.ones_like(key, dtype=torch.bool)
 
     def loops(self) -> Tensor:
         r"""Keys of every self-loop (directed space only)."""
         graph = torch.repeat_interleave(
             torch.arange(self.num_src.numel(), device=self.off.device),
-            self.num_src)
+            self.num_src,
+        )
         node = torch.arange(graph.numel(), device=graph.device)
         return self.encode(node, node, graph)[0]
 
@@ -339,14 +381,16 @@ class _Space:
         if self.kind == _UNDIRECTED:
             num = self.num_src
             graph = torch.repeat_interleave(
-                torch.arange(num.numel(), device=key.device), num)
-            local = torch.arange(graph.numel(), device=key.device) - \
-                self.src_ptr[graph]
+                torch.arange(num.numel(), device=key.device), num
+            )
+            local = (
+                torch.arange(graph.numel(), device=key.device)
+                - self.src_ptr[graph]
+            )
             # Start key of every node's row; rows of a graph's last node are
             # empty and tie with the next row, which the right-most search
             # skips over:
-            start = self.off[graph] + _tri_encode(local, local + 1,
-                                                  num[graph])
+            start = self.off[graph] + _tri_encode(local, local + 1, num[graph])
             row = torch.searchsorted(start, key, right=True) - 1
             col = row + 1 + (key - start[row])
             return row, col
@@ -404,17 +448,22 @@ def _distinct_ranks(avail: Tensor, num: Tensor, generator) -> Tensor:
         new = rank[order][pos < need[seg[order]]]
         have = torch.sort(torch.cat([have, new])).values
         need = need - torch.bincount(
-            torch.searchsorted(end, new, right=True), minlength=num_seg)
+            torch.searchsorted(end, new, right=True), minlength=num_seg
+        )
     for _ in range(int(need.max()) if num_seg > 0 else 0):
         short = (need > 0).nonzero().view(-1)
         if short.numel() == 0:
             break
-        taken = torch.bincount(torch.searchsorted(end, have, right=True),
-                               minlength=num_seg)
+        taken = torch.bincount(
+            torch.searchsorted(end, have, right=True), minlength=num_seg
+        )
         before = torch.cumsum(taken, 0) - taken
         # The t-th rank not in 'have' is t + #{i : have[i] - i <= t}:
-        t = off[short] - before[short] + _randint_below(
-            avail[short] - taken[short], generator)
+        t = (
+            off[short]
+            - before[short]
+            + _randint_below(avail[short] - taken[short], generator)
+        )
         shift = have - torch.arange(have.numel(), device=device)
         new = t + torch.searchsorted(shift, t, right=True)
         have = torch.sort(torch.cat([have, new])).values
@@ -433,19 +482,22 @@ def _rank_to_key(forbidden: Tensor, rank: Tensor) -> Tensor:
     sorted :obj:`forbidden` keys: :math:`t + \#\{i : f_i - i \le t\}`."""
     if forbidden.numel() == 0:
         return rank
-    shift = forbidden - torch.arange(forbidden.numel(),
-                                     device=forbidden.device)
+    shift = forbidden - torch.arange(
+        forbidden.numel(), device=forbidden.device
+    )
     return rank + torch.searchsorted(shift, rank, right=True)
 
 
-def _exact_keys(space: _Space, forbidden: Tensor, num: Tensor,
-                generator) -> Tuple[Tensor, Tensor]:
+def _exact_keys(
+    space: _Space, forbidden: Tensor, num: Tensor, generator
+) -> Tuple[Tensor, Tensor]:
     r"""Exact draw: :obj:`num[g]` distinct keys per graph, uniform among the
     keys not in the sorted :obj:`forbidden`. Returns the keys (grouped by
     graph) and the number drawn per graph (``num`` capped at what
     exists)."""
-    taken = torch.searchsorted(forbidden, space.end) - \
-        torch.searchsorted(forbidden, space.off)
+    taken = torch.searchsorted(forbidden, space.end) - torch.searchsorted(
+        forbidden, space.off
+    )
     avail = space.size - taken
     num = torch.minimum(num, avail)
     rank = _distinct_ranks(avail, num, generator)
@@ -496,16 +548,18 @@ def _reject_keys(
     return have[_random_order(num, device, generator)]
 
 
-def _decode_single(kind: str, key: Tensor, num_src: int,
-                   num_dst: int) -> Tuple[Tensor, Tensor]:
+def _decode_single(
+    kind: str, key: Tensor, num_src: int, num_dst: int
+) -> Tuple[Tensor, Tensor]:
     if kind == _UNDIRECTED:
         return _Space.single(kind, num_src, num_dst, key.device).decode(key)
     row = torch.div(key, num_dst, rounding_mode='floor')
     return row, key - row * num_dst
 
 
-def _index_is_bad(kind: str, index: PositiveIndex, num_src: int,
-                  num_dst: int) -> Callable[[Tensor], Tensor]:
+def _index_is_bad(
+    kind: str, index: PositiveIndex, num_src: int, num_dst: int
+) -> Callable[[Tensor], Tensor]:
     def is_bad(key: Tensor) -> Tensor:
         row, col = _decode_single(kind, key, num_src, num_dst)
         return index._contains(row, col)  # loops are keys of the index
@@ -513,12 +567,14 @@ def _index_is_bad(kind: str, index: PositiveIndex, num_src: int,
     return is_bad
 
 
-def _scan_is_bad(kind: str, edge_index: Tensor, num_src: int,
-                 num_dst: int) -> Callable[[Tensor], Tensor]:
+def _scan_is_bad(
+    kind: str, edge_index: Tensor, num_src: int, num_dst: int
+) -> Callable[[Tensor], Tensor]:
     r"""Membership of a few sorted candidate keys among the edges without
     sorting the edges: one pass of two table lookups keeps the edges whose
     endpoints are both among the candidates' endpoints, and only those are
     matched exactly."""
+
     def is_bad(key: Tensor) -> Tensor:
         row, col = _decode_single(kind, key, num_src, num_dst)
         if kind == _UNDIRECTED:
@@ -527,11 +583,13 @@ def _scan_is_bad(kind: str, edge_index: Tensor, num_src: int,
             seen[col] = True
             seen_src = seen_dst = seen
         else:
-            seen_src = torch.zeros(num_src, dtype=torch.bool,
-                                   device=key.device)
+            seen_src = torch.zeros(
+                num_src, dtype=torch.bool, device=key.device
+            )
             seen_src[row] = True
-            seen_dst = torch.zeros(num_dst, dtype=torch.bool,
-                                   device=key.device)
+            seen_dst = torch.zeros(
+                num_dst, dtype=torch.bool, device=key.device
+            )
             seen_dst[col] = True
         mask = seen_src.index_select(0, edge_index[0])
         mask &= seen_dst.index_select(0, edge_index[1])
@@ -564,8 +622,9 @@ def _forbidden_from_index(kind: str, index: PositiveIndex) -> Tensor:
     return _tri_encode(row[upper], col[upper], num)  # still sorted
 
 
-def _forbidden_from_edges(space: _Space, edge_index: Tensor,
-                          graph: Tensor) -> Tensor:
+def _forbidden_from_edges(
+    space: _Space, edge_index: Tensor, graph: Tensor
+) -> Tensor:
     key, ok = space.encode(edge_index[0], edge_index[1], graph)
     key = key[ok]
     if space.kind == _DIRECTED:
@@ -579,7 +638,8 @@ def _layout(kind: str, row: Tensor, col: Tensor, num: Tensor) -> Tensor:
     if kind != _UNDIRECTED:
         return torch.stack([row, col], dim=0)
     seg = torch.repeat_interleave(
-        torch.arange(num.numel(), device=row.device), num)
+        torch.arange(num.numel(), device=row.device), num
+    )
     start = torch.cumsum(num, 0) - num
     pos = torch.arange(row.numel(), device=row.device) - start[seg]
     fwd = 2 * start[seg] + pos
@@ -667,10 +727,12 @@ def negative_sampling(
     _check_num_neg(num_neg_samples)
     _check_common(method, generator, index)
     _check_bool(force_undirected, 'force_undirected')
-    num_src, num_dst, bipartite = _resolve_sizes(edge_index, num_nodes,
-                                                 index)
-    kind = _BIPARTITE if bipartite else \
-        (_UNDIRECTED if force_undirected else _DIRECTED)
+    num_src, num_dst, bipartite = _resolve_sizes(edge_index, num_nodes, index)
+    kind = (
+        _BIPARTITE
+        if bipartite
+        else (_UNDIRECTED if force_undirected else _DIRECTED)
+    )
     if index is not None:
         _check_index_device(index, edge_index)
         _check_index_kind(index, kind)
@@ -681,8 +743,11 @@ def negative_sampling(
     empty = edge_index.new_empty((2, 0))
     if num == 0:
         return empty
-    size = num_src * (num_src - 1) // 2 if kind == _UNDIRECTED else \
-        num_src * num_dst
+    size = (
+        num_src * (num_src - 1) // 2
+        if kind == _UNDIRECTED
+        else num_src * num_dst
+    )
 
     key: Optional[Tensor] = None
     forbidden: Optional[Tensor] = None
@@ -698,35 +763,52 @@ def negative_sampling(
             return empty
         if 4 * num <= avail and 4 * avail >= size:
             key = _reject_keys(
-                kind, num_src, num_dst, num, (avail - num) / size,
-                _index_is_bad(kind, index, num_src, num_dst), device,
-                generator)
+                kind,
+                num_src,
+                num_dst,
+                num,
+                (avail - num) / size,
+                _index_is_bad(kind, index, num_src, num_dst),
+                device,
+                generator,
+            )
         if key is None:
             forbidden = _forbidden_from_index(kind, index)
     else:
         # Each edge rules out at most one pair (plus the loops):
-        bound = size - edge_index.size(1) - \
-            (num_src if kind == _DIRECTED else 0)
+        bound = (
+            size - edge_index.size(1) - (num_src if kind == _DIRECTED else 0)
+        )
         if 4 * num <= bound and 2 * bound >= size:
-            scan = edge_index if edge_index.dtype in (
-                torch.int32, torch.int64) else edge_index.long()
+            scan = (
+                edge_index
+                if edge_index.dtype in (torch.int32, torch.int64)
+                else edge_index.long()
+            )
             key = _reject_keys(
-                kind, num_src, num_dst, num, (bound - num) / size,
-                _scan_is_bad(kind, scan, num_src, num_dst), device,
-                generator)
+                kind,
+                num_src,
+                num_dst,
+                num,
+                (bound - num) / size,
+                _scan_is_bad(kind, scan, num_src, num_dst),
+                device,
+                generator,
+            )
     if key is None:
         space = _Space.single(kind, num_src, num_dst, device)
         if forbidden is None:
             if size == 0:
                 _warn_short('negative_sampling', num, 0)
                 return empty
-            graph = torch.zeros(edge_index.size(1), dtype=torch.long,
-                                device=device)
+            graph = torch.zeros(
+                edge_index.size(1), dtype=torch.long, device=device
+            )
             forbidden = _forbidden_from_edges(space, edge_index, graph)
         requested = num
-        key, drawn = _exact_keys(space, forbidden,
-                                 torch.tensor([num], device=device),
-                                 generator)
+        key, drawn = _exact_keys(
+            space, forbidden, torch.tensor([num], device=device), generator
+        )
         num = int(drawn[0])
         if num < requested:
             _warn_short('negative_sampling', requested, num)
@@ -799,22 +881,28 @@ def batched_negative_sampling(
     if isinstance(batch, Tensor):
         batches, names, bipartite = [batch], ['batch'], False
     elif isinstance(batch, (tuple, list)) and len(batch) == 2:
-        batches, names, bipartite = list(batch), ['batch[0]', 'batch[1]'], \
-            True
+        batches, names, bipartite = list(batch), ['batch[0]', 'batch[1]'], True
     else:
-        raise TypeError(f"'batch' must be a tensor or a pair of tensors "
-                        f"(got {type(batch).__name__})")
+        raise TypeError(
+            f"'batch' must be a tensor or a pair of tensors "
+            f'(got {type(batch).__name__})'
+        )
     for b, name in zip(batches, names):
         check_index_tensor(b, name, dim=1)
         if b.device != edge_index.device:
-            raise ValueError(f"'{name}' is on {b.device} but 'edge_index' "
-                             f"is on {edge_index.device}")
+            raise ValueError(
+                f"'{name}' is on {b.device} but 'edge_index' "
+                f'is on {edge_index.device}'
+            )
         if b.numel() > 0 and int(b.min()) < 0:
-            raise ValueError(f"'{name}' holds a negative graph id "
-                             f"({int(b.min())})")
+            raise ValueError(
+                f"'{name}' holds a negative graph id ({int(b.min())})"
+            )
         if b.numel() > 1 and bool((b[1:] < b[:-1]).any()):
-            raise ValueError(f"'{name}' must be sorted (the nodes of each "
-                             f"graph contiguous and in graph order)")
+            raise ValueError(
+                f"'{name}' must be sorted (the nodes of each "
+                f'graph contiguous and in graph order)'
+            )
     src_batch = batches[0].long()
     dst_batch = batches[-1].long()
     check_in_range(edge_index[0], 'edge_index[0]', src_batch.numel())
@@ -824,28 +912,43 @@ def batched_negative_sampling(
     other = dst_batch[edge_index[1].long()]
     if bool((graph != other).any()):
         j = int((graph != other).nonzero()[0, 0])
-        raise ValueError(f"'edge_index' column {j} joins graph "
-                         f"{int(graph[j])} to graph {int(other[j])}")
-    num_graphs = max([int(b.max()) + 1 for b in (src_batch, dst_batch)
-                      if b.numel() > 0] + [0])
+        raise ValueError(
+            f"'edge_index' column {j} joins graph "
+            f'{int(graph[j])} to graph {int(other[j])}'
+        )
+    num_graphs = max(
+        [int(b.max()) + 1 for b in (src_batch, dst_batch) if b.numel() > 0]
+        + [0]
+    )
     empty = edge_index.new_empty((2, 0))
     if num_graphs == 0:
         return empty
-    kind = _BIPARTITE if bipartite else \
-        (_UNDIRECTED if force_undirected else _DIRECTED)
+    kind = (
+        _BIPARTITE
+        if bipartite
+        else (_UNDIRECTED if force_undirected else _DIRECTED)
+    )
     num_src = torch.bincount(src_batch, minlength=num_graphs)
     num_dst = torch.bincount(dst_batch, minlength=num_graphs)
-    space = _Space(kind, num_src, num_dst,
-                   torch.cumsum(num_src, 0) - num_src,
-                   torch.cumsum(num_dst, 0) - num_dst)
+    space = _Space(
+        kind,
+        num_src,
+        num_dst,
+        torch.cumsum(num_src, 0) - num_src,
+        torch.cumsum(num_dst, 0) - num_dst,
+    )
     num_edges = torch.bincount(graph, minlength=num_graphs)
     if num_neg_samples is None:
         num = num_edges
     elif isinstance(num_neg_samples, float):
         num = (num_neg_samples * num_edges.double()).long()
     else:
-        num = torch.full((num_graphs, ), int(num_neg_samples),
-                         dtype=torch.long, device=device)
+        num = torch.full(
+            (num_graphs,),
+            int(num_neg_samples),
+            dtype=torch.long,
+            device=device,
+        )
     if kind == _UNDIRECTED:
         num = num // 2
     if int(num.sum()) == 0:
@@ -854,8 +957,12 @@ def batched_negative_sampling(
     key, drawn = _exact_keys(space, forbidden, num, generator)
     if bool((drawn < num).any()):
         short = int((drawn < num).sum())
-        _warn_short('batched_negative_sampling', int(num.sum()),
-                    int(drawn.sum()), f' (short in {short} graph(s))')
+        _warn_short(
+            'batched_negative_sampling',
+            int(num.sum()),
+            int(drawn.sum()),
+            f' (short in {short} graph(s))',
+        )
     row, col = space.decode(key)
     return _layout(kind, row, col, drawn).to(edge_index.dtype)
 
@@ -866,23 +973,24 @@ def _structured_index(
     contains_neg_self_loops: bool,
     index: Optional[PositiveIndex],
 ) -> Tuple[Optional[PositiveIndex], int]:
-    num_src, num_dst, bipartite = _resolve_sizes(edge_index, num_nodes,
-                                                 index)
+    num_src, num_dst, bipartite = _resolve_sizes(edge_index, num_nodes, index)
     exclude_self = not bipartite and not contains_neg_self_loops
     if index is not None:
         _check_index_device(index, edge_index)
         if index.exclude_self != exclude_self:
             raise ValueError(
                 f"'index' must be built with exclude_self={exclude_self} "
-                f"here (contains_neg_self_loops={contains_neg_self_loops}, "
-                f"{'bipartite' if bipartite else 'homogeneous'} graph) "
-                f"(got {index!r})")
+                f'here (contains_neg_self_loops={contains_neg_self_loops}, '
+                f'{"bipartite" if bipartite else "homogeneous"} graph) '
+                f'(got {index!r})'
+            )
         check_in_range(edge_index[0], 'edge_index[0]', num_src)
         return index, num_dst
     if edge_index.numel() == 0:
         return None, num_dst
-    return PositiveIndex(edge_index, num_src, num_dst,
-                         exclude_self=exclude_self), num_dst
+    return PositiveIndex(
+        edge_index, num_src, num_dst, exclude_self=exclude_self
+    ), num_dst
 
 
 def structured_negative_sampling(
@@ -946,18 +1054,23 @@ def structured_negative_sampling(
     check_index_tensor(edge_index, 'edge_index', dim=2, rows=2)
     _check_bool(contains_neg_self_loops, 'contains_neg_self_loops')
     if isinstance(num_neg_samples, bool) or not isinstance(
-            num_neg_samples, numbers.Integral):
-        raise TypeError(f"'num_neg_samples' must be an int (got "
-                        f"{type(num_neg_samples).__name__}: "
-                        f"{num_neg_samples!r})")
+        num_neg_samples, numbers.Integral
+    ):
+        raise TypeError(
+            f"'num_neg_samples' must be an int (got "
+            f'{type(num_neg_samples).__name__}: '
+            f'{num_neg_samples!r})'
+        )
     if num_neg_samples < 1:
-        raise ValueError(f"'num_neg_samples' must be at least 1 (got "
-                         f"{num_neg_samples})")
+        raise ValueError(
+            f"'num_neg_samples' must be at least 1 (got {num_neg_samples})"
+        )
     num_neg_samples = int(num_neg_samples)
     _check_common('sparse', generator, index)
-    index, num_dst = _structured_index(edge_index, num_nodes,
-                                       contains_neg_self_loops, index)
-    shape = (-1, ) if num_neg_samples == 1 else (-1, num_neg_samples)
+    index, num_dst = _structured_index(
+        edge_index, num_nodes, contains_neg_self_loops, index
+    )
+    shape = (-1,) if num_neg_samples == 1 else (-1, num_neg_samples)
     if index is None or edge_index.size(1) == 0:
         k = torch.empty(0, dtype=torch.long, device=edge_index.device)
         return edge_index[0], edge_index[1], k.view(shape)
@@ -966,15 +1079,21 @@ def structured_negative_sampling(
     count = num_dst - (index._row_end(src) - start)
     if bool((count <= 0).any()):
         node = int(src[count <= 0][0])
-        loops = '' if contains_neg_self_loops or num_dst != \
-            index.num_src_nodes else ' and self-loops are excluded'
+        loops = (
+            ''
+            if contains_neg_self_loops or num_dst != index.num_src_nodes
+            else ' and self-loops are excluded'
+        )
         raise ValueError(
-            f"node {node} is connected to all {num_dst} nodes{loops}, so it "
-            f"has no negative: structured negative sampling is infeasible on "
-            f"this graph (see 'structured_negative_sampling_feasible')")
+            f'node {node} is connected to all {num_dst} nodes{loops}, so it '
+            f'has no negative: structured negative sampling is infeasible on '
+            f"this graph (see 'structured_negative_sampling_feasible')"
+        )
     if num_neg_samples > 1:
-        src, start, count = (t.view(-1, 1).expand(-1, num_neg_samples)
-                             .contiguous() for t in (src, start, count))
+        src, start, count = (
+            t.view(-1, 1).expand(-1, num_neg_samples).contiguous()
+            for t in (src, start, count)
+        )
     k = index._sample_complement(src, start, count, generator)
     return edge_index[0], edge_index[1], k.view(shape)
 
@@ -1019,8 +1138,9 @@ def structured_negative_sampling_feasible(
     check_index_tensor(edge_index, 'edge_index', dim=2, rows=2)
     _check_bool(contains_neg_self_loops, 'contains_neg_self_loops')
     _check_common('sparse', None, index)
-    index, _ = _structured_index(edge_index, num_nodes,
-                                 contains_neg_self_loops, index)
+    index, _ = _structured_index(
+        edge_index, num_nodes, contains_neg_self_loops, index
+    )
     if index is None or edge_index.size(1) == 0:
         return True
     return bool((index.num_candidates(edge_index[0]) > 0).all())

@@ -1,4 +1,5 @@
 r"""The exact index of known positive pairs."""
+
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -22,18 +23,21 @@ def uniform(
     there and is moved, so that one CPU generator can drive CUDA data
     reproducibly)."""
     if isinstance(shape, int):
-        shape = (shape, )
+        shape = (shape,)
     if generator is None:
         return torch.rand(shape, device=device, dtype=dtype)
     device = torch.device(device)
     if device.type == 'cuda' and device.index is None:
         device = torch.device('cuda', torch.cuda.current_device())
-    if generator.device == device or (generator.device.type == 'cpu'
-                                      and device.type == 'cpu'):
-        return torch.rand(shape, device=device, generator=generator,
-                          dtype=dtype)
-    return torch.rand(shape, generator=generator, device=generator.device,
-                      dtype=dtype).to(device)
+    if generator.device == device or (
+        generator.device.type == 'cpu' and device.type == 'cpu'
+    ):
+        return torch.rand(
+            shape, device=device, generator=generator, dtype=dtype
+        )
+    return torch.rand(
+        shape, generator=generator, device=generator.device, dtype=dtype
+    ).to(device)
 
 
 def randint_below(
@@ -85,6 +89,7 @@ class PositiveIndex:
             Further known positives (e.g. validation and test edges) that no
             negative may hit, each of shape ``[2, *]``. (default: :obj:`None`)
     """
+
     def __init__(
         self,
         edge_index: Tensor,
@@ -104,19 +109,22 @@ class PositiveIndex:
             which = 'undirected' if undirected else 'exclude_self'
             raise ValueError(
                 f"'{which}=True' needs as many source as destination nodes "
-                f"(got {num_src_nodes} and {num_dst_nodes})")
+                f'(got {num_src_nodes} and {num_dst_nodes})'
+            )
         if num_src_nodes * (num_dst_nodes + 1) >= 2**62:
             raise ValueError(
                 f"'num_src_nodes' x 'num_dst_nodes' is too large for 64-bit "
-                f"keys (got {num_src_nodes} x {num_dst_nodes})")
+                f'keys (got {num_src_nodes} x {num_dst_nodes})'
+            )
 
         parts = [edge_index]
         if extra_positives is not None:
             if isinstance(extra_positives, Tensor):
                 extra_positives = [extra_positives]
             for i, extra in enumerate(extra_positives):
-                check_index_tensor(extra, f'extra_positives[{i}]', dim=2,
-                                   rows=2)
+                check_index_tensor(
+                    extra, f'extra_positives[{i}]', dim=2, rows=2
+                )
                 parts.append(extra.to(edge_index.device))
         for i, part in enumerate(parts):
             name = 'edge_index' if i == 0 else f'extra_positives[{i - 1}]'
@@ -143,8 +151,9 @@ class PositiveIndex:
         self.rowptr: Optional[Tensor] = None
         if num_src_nodes <= 4 * self.keys.numel() + 2**20:
             count = torch.bincount(src, minlength=num_src_nodes)
-            self.rowptr = torch.zeros(num_src_nodes + 1, dtype=torch.long,
-                                      device=src.device)
+            self.rowptr = torch.zeros(
+                num_src_nodes + 1, dtype=torch.long, device=src.device
+            )
             torch.cumsum(count, 0, out=self.rowptr[1:])
         dst = self.keys - src * num_dst_nodes
         rank = torch.arange(self.keys.numel(), device=src.device)
@@ -157,15 +166,20 @@ class PositiveIndex:
         graph is treated as homogeneous) or of one :obj:`edge_type` of a
         :class:`~torch_geometric.data.HeteroData`."""
         from torch_geometric.data import HeteroData
+
         if isinstance(data, HeteroData):
             if edge_type is None:
-                raise ValueError("'edge_type' must be given for HeteroData "
-                                 "(got None)")
+                raise ValueError(
+                    "'edge_type' must be given for HeteroData (got None)"
+                )
             edge_type = data._to_canonical(edge_type)
             src_type, _, dst_type = edge_type
-            return cls(data[edge_type].edge_index,
-                       data[src_type].num_nodes, data[dst_type].num_nodes,
-                       **kwargs)
+            return cls(
+                data[edge_type].edge_index,
+                data[src_type].num_nodes,
+                data[dst_type].num_nodes,
+                **kwargs,
+            )
         return cls(data.edge_index, data.num_nodes, **kwargs)
 
     # ------------------------------------------------------------ queries
@@ -191,8 +205,10 @@ class PositiveIndex:
     def _check_src(self, src: Tensor, name: str = 'src') -> Tensor:
         check_index_tensor(src, name)
         if src.device != self.device:
-            raise ValueError(f"'{name}' is on {src.device} but the index is "
-                             f"on {self.device}; move one of them")
+            raise ValueError(
+                f"'{name}' is on {src.device} but the index is "
+                f'on {self.device}; move one of them'
+            )
         check_in_range(src, name, self.num_src_nodes)
         return src.long()
 
@@ -212,8 +228,9 @@ class PositiveIndex:
     def _contains(self, src: Tensor, dst: Tensor) -> Tensor:
         query = src * self.num_dst_nodes + dst
         if self.keys.numel() == 0:
-            return torch.zeros(query.shape, dtype=torch.bool,
-                               device=self.device)
+            return torch.zeros(
+                query.shape, dtype=torch.bool, device=self.device
+            )
         pos = torch.searchsorted(self.keys, query.reshape(-1))
         pos = pos.clamp_(max=self.keys.numel() - 1)
         return (self.keys[pos] == query.reshape(-1)).view(query.shape)
@@ -222,8 +239,9 @@ class PositiveIndex:
         r"""Returns the number of positives of every node in :obj:`src` (of
         every source node if :obj:`src` is :obj:`None`)."""
         if src is None:
-            src_all = torch.div(self.keys, self.num_dst_nodes,
-                                rounding_mode='floor')
+            src_all = torch.div(
+                self.keys, self.num_dst_nodes, rounding_mode='floor'
+            )
             return torch.bincount(src_all, minlength=self.num_src_nodes)
         src = self._check_src(src)
         return self._row_end(src) - self._row_start(src)
@@ -241,12 +259,15 @@ class PositiveIndex:
         start, end = self._row_start(src), self._row_end(src)
         count = end - start
         batch = torch.repeat_interleave(
-            torch.arange(src.numel(), device=self.device), count)
+            torch.arange(src.numel(), device=self.device), count
+        )
         offset = torch.arange(batch.numel(), device=self.device)
-        offset = offset - torch.repeat_interleave(count.cumsum(0) - count,
-                                                  count)
-        dst = self.keys[start[batch] + offset] - src[batch] * \
-            self.num_dst_nodes
+        offset = offset - torch.repeat_interleave(
+            count.cumsum(0) - count, count
+        )
+        dst = (
+            self.keys[start[batch] + offset] - src[batch] * self.num_dst_nodes
+        )
         return batch, dst
 
     def sample_complement(
@@ -275,11 +296,17 @@ class PositiveIndex:
             bad = int(src[count <= 0].view(-1)[0])
             raise ValueError(
                 f"node {bad} in 'src' is a known positive of all "
-                f"{self.num_dst_nodes} destination nodes; no negative exists")
+                f'{self.num_dst_nodes} destination nodes; no negative exists'
+            )
         return self._sample_complement(src, start, count, generator)
 
-    def _sample_complement(self, src: Tensor, start: Tensor, count: Tensor,
-                           generator: Optional[torch.Generator]) -> Tensor:
+    def _sample_complement(
+        self,
+        src: Tensor,
+        start: Tensor,
+        count: Tensor,
+        generator: Optional[torch.Generator],
+    ) -> Tensor:
         r = randint_below(count, generator)
         if self.keys.numel() == 0:
             return r
@@ -304,8 +331,10 @@ class PositiveIndex:
         return self
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(num_edges={self.num_edges}, '
-                f'num_src_nodes={self.num_src_nodes}, '
-                f'num_dst_nodes={self.num_dst_nodes}, '
-                f'undirected={self.undirected}, '
-                f'exclude_self={self.exclude_self}, device={self.device})')
+        return (
+            f'{self.__class__.__name__}(num_edges={self.num_edges}, '
+            f'num_src_nodes={self.num_src_nodes}, '
+            f'num_dst_nodes={self.num_dst_nodes}, '
+            f'undirected={self.undirected}, '
+            f'exclude_self={self.exclude_self}, device={self.device})'
+        )

@@ -7,6 +7,7 @@ means :obj:`k = 1`). With :obj:`reduction='none'` the result has shape
 :obj:`[B]`, one value per positive; :obj:`'mean'` and :obj:`'sum'` reduce
 that vector.
 """
+
 from typing import Optional, Tuple
 
 import torch
@@ -29,41 +30,50 @@ REDUCTIONS = ('mean', 'sum', 'none')
 
 def _check_reduction(reduction: object) -> str:
     if reduction not in REDUCTIONS:
-        raise ValueError(f"'reduction' must be one of {list(REDUCTIONS)} "
-                         f"(got {reduction!r})")
+        raise ValueError(
+            f"'reduction' must be one of {list(REDUCTIONS)} "
+            f'(got {reduction!r})'
+        )
     return reduction  # type: ignore[return-value]
 
 
 def _check_scores(pos: object, neg: object) -> Tuple[Tensor, Tensor]:
     for name, value in (('pos', pos), ('neg', neg)):
         if not isinstance(value, Tensor):
-            raise TypeError(f"'{name}' must be a torch.Tensor (got "
-                            f"{type(value).__name__})")
+            raise TypeError(
+                f"'{name}' must be a torch.Tensor (got {type(value).__name__})"
+            )
         if not value.dtype.is_floating_point:
-            raise TypeError(f"'{name}' must be floating point (got "
-                            f"{value.dtype})")
+            raise TypeError(
+                f"'{name}' must be floating point (got {value.dtype})"
+            )
     if pos.dim() != 1:
-        raise ValueError(f"'pos' must have shape [B] (got "
-                         f"{list(pos.shape)})")
+        raise ValueError(f"'pos' must have shape [B] (got {list(pos.shape)})")
     if neg.dim() == 1:
         neg = neg.unsqueeze(-1)
     if neg.dim() != 2 or neg.size(0) != pos.size(0) or neg.size(1) == 0:
-        raise ValueError(f"'neg' must have shape [B] or [B, k] with "
-                         f"B = {pos.size(0)} and k >= 1 (got "
-                         f"{list(neg.shape)})")
+        raise ValueError(
+            f"'neg' must have shape [B] or [B, k] with "
+            f'B = {pos.size(0)} and k >= 1 (got '
+            f'{list(neg.shape)})'
+        )
     return pos, neg
 
 
-def _check_like(name: str, value: Optional[Tensor], shape: torch.Size,
-                what: str) -> Optional[Tensor]:
+def _check_like(
+    name: str, value: Optional[Tensor], shape: torch.Size, what: str
+) -> Optional[Tensor]:
     if value is None:
         return None
     if not isinstance(value, Tensor):
-        raise TypeError(f"'{name}' must be a torch.Tensor (got "
-                        f"{type(value).__name__})")
+        raise TypeError(
+            f"'{name}' must be a torch.Tensor (got {type(value).__name__})"
+        )
     if value.shape != shape:
-        raise ValueError(f"'{name}' must have the shape of {what}, "
-                         f"{list(shape)} (got {list(value.shape)})")
+        raise ValueError(
+            f"'{name}' must have the shape of {what}, "
+            f'{list(shape)} (got {list(value.shape)})'
+        )
     return value
 
 
@@ -130,8 +140,9 @@ def bce_loss(pos: Tensor, neg: Tensor, reduction: str = 'mean') -> Tensor:
     return _reduce(loss, reduction)
 
 
-def hinge_loss(pos: Tensor, neg: Tensor, margin: float = 1.0,
-               reduction: str = 'mean') -> Tensor:
+def hinge_loss(
+    pos: Tensor, neg: Tensor, margin: float = 1.0, reduction: str = 'mean'
+) -> Tensor:
     r"""The margin (hinge) ranking loss, averaged over the :math:`k`
     negatives of each positive:
 
@@ -155,8 +166,9 @@ def hinge_loss(pos: Tensor, neg: Tensor, margin: float = 1.0,
     """
     reduction = _check_reduction(reduction)
     if isinstance(margin, bool) or not isinstance(margin, (int, float)):
-        raise TypeError(f"'margin' must be a float (got "
-                        f"{type(margin).__name__})")
+        raise TypeError(
+            f"'margin' must be a float (got {type(margin).__name__})"
+        )
     if not margin >= 0:
         raise ValueError(f"'margin' must be non-negative (got {margin})")
     pos, neg = _check_scores(pos, neg)
@@ -213,11 +225,14 @@ def sampled_softmax_loss(
     neg_shape = neg.shape
     log_q_pos = _check_like('log_q_pos', log_q_pos, pos.shape, "'pos'")
     log_q_neg = _check_like('log_q_neg', log_q_neg, neg_shape, "'neg'")
-    accidental_hits = _check_like('accidental_hits', accidental_hits,
-                                  neg_shape, "'neg'")
+    accidental_hits = _check_like(
+        'accidental_hits', accidental_hits, neg_shape, "'neg'"
+    )
     if accidental_hits is not None and accidental_hits.dtype != torch.bool:
-        raise TypeError(f"'accidental_hits' must be a bool tensor (got "
-                        f"{accidental_hits.dtype})")
+        raise TypeError(
+            f"'accidental_hits' must be a bool tensor (got "
+            f'{accidental_hits.dtype})'
+        )
 
     pos_logit = pos / temperature
     neg_logit = neg_2d / temperature
@@ -227,7 +242,8 @@ def sampled_softmax_loss(
         neg_logit = neg_logit - log_q_neg.view(neg_logit.shape)
     if accidental_hits is not None:
         neg_logit = neg_logit.masked_fill(
-            accidental_hits.view(neg_logit.shape), float('-inf'))
+            accidental_hits.view(neg_logit.shape), float('-inf')
+        )
     logits = torch.cat([pos_logit.unsqueeze(-1), neg_logit], dim=-1)
     loss = torch.logsumexp(logits, dim=-1) - pos_logit
     return _reduce(loss, reduction)
@@ -248,14 +264,18 @@ def accidental_hit_mask(pos_ids: Tensor, neg_ids: Tensor) -> Tensor:
     """
     for name, value in (('pos_ids', pos_ids), ('neg_ids', neg_ids)):
         if not isinstance(value, Tensor):
-            raise TypeError(f"'{name}' must be a torch.Tensor (got "
-                            f"{type(value).__name__})")
+            raise TypeError(
+                f"'{name}' must be a torch.Tensor (got {type(value).__name__})"
+            )
     if pos_ids.dim() != 1:
-        raise ValueError(f"'pos_ids' must have shape [B] (got "
-                         f"{list(pos_ids.shape)})")
+        raise ValueError(
+            f"'pos_ids' must have shape [B] (got {list(pos_ids.shape)})"
+        )
     if neg_ids.dim() not in (1, 2) or neg_ids.size(0) != pos_ids.size(0):
-        raise ValueError(f"'neg_ids' must have shape [B] or [B, k] with "
-                         f"B = {pos_ids.size(0)} (got {list(neg_ids.shape)})")
+        raise ValueError(
+            f"'neg_ids' must have shape [B] or [B, k] with "
+            f'B = {pos_ids.size(0)} (got {list(neg_ids.shape)})'
+        )
     if neg_ids.dim() == 1:
         return neg_ids == pos_ids
     return neg_ids == pos_ids.unsqueeze(-1)
@@ -277,19 +297,28 @@ def l2_regularization(*tensors: Tensor, batch_size: int) -> Tensor:
         batch_size (int): The batch size :math:`B`.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int):
-        raise TypeError(f"'batch_size' must be an int (got "
-                        f"{type(batch_size).__name__})")
+        raise TypeError(
+            f"'batch_size' must be an int (got {type(batch_size).__name__})"
+        )
     if batch_size < 1:
-        raise ValueError(f"'batch_size' must be a positive integer (got "
-                         f"{batch_size})")
+        raise ValueError(
+            f"'batch_size' must be a positive integer (got {batch_size})"
+        )
     if len(tensors) == 0:
         raise ValueError("'tensors' must hold at least one tensor (got none)")
     for i, tensor in enumerate(tensors):
-        if not isinstance(tensor, Tensor) or \
-                not tensor.dtype.is_floating_point:
-            what = tensor.dtype if isinstance(tensor, Tensor) else \
-                type(tensor).__name__
-            raise TypeError(f"'tensors[{i}]' must be a floating-point "
-                            f"torch.Tensor (got {what})")
+        if (
+            not isinstance(tensor, Tensor)
+            or not tensor.dtype.is_floating_point
+        ):
+            what = (
+                tensor.dtype
+                if isinstance(tensor, Tensor)
+                else type(tensor).__name__
+            )
+            raise TypeError(
+                f"'tensors[{i}]' must be a floating-point "
+                f'torch.Tensor (got {what})'
+            )
     total = sum(tensor.pow(2).sum() for tensor in tensors)
     return 0.5 * total / batch_size

@@ -31,6 +31,7 @@ several :math:`k`, and return float64 per-block sums, so that a blocked
 evaluation equals the full-matrix one (to float64 rounding) whatever else is
 installed.
 """
+
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -48,8 +49,9 @@ ScoreFn = Callable[[Tensor, Tensor], Tensor]
 
 def _check_positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"'{name}' must be an int (got "
-                        f"{type(value).__name__})")
+        raise TypeError(
+            f"'{name}' must be an int (got {type(value).__name__})"
+        )
     if value < 1:
         raise ValueError(f"'{name}' must be a positive integer (got {value})")
     return value
@@ -63,13 +65,15 @@ def _check_ks(k: Union[int, Sequence[int]]) -> List[int]:
     return [_check_positive_int('k', k)]
 
 
-def _positive_index(index: Tensor, num_users: int, num_items: int,
-                    device: torch.device) -> PositiveIndex:
+def _positive_index(
+    index: Tensor, num_users: int, num_items: int, device: torch.device
+) -> PositiveIndex:
     r"""The library's exact index of the (already validated) pairs: it
     gives per-block masks (:meth:`PositiveIndex.neighbors`), counts and
     membership without a Python loop over users."""
-    return PositiveIndex(index.to(device), max(num_users, 1),
-                         max(num_items, 1))
+    return PositiveIndex(
+        index.to(device), max(num_users, 1), max(num_items, 1)
+    )
 
 
 def _block_sums(
@@ -108,37 +112,46 @@ def _block_sums(
         hits = hit[:, :k_eff].sum(dim=1)
         dcg = (hit[:, :k_eff] * discount[:k_eff]).sum(dim=1)
         idcg = ideal[num_test.long().clamp(max=k_eff)]
-        out[k] = torch.stack([
-            (hits / num_test).sum(),
-            (dcg / idcg).sum(),
-            hits.sum() / k_eff,
-            (hits > 0).double().sum(),
-        ])
+        out[k] = torch.stack(
+            [
+                (hits / num_test).sum(),
+                (dcg / idcg).sum(),
+                hits.sum() / k_eff,
+                (hits > 0).double().sum(),
+            ]
+        )
     return out
 
 
 def _check_scores(scores: object) -> Tensor:
     if not isinstance(scores, Tensor):
-        raise TypeError(f"'scores' must be a torch.Tensor (got "
-                        f"{type(scores).__name__})")
+        raise TypeError(
+            f"'scores' must be a torch.Tensor (got {type(scores).__name__})"
+        )
     if scores.dim() != 2 or scores.size(1) == 0:
-        raise ValueError(f"'scores' must have shape [U, I] with I > 0 (got "
-                         f"{list(scores.shape)})")
+        raise ValueError(
+            f"'scores' must have shape [U, I] with I > 0 (got "
+            f'{list(scores.shape)})'
+        )
     if not scores.dtype.is_floating_point:
-        raise TypeError(f"'scores' must be floating point (got "
-                        f"{scores.dtype})")
+        raise TypeError(
+            f"'scores' must be floating point (got {scores.dtype})"
+        )
     return scores
 
 
-def _check_block_inputs(scores: object, train_index: object,
-                        test_index: object,
-                        k: object) -> Tuple[Tensor, Tensor, Tensor]:
+def _check_block_inputs(
+    scores: object, train_index: object, test_index: object, k: object
+) -> Tuple[Tensor, Tensor, Tensor]:
     scores = _check_scores(scores)
     _check_positive_int('k', k)
     num_users, num_items = scores.shape
-    train_index = check_user_item_index('train_index', train_index, num_users,
-                               num_items)
-    test_index = check_user_item_index('test_index', test_index, num_users, num_items)
+    train_index = check_user_item_index(
+        'train_index', train_index, num_users, num_items
+    )
+    test_index = check_user_item_index(
+        'test_index', test_index, num_users, num_items
+    )
     return scores, train_index, test_index
 
 
@@ -169,7 +182,8 @@ def ranking_metric_sums(
         :obj:`'num_users'` (int, users with at least one test item).
     """
     scores, train_index, test_index = _check_block_inputs(
-        scores, train_index, test_index, k)
+        scores, train_index, test_index, k
+    )
     ks = [k]
     num_users, num_items = scores.shape
     device = scores.device
@@ -215,16 +229,16 @@ def ranking_metrics(
         :obj:`'hit_rate'` as Python floats (means over the evaluated users)
         and :obj:`'num_users'`, the number of evaluated users (int).
     """
-    _, _, test_index = _check_block_inputs(scores, train_index, test_index,
-                                           k)
+    _, _, test_index = _check_block_inputs(scores, train_index, test_index, k)
     if test_index.size(1) == 0:
-        raise ValueError("'test_index' holds no pair; no user can be "
-                         "evaluated")
+        raise ValueError(
+            "'test_index' holds no pair; no user can be evaluated"
+        )
     sums = ranking_metric_sums(scores, train_index, test_index, k)
     count = sums['num_users']
     return {
-        **{name: sums[name] / count
-           for name in METRIC_NAMES}, 'num_users': count
+        **{name: sums[name] / count for name in METRIC_NAMES},
+        'num_users': count,
     }
 
 
@@ -275,30 +289,43 @@ def evaluate_ranking(
     """
     for name, emb in (('user_emb', user_emb), ('item_emb', item_emb)):
         if not isinstance(emb, Tensor):
-            raise TypeError(f"'{name}' must be a torch.Tensor (got "
-                            f"{type(emb).__name__})")
+            raise TypeError(
+                f"'{name}' must be a torch.Tensor (got {type(emb).__name__})"
+            )
         if emb.dim() == 0 or emb.size(0) == 0:
-            raise ValueError(f"'{name}' must have at least one row (got "
-                             f"shape {list(emb.shape)})")
+            raise ValueError(
+                f"'{name}' must have at least one row (got "
+                f'shape {list(emb.shape)})'
+            )
     if score_fn is None:
-        if user_emb.dim() != 2 or item_emb.dim() != 2 or \
-                user_emb.size(1) != item_emb.size(1):
-            raise ValueError(f"The dot-product score needs 'user_emb' [U, d] "
-                             f"and 'item_emb' [I, d] (got "
-                             f"{list(user_emb.shape)} and "
-                             f"{list(item_emb.shape)})")
+        if (
+            user_emb.dim() != 2
+            or item_emb.dim() != 2
+            or user_emb.size(1) != item_emb.size(1)
+        ):
+            raise ValueError(
+                f"The dot-product score needs 'user_emb' [U, d] "
+                f"and 'item_emb' [I, d] (got "
+                f'{list(user_emb.shape)} and '
+                f'{list(item_emb.shape)})'
+            )
     elif not callable(score_fn):
-        raise TypeError(f"'score_fn' must be callable (got "
-                        f"{type(score_fn).__name__})")
+        raise TypeError(
+            f"'score_fn' must be callable (got {type(score_fn).__name__})"
+        )
     ks = _check_ks(k)
     batch_size = _check_positive_int('batch_size', batch_size)
     num_users, num_items = user_emb.size(0), item_emb.size(0)
-    train_index = check_user_item_index('train_index', train_index, num_users,
-                               num_items)
-    test_index = check_user_item_index('test_index', test_index, num_users, num_items)
+    train_index = check_user_item_index(
+        'train_index', train_index, num_users, num_items
+    )
+    test_index = check_user_item_index(
+        'test_index', test_index, num_users, num_items
+    )
     if test_index.size(1) == 0:
-        raise ValueError("'test_index' holds no pair; no user can be "
-                         "evaluated")
+        raise ValueError(
+            "'test_index' holds no pair; no user can be evaluated"
+        )
 
     device = user_emb.device
     item_emb = item_emb.to(device)
@@ -308,23 +335,33 @@ def evaluate_ranking(
 
     total = {k: torch.zeros(4, dtype=torch.float64, device=device) for k in ks}
     for start in range(0, users.numel(), batch_size):
-        block = users[start:start + batch_size]
+        block = users[start : start + batch_size]
         if score_fn is None:
             scores = _dot_score(user_emb[block], item_emb)
         else:
             scores = score_fn(user_emb[block], item_emb)
-            if not isinstance(scores, Tensor) or \
-                    tuple(scores.shape) != (block.numel(), num_items):
-                shape = list(scores.shape) if isinstance(scores, Tensor) \
+            if not isinstance(scores, Tensor) or tuple(scores.shape) != (
+                block.numel(),
+                num_items,
+            ):
+                shape = (
+                    list(scores.shape)
+                    if isinstance(scores, Tensor)
                     else type(scores).__name__
-                raise ValueError(f"'score_fn' must return scores of shape "
-                                 f"[{block.numel()}, {num_items}] (got "
-                                 f"{shape})")
+                )
+                raise ValueError(
+                    f"'score_fn' must return scores of shape "
+                    f'[{block.numel()}, {num_items}] (got '
+                    f'{shape})'
+                )
             if not scores.dtype.is_floating_point:
-                raise TypeError(f"'score_fn' must return floating-point "
-                                f"scores (got {scores.dtype})")
-        sums = _block_sums(scores, block, train, test, ks,
-                           inplace=score_fn is None)
+                raise TypeError(
+                    f"'score_fn' must return floating-point "
+                    f'scores (got {scores.dtype})'
+                )
+        sums = _block_sums(
+            scores, block, train, test, ks, inplace=score_fn is None
+        )
         for k_ in ks:
             total[k_] += sums[k_]
 

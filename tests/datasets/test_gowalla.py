@@ -16,8 +16,9 @@ from torch_geometric_negsamp.datasets import gowalla as gowalla_module
 
 def embedded_text(name):
     resource = importlib.resources.files('torch_geometric_negsamp.datasets')
-    return gzip.decompress((resource / 'data' / 'gowalla' /
-                            f'{name}.gz').read_bytes())
+    return gzip.decompress(
+        (resource / 'data' / 'gowalla' / f'{name}.gz').read_bytes()
+    )
 
 
 def test_load_gowalla_statistics_and_speed():
@@ -38,8 +39,9 @@ def test_corrupt_copy_names_the_file(tmp_path):
     content[10] = ord('7') if content[10] != ord('7') else ord('8')
     (tmp_path / 'train.txt').write_bytes(bytes(content))
     (tmp_path / 'test.txt.gz').write_bytes(
-        gzip.compress(embedded_text('test.txt')))
-    with pytest.raises(ValueError, match="Checksum mismatch for .*train.txt"):
+        gzip.compress(embedded_text('test.txt'))
+    )
+    with pytest.raises(ValueError, match='Checksum mismatch for .*train.txt'):
         load_gowalla(tmp_path)
 
 
@@ -48,14 +50,16 @@ def test_load_from_directory_and_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="test.txt' \\(or"):
         load_gowalla(tmp_path)
     (tmp_path / 'test.txt.gz').write_bytes(
-        gzip.compress(embedded_text('test.txt')))
+        gzip.compress(embedded_text('test.txt'))
+    )
     split = load_gowalla(str(tmp_path))
     assert split.num_test == 217242
 
 
 def test_embedded_missing_or_damaged(tmp_path, monkeypatch):
-    monkeypatch.setattr(gowalla_module.importlib.resources, 'files',
-                        lambda package: tmp_path)
+    monkeypatch.setattr(
+        gowalla_module.importlib.resources, 'files', lambda package: tmp_path
+    )
     with pytest.raises(FileNotFoundError, match='data/gowalla/train.txt.gz'):
         load_gowalla()
     folder = tmp_path / 'data' / 'gowalla'

@@ -26,7 +26,8 @@ def test_dataset_from_raw_folder(tmp_path, cls):
     assert store.edge_index.tolist() == [[0, 0, 1, 2, 2], [0, 1, 2, 1, 3]]
     assert store.test_edge_index.tolist() == [[0, 1], [2, 3]]
     assert data['item', 'rev_rates', 'user'].edge_index.tolist() == [
-        [0, 1, 2, 1, 3], [0, 0, 1, 2, 2]
+        [0, 1, 2, 1, 3],
+        [0, 0, 1, 2, 2],
     ]
     split = dataset.split
     assert isinstance(split, InteractionSplit)
@@ -34,11 +35,14 @@ def test_dataset_from_raw_folder(tmp_path, cls):
     assert (tmp_path / 'processed' / 'data.pt').is_file()
 
 
-@pytest.mark.parametrize('cls,name,folder', [
-    (Yelp2018, 'Yelp2018', 'data/yelp2018'),
-    (AmazonBook, 'Amazon-Book', 'data/amazon-book'),
-    (LightGCNDataset, 'LightGCN-format dataset', 'LightGCN-PyTorch'),
-])
+@pytest.mark.parametrize(
+    'cls,name,folder',
+    [
+        (Yelp2018, 'Yelp2018', 'data/yelp2018'),
+        (AmazonBook, 'Amazon-Book', 'data/amazon-book'),
+        (LightGCNDataset, 'LightGCN-format dataset', 'LightGCN-PyTorch'),
+    ],
+)
 def test_missing_raw_files_say_where_to_put_them(tmp_path, cls, name, folder):
     (tmp_path / 'raw').mkdir()
     (tmp_path / 'raw' / 'train.txt').write_text('0 1\n')
@@ -61,8 +65,9 @@ def test_transform_and_pre_transform(tmp_path):
         data['item'].flag = True
         return data
 
-    dataset = LightGCNDataset(str(tmp_path), transform=transform,
-                              pre_transform=pre_transform)
+    dataset = LightGCNDataset(
+        str(tmp_path), transform=transform, pre_transform=pre_transform
+    )
     assert dataset[0]['user'].x.shape == (3, 2)
     assert dataset[0]['item'].flag is True
     assert 'flag' not in dataset.get(0)['item']

@@ -46,16 +46,20 @@ def test_windows_line_endings():
     assert edge_index.tolist() == [[0, 0, 1], [1, 2, 3]]
 
 
-@pytest.mark.parametrize('text,line,what', [
-    ('0 1\n1 x 2\n', 2, "'x'"),
-    ('0 1\n1 2\n2 -3\n', 3, "'-'"),
-    ('0 1.5\n', 1, "'.'"),
-])
+@pytest.mark.parametrize(
+    'text,line,what',
+    [
+        ('0 1\n1 x 2\n', 2, "'x'"),
+        ('0 1\n1 2\n2 -3\n', 3, "'-'"),
+        ('0 1.5\n', 1, "'.'"),
+    ],
+)
 def test_malformed_token_names_file_and_line(tmp_path, text, line, what):
     path = tmp_path / 'bad.txt'
     path.write_text(text)
-    with pytest.raises(ValueError, match=f"{what} in '.*bad.txt' at line "
-                       f"{line}"):
+    with pytest.raises(
+        ValueError, match=f"{what} in '.*bad.txt' at line {line}"
+    ):
         read_lightgcn_file(path)
 
 
@@ -85,11 +89,12 @@ def test_binary_file_is_rejected(tmp_path):
 
 def test_checksum(tmp_path):
     import hashlib
+
     path = tmp_path / 'train.txt'
     path.write_text(TEXT)
     good = hashlib.sha256(TEXT.encode()).hexdigest()
     assert read_lightgcn_file(path, sha256=good).size(1) == 3
-    with pytest.raises(ValueError, match="Checksum mismatch for .*train.txt"):
+    with pytest.raises(ValueError, match='Checksum mismatch for .*train.txt'):
         read_lightgcn_file(path, sha256='0' * 64)
 
 

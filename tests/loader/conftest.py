@@ -3,23 +3,40 @@ import torch
 from torch_geometric.data import Data, HeteroData
 
 # A small directed graph on 8 nodes: a ring, chords of length 2 and 3.
-HOMO_EDGES = [(i, (i + 1) % 8) for i in range(8)] + \
-    [(i, (i + 2) % 8) for i in range(8)] + [(0, 3), (5, 1)]
+HOMO_EDGES = (
+    [(i, (i + 1) % 8) for i in range(8)]
+    + [(i, (i + 2) % 8) for i in range(8)]
+    + [(0, 3), (5, 1)]
+)
 # Users rate items; every user misses at least one item.
-HETERO_EDGES = [(0, 0), (0, 1), (1, 1), (1, 2), (1, 3), (2, 0), (2, 4),
-                (3, 2), (3, 3), (3, 4)]
+HETERO_EDGES = [
+    (0, 0),
+    (0, 1),
+    (1, 1),
+    (1, 2),
+    (1, 3),
+    (2, 0),
+    (2, 4),
+    (3, 2),
+    (3, 3),
+    (3, 4),
+]
 USER, ITEM = 4, 5
 RATES = ('user', 'rates', 'item')
 
 
 def homo_graph(edges=HOMO_EDGES, num_nodes=8) -> Data:
     edge_index = torch.tensor(edges, dtype=torch.long).t().contiguous()
-    return Data(edge_index=edge_index, num_nodes=num_nodes,
-                x=torch.arange(num_nodes, dtype=torch.float).view(-1, 1))
+    return Data(
+        edge_index=edge_index,
+        num_nodes=num_nodes,
+        x=torch.arange(num_nodes, dtype=torch.float).view(-1, 1),
+    )
 
 
-def hetero_graph(edges=HETERO_EDGES, num_users=USER,
-                 num_items=ITEM) -> HeteroData:
+def hetero_graph(
+    edges=HETERO_EDGES, num_users=USER, num_items=ITEM
+) -> HeteroData:
     edge_index = torch.tensor(edges, dtype=torch.long).t().contiguous()
     data = HeteroData()
     data['user'].num_nodes = num_users
@@ -34,6 +51,7 @@ def make_graph():
     r"""Returns a builder: ``make_graph('homo' | 'hetero', edges=None,
     num_nodes=None)``; :obj:`num_nodes` is an int for 'homo' and a pair
     (users, items) for 'hetero'."""
+
     def build(kind: str, edges=None, num_nodes=None):
         if kind == 'homo':
             return homo_graph(edges or HOMO_EDGES, num_nodes or 8)

@@ -26,8 +26,8 @@ class DeterministicSampler(UniformSampler):
     negative :math:`j` of source :math:`u` is :math:`(3u + j + 1) \bmod
     |V_{dst}|`; binary pairs are :math:`(u_j, 3u_j + 1)` for varying
     :math:`u_j`."""
-    def _sample_rows(self, src, dst_pos, num_neg, index, edge_type,
-                     generator):
+
+    def _sample_rows(self, src, dst_pos, num_neg, index, edge_type, generator):
         j = torch.arange(num_neg, device=src.device).view(1, -1)
         return expected_negatives(src.view(-1, 1), j, index.num_dst_nodes)
 
@@ -89,18 +89,21 @@ def read_batch(batch, mode):
         return (input_id, src_id[src_index], dst_id[dst_pos_index], neg)
     assert bool((label[:num_pos] == 1).all())
     assert bool((label[num_pos:] == 0).all())
-    return (input_id, src_id[label_index[0, :num_pos]],
-            dst_id[label_index[1, :num_pos]],
-            (src_id[label_index[0, num_pos:]],
-             dst_id[label_index[1, num_pos:]]))
+    return (
+        input_id,
+        src_id[label_index[0, :num_pos]],
+        dst_id[label_index[1, :num_pos]],
+        (src_id[label_index[0, num_pos:]], dst_id[label_index[1, num_pos:]]),
+    )
 
 
 def pairing_ok(batch, mode, num_dst):
     _, src, _, neg = read_batch(batch, mode)
     if mode == 'triplet':
         j = torch.arange(neg.size(1)).view(1, -1)
-        return torch.equal(neg,
-                           expected_negatives(src.view(-1, 1), j, num_dst))
+        return torch.equal(
+            neg, expected_negatives(src.view(-1, 1), j, num_dst)
+        )
     src_neg, dst_neg = neg
     return torch.equal(dst_neg, expected_negatives(src_neg, 0, num_dst))
 
@@ -113,22 +116,31 @@ def test_exact_pairing_layout(make_graph, kind, mode, disjoint, amount):
     data = make_graph(kind)
     edge_index, num_dst = positives_of(data)
     sampler = DeterministicSampler(mode, amount)
-    loader = LinkNeighborLoader(data, [2], neg_sampling=sampler,
-                                batch_size=4, disjoint=disjoint,
-                                **loader_args(kind))
+    loader = LinkNeighborLoader(
+        data,
+        [2],
+        neg_sampling=sampler,
+        batch_size=4,
+        disjoint=disjoint,
+        **loader_args(kind),
+    )
     seen = []
     for batch in loader:
         input_id, src, dst_pos, neg = read_batch(batch, mode)
         num_pos = input_id.numel()
         # The positives are the input edges, in order:
-        assert torch.equal(torch.stack([src, dst_pos]),
-                           edge_index[:, input_id])
+        assert torch.equal(
+            torch.stack([src, dst_pos]), edge_index[:, input_id]
+        )
         assert pairing_ok(batch, mode, num_dst)
         if mode == 'triplet':
-            dst_neg_index = (batch['item'].dst_neg_index
-                             if kind == 'hetero' else batch.dst_neg_index)
+            dst_neg_index = (
+                batch['item'].dst_neg_index
+                if kind == 'hetero'
+                else batch.dst_neg_index
+            )
             # PyG squeezes the trailing dimension when k == 1:
-            shape = (num_pos, ) if amount == 1 else (num_pos, amount)
+            shape = (num_pos,) if amount == 1 else (num_pos, amount)
             assert dst_neg_index.shape == shape
         else:
             assert neg[0].numel() == num_pos * amount
@@ -138,22 +150,32 @@ def test_exact_pairing_layout(make_graph, kind, mode, disjoint, amount):
 
 @pytest.mark.parametrize('kind', ['homo', 'hetero'])
 @pytest.mark.parametrize('disjoint', [False, True])
-def test_pairing_check_catches_wrong_triplet_layout(make_graph, monkeypatch,
-                                                    kind, disjoint):
+def test_pairing_check_catches_wrong_triplet_layout(
+    make_graph, monkeypatch, kind, disjoint
+):
     data = make_graph(kind)
     _, num_dst = positives_of(data)
     layout = seed_aware_mixin._triplet_layout
-    monkeypatch.setattr(seed_aware_mixin, '_triplet_layout',
-                        lambda neg, disjoint: layout(neg, not disjoint))
-    loader = LinkNeighborLoader(data, [2], batch_size=4, disjoint=disjoint,
-                                neg_sampling=DeterministicSampler(
-                                    'triplet', 3), **loader_args(kind))
+    monkeypatch.setattr(
+        seed_aware_mixin,
+        '_triplet_layout',
+        lambda neg, disjoint: layout(neg, not disjoint),
+    )
+    loader = LinkNeighborLoader(
+        data,
+        [2],
+        batch_size=4,
+        disjoint=disjoint,
+        neg_sampling=DeterministicSampler('triplet', 3),
+        **loader_args(kind),
+    )
     assert not all(pairing_ok(batch, 'triplet', num_dst) for batch in loader)
 
 
 @pytest.mark.parametrize('kind', ['homo', 'hetero'])
-def test_pairing_check_catches_wrong_binary_layout(make_graph, monkeypatch,
-                                                   kind):
+def test_pairing_check_catches_wrong_binary_layout(
+    make_graph, monkeypatch, kind
+):
     data = make_graph(kind)
     _, num_dst = positives_of(data)
     stand_in = seed_aware_mixin._BatchNegativeSampling
@@ -164,21 +186,27 @@ def test_pairing_check_catches_wrong_binary_layout(make_graph, monkeypatch,
         return out.flip(0) if endpoint == 'dst' else out
 
     monkeypatch.setattr(stand_in, 'sample', reversed_dst)
-    loader = LinkNeighborLoader(data, [2], batch_size=4,
-                                neg_sampling=DeterministicSampler('binary', 3),
-                                **loader_args(kind))
+    loader = LinkNeighborLoader(
+        data,
+        [2],
+        batch_size=4,
+        neg_sampling=DeterministicSampler('binary', 3),
+        **loader_args(kind),
+    )
     assert not any(pairing_ok(batch, 'binary', num_dst) for batch in loader)
 
 
 # A dense graph on 6 nodes: u -> v for all v except u, u+1 and u+2; the
 # edges u -> u+1 are held out (validation), so u -> u+2 is the only valid
 # negative of u.
-DENSE_HOMO = [(u, v) for u in range(6) for v in range(6)
-              if (v - u) % 6 not in (0, 1, 2)]
+DENSE_HOMO = [
+    (u, v) for u in range(6) for v in range(6) if (v - u) % 6 not in (0, 1, 2)
+]
 HELD_OUT_HOMO = torch.tensor([[u, (u + 1) % 6] for u in range(6)]).t()
 # 4 users x 5 items: user u misses items u and u + 1; (u, u) is held out.
-DENSE_HETERO = [(u, i) for u in range(4) for i in range(5)
-                if i not in (u, u + 1)]
+DENSE_HETERO = [
+    (u, i) for u in range(4) for i in range(5) if i not in (u, u + 1)
+]
 HELD_OUT_HETERO = torch.tensor([[u, u] for u in range(4)]).t()
 
 
@@ -193,8 +221,10 @@ def count_false_negatives(loader, mode, known):
     for batch in loader:
         _, src, _, neg = read_batch(batch, mode)
         if mode == 'triplet':
-            pairs = zip(src.view(-1, 1).expand_as(neg).reshape(-1).tolist(),
-                        neg.reshape(-1).tolist())
+            pairs = zip(
+                src.view(-1, 1).expand_as(neg).reshape(-1).tolist(),
+                neg.reshape(-1).tolist(),
+            )
         else:
             pairs = zip(neg[0].tolist(), neg[1].tolist())
         for pair in pairs:
@@ -218,17 +248,27 @@ def test_no_false_negatives(make_graph, kind, mode, disjoint, amount):
 
     # PyG's own loader, same neighbour backend: many false negatives.
     stock = torch_geometric.loader.LinkNeighborLoader(
-        data, [2], batch_size=4, disjoint=disjoint,
+        data,
+        [2],
+        batch_size=4,
+        disjoint=disjoint,
         neg_sampling=NegativeSampling(mode, amount),
         neighbor_sampler=TorchNeighborSampler(data, [2], disjoint=disjoint),
-        **loader_args(kind))
+        **loader_args(kind),
+    )
     bad, total = count_false_negatives(stock, mode, known)
     assert total == edge_index.size(1) * amount and bad > 0
 
     extra = held_out if kind == 'homo' else {RATES: held_out}
-    ours = LinkNeighborLoader(data, [2], batch_size=4, disjoint=disjoint,
-                              neg_sampling=UniformSampler(mode, amount),
-                              extra_positives=extra, **loader_args(kind))
+    ours = LinkNeighborLoader(
+        data,
+        [2],
+        batch_size=4,
+        disjoint=disjoint,
+        neg_sampling=UniformSampler(mode, amount),
+        extra_positives=extra,
+        **loader_args(kind),
+    )
     bad, total = count_false_negatives(ours, mode, with_held_out)
     assert total == edge_index.size(1) * amount and bad == 0
 
@@ -237,22 +277,37 @@ def test_no_false_negatives(make_graph, kind, mode, disjoint, amount):
 def test_drop_removes_exactly_the_unsatisfiable(make_graph, disjoint):
     # Node 0 points at every other node: it has no valid negative. Its
     # edges alternate with satisfiable ones, so every batch keeps some.
-    edges = [(0, 1), (1, 2), (0, 2), (2, 3), (0, 3), (3, 4), (0, 4), (4, 5),
-             (0, 5), (5, 1)]
+    edges = [
+        (0, 1),
+        (1, 2),
+        (0, 2),
+        (2, 3),
+        (0, 3),
+        (3, 4),
+        (0, 4),
+        (4, 5),
+        (0, 5),
+        (5, 1),
+    ]
     data = make_graph('homo', edges, 6)
     sampler = UniformSampler('triplet', 2, on_unsatisfiable='drop')
-    loader = LinkNeighborLoader(data, [1], batch_size=4, disjoint=disjoint,
-                                neg_sampling=sampler)
+    loader = LinkNeighborLoader(
+        data, [1], batch_size=4, disjoint=disjoint, neg_sampling=sampler
+    )
     known = set(edges) | {(u, u) for u in range(6)}
     kept = []
     with pytest.warns(UserWarning, match='dropped'):
         for batch in loader:
             input_id, src, dst_pos, neg = read_batch(batch, 'triplet')
-            assert torch.equal(torch.stack([src, dst_pos]),
-                               data.edge_index[:, input_id])
+            assert torch.equal(
+                torch.stack([src, dst_pos]), data.edge_index[:, input_id]
+            )
             assert neg.shape == (input_id.numel(), 2)
-            assert not any((u, v) in known for u, row in zip(
-                src.tolist(), neg.tolist()) for v in row)
+            assert not any(
+                (u, v) in known
+                for u, row in zip(src.tolist(), neg.tolist())
+                for v in row
+            )
             kept.append(input_id)
     assert torch.cat(kept).tolist() == [1, 3, 5, 7, 9]
     assert sampler.num_dropped == 5
@@ -261,8 +316,11 @@ def test_drop_removes_exactly_the_unsatisfiable(make_graph, disjoint):
 def test_drop_of_a_whole_batch_raises(make_graph):
     data = make_graph('homo', [(0, v) for v in range(1, 6)] + [(1, 2)], 6)
     loader = LinkNeighborLoader(
-        data, [1], batch_size=5, neg_sampling=UniformSampler(
-            'triplet', on_unsatisfiable='drop'))
+        data,
+        [1],
+        batch_size=5,
+        neg_sampling=UniformSampler('triplet', on_unsatisfiable='drop'),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         with pytest.raises(UnsatisfiableError, match='every positive'):
@@ -271,8 +329,9 @@ def test_drop_of_a_whole_batch_raises(make_graph):
 
 def test_unsatisfiable_raises_by_default(make_graph):
     data = make_graph('homo', [(0, v) for v in range(1, 6)] + [(1, 2)], 6)
-    loader = LinkNeighborLoader(data, [1], batch_size=6,
-                                neg_sampling=UniformSampler('triplet'))
+    loader = LinkNeighborLoader(
+        data, [1], batch_size=6, neg_sampling=UniformSampler('triplet')
+    )
     with pytest.raises(UnsatisfiableError, match='no valid negative'):
         next(iter(loader))
 
@@ -293,8 +352,13 @@ def test_workers_reproducible_and_distinct(make_graph):
         torch.manual_seed(1)
         sampler = UniformSampler('triplet', 3, seed=5)
         loader = LinkNeighborLoader(
-            data, [1], edge_label_index=label_index, batch_size=6,
-            neg_sampling=sampler, num_workers=num_workers)
+            data,
+            [1],
+            edge_label_index=label_index,
+            batch_size=6,
+            neg_sampling=sampler,
+            num_workers=num_workers,
+        )
         # With workers, the index of positives lives in shared memory:
         assert sampler.index().keys.is_shared() == (num_workers > 0)
         return negatives_of(loader)
@@ -309,8 +373,9 @@ def test_workers_reproducible_and_distinct(make_graph):
 
 def test_other_neg_sampling_passes_through(make_graph):
     data = make_graph('homo')
-    loader = LinkNeighborLoader(data, [2], batch_size=4,
-                                neg_sampling=NegativeSampling('triplet', 2))
+    loader = LinkNeighborLoader(
+        data, [2], batch_size=4, neg_sampling=NegativeSampling('triplet', 2)
+    )
     batch = next(iter(loader))
     assert batch.dst_neg_index.shape == (4, 2)
     loader = LinkNeighborLoader(data, [2], batch_size=4)
@@ -321,8 +386,9 @@ def test_other_neg_sampling_passes_through(make_graph):
 
 def test_float_amount_binary(make_graph):
     data = make_graph('homo')
-    loader = LinkNeighborLoader(data, [1], batch_size=4,
-                                neg_sampling=UniformSampler('binary', 1.5))
+    loader = LinkNeighborLoader(
+        data, [1], batch_size=4, neg_sampling=UniformSampler('binary', 1.5)
+    )
     batch = next(iter(loader))
     assert batch.edge_label_index.shape == (2, 4 + 6)
     assert float(batch.edge_label.sum()) == 4.0
@@ -332,9 +398,13 @@ def test_fits_on_edges_and_label_edges(make_graph):
     data = make_graph('homo')
     label_index = torch.tensor([[0, 1], [5, 6]])  # not edges of the graph
     sampler = UniformSampler()
-    LinkNeighborLoader(data, [1], edge_label_index=label_index,
-                       neg_sampling=sampler, extra_positives=[
-                           torch.tensor([[2], [7]])])
+    LinkNeighborLoader(
+        data,
+        [1],
+        edge_label_index=label_index,
+        neg_sampling=sampler,
+        extra_positives=[torch.tensor([[2], [7]])],
+    )
     index = sampler.index()
     assert bool(index.contains(data.edge_index[0], data.edge_index[1]).all())
     assert bool(index.contains(label_index[0], label_index[1]).all())
@@ -345,20 +415,25 @@ def test_fits_on_edges_and_label_edges(make_graph):
 def test_hetero_fits_the_label_edge_type(make_graph):
     data = make_graph('hetero')
     sampler = UniformSampler()
-    LinkNeighborLoader(data, [1], edge_label_index=RATES,
-                       neg_sampling=sampler,
-                       extra_positives={('user', 'item'): torch.tensor(
-                           [[0], [4]])})
+    LinkNeighborLoader(
+        data,
+        [1],
+        edge_label_index=RATES,
+        neg_sampling=sampler,
+        extra_positives={('user', 'item'): torch.tensor([[0], [4]])},
+    )
     assert list(sampler._indices) == [RATES]
-    assert bool(sampler.index(RATES).contains(torch.tensor([0]),
-                                              torch.tensor([4])))
+    assert bool(
+        sampler.index(RATES).contains(torch.tensor([0]), torch.tensor([4]))
+    )
 
 
 def test_backend_choice(make_graph, monkeypatch):
     data = make_graph('homo')
     assert has_compiled_backend() == bool(
         torch_geometric.typing.WITH_PYG_LIB
-        or torch_geometric.typing.WITH_TORCH_SPARSE)
+        or torch_geometric.typing.WITH_TORCH_SPARSE
+    )
     monkeypatch.setattr(torch_geometric.typing, 'WITH_PYG_LIB', False)
     monkeypatch.setattr(torch_geometric.typing, 'WITH_TORCH_SPARSE', False)
     loader = LinkNeighborLoader(data, [1], neg_sampling=UniformSampler())
@@ -371,55 +446,88 @@ def test_backend_choice(make_graph, monkeypatch):
 
 
 def test_repr(make_graph):
-    loader = LinkNeighborLoader(make_graph('homo'), [1],
-                                neg_sampling=UniformSampler(seed=3))
+    loader = LinkNeighborLoader(
+        make_graph('homo'), [1], neg_sampling=UniformSampler(seed=3)
+    )
     assert repr(loader) == (
         "LinkNeighborLoader(neg_sampling=UniformSampler(mode='triplet', "
-        "amount=1, filtered=True, seed=3), "
-        "neighbor_sampler=SeedAwareTorchNeighborSampler)")
+        'amount=1, filtered=True, seed=3), '
+        'neighbor_sampler=SeedAwareTorchNeighborSampler)'
+    )
 
 
 def test_invalid_arguments_raise(make_graph):
     data = make_graph('homo')
     hetero = make_graph('hetero')
     with pytest.raises(ValueError, match="'neg_sampling_ratio'"):
-        LinkNeighborLoader(data, [1], neg_sampling=UniformSampler(),
-                           neg_sampling_ratio=2.0)
+        LinkNeighborLoader(
+            data, [1], neg_sampling=UniformSampler(), neg_sampling_ratio=2.0
+        )
     with pytest.raises(ValueError, match="'extra_positives' needs a"):
-        LinkNeighborLoader(data, [1], neg_sampling=NegativeSampling('binary'),
-                           extra_positives=data.edge_index)
+        LinkNeighborLoader(
+            data,
+            [1],
+            neg_sampling=NegativeSampling('binary'),
+            extra_positives=data.edge_index,
+        )
     with pytest.raises(TypeError, match="'neighbor_sampler' must mix in"):
-        LinkNeighborLoader(data, [1], neg_sampling=UniformSampler(),
-                           neighbor_sampler=TorchNeighborSampler(data, [1]))
+        LinkNeighborLoader(
+            data,
+            [1],
+            neg_sampling=UniformSampler(),
+            neighbor_sampler=TorchNeighborSampler(data, [1]),
+        )
     fitted = UniformSampler().fit(data)
     with pytest.raises(ValueError, match='already fitted'):
-        LinkNeighborLoader(data, [1], neg_sampling=fitted,
-                           extra_positives=data.edge_index)
+        LinkNeighborLoader(
+            data, [1], neg_sampling=fitted, extra_positives=data.edge_index
+        )
     with pytest.raises(ValueError, match='was not fitted'):
-        LinkNeighborLoader(hetero, [1], edge_label_index=RATES,
-                           neg_sampling=UniformSampler().fit(
-                               hetero, edge_type=('item', 'rated_by',
-                                                  'user')))
+        LinkNeighborLoader(
+            hetero,
+            [1],
+            edge_label_index=RATES,
+            neg_sampling=UniformSampler().fit(
+                hetero, edge_type=('item', 'rated_by', 'user')
+            ),
+        )
     with pytest.raises(TypeError, match='dict keyed by edge type'):
-        LinkNeighborLoader(hetero, [1], edge_label_index=RATES,
-                           neg_sampling=UniformSampler(),
-                           extra_positives=torch.tensor([[0], [0]]))
+        LinkNeighborLoader(
+            hetero,
+            [1],
+            edge_label_index=RATES,
+            neg_sampling=UniformSampler(),
+            extra_positives=torch.tensor([[0], [0]]),
+        )
     with pytest.raises(ValueError, match='not an edge type'):
-        LinkNeighborLoader(hetero, [1], edge_label_index=RATES,
-                           neg_sampling=UniformSampler(),
-                           extra_positives={('user', 'x', 'item'):
-                                            torch.tensor([[0], [0]])})
+        LinkNeighborLoader(
+            hetero,
+            [1],
+            edge_label_index=RATES,
+            neg_sampling=UniformSampler(),
+            extra_positives={('user', 'x', 'item'): torch.tensor([[0], [0]])},
+        )
     with pytest.raises(ValueError, match="loader's edges are of type"):
-        LinkNeighborLoader(hetero, [1], edge_label_index=RATES,
-                           neg_sampling=UniformSampler(),
-                           extra_positives={('item', 'rated_by', 'user'):
-                                            torch.tensor([[0], [0]])})
+        LinkNeighborLoader(
+            hetero,
+            [1],
+            edge_label_index=RATES,
+            neg_sampling=UniformSampler(),
+            extra_positives={
+                ('item', 'rated_by', 'user'): torch.tensor([[0], [0]])
+            },
+        )
     with pytest.raises(TypeError, match='homogeneous graph'):
-        LinkNeighborLoader(data, [1], neg_sampling=UniformSampler(),
-                           extra_positives={RATES: data.edge_index})
+        LinkNeighborLoader(
+            data,
+            [1],
+            neg_sampling=UniformSampler(),
+            extra_positives={RATES: data.edge_index},
+        )
     with pytest.raises(TypeError, match='a tensor or a list'):
-        LinkNeighborLoader(data, [1], neg_sampling=UniformSampler(),
-                           extra_positives=3)
+        LinkNeighborLoader(
+            data, [1], neg_sampling=UniformSampler(), extra_positives=3
+        )
     # A sampler fitted on another graph:
     other = UniformSampler().fit(torch.tensor([[0], [1]]), 3)
     loader = LinkNeighborLoader(data, [1], neg_sampling=other)
@@ -432,7 +540,7 @@ def test_store_data_needs_a_fitted_sampler():
     with pytest.raises(ValueError, match='must be fitted before'):
         fit((object(), object()), None, UniformSampler(), None)
     fitted = UniformSampler().fit(torch.tensor([[0], [1]]), 2)
-    with pytest.raises(ValueError, match='needs \'data\' to be'):
+    with pytest.raises(ValueError, match="needs 'data' to be"):
         fit((object(), object()), None, fitted, torch.tensor([[0], [1]]))
     assert fit((object(), object()), None, fitted, None) is None
 
@@ -440,6 +548,10 @@ def test_store_data_needs_a_fitted_sampler():
 def test_pyg_validation_comes_before_fitting(make_graph):
     sampler = UniformSampler('triplet')
     with pytest.raises(ValueError, match="'edge_label' needs to be"):
-        LinkNeighborLoader(make_graph('homo'), [1], neg_sampling=sampler,
-                           edge_label=torch.ones(18))
+        LinkNeighborLoader(
+            make_graph('homo'),
+            [1],
+            neg_sampling=sampler,
+            edge_label=torch.ones(18),
+        )
     assert not sampler.is_fitted

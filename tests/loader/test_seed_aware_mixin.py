@@ -21,8 +21,9 @@ def test_triplet_layout():
 
 def test_stand_in_returns_prepared_negatives_once():
     parent = UniformSampler('binary', 2)
-    stand_in = _BatchNegativeSampling(parent, src=torch.tensor([1, 2]),
-                                      dst=torch.tensor([3, 4]))
+    stand_in = _BatchNegativeSampling(
+        parent, src=torch.tensor([1, 2]), dst=torch.tensor([3, 4])
+    )
     assert stand_in.is_binary() and stand_in.amount == 2
     assert stand_in.sample(2, 'src').tolist() == [1, 2]
     with pytest.raises(RuntimeError, match=r"never asked .* \['dst'\]"):
@@ -34,8 +35,9 @@ def test_stand_in_returns_prepared_negatives_once():
 
 
 def test_stand_in_count_mismatch_raises():
-    stand_in = _BatchNegativeSampling(UniformSampler('triplet', 2), src=None,
-                                      dst=torch.arange(6))
+    stand_in = _BatchNegativeSampling(
+        UniformSampler('triplet', 2), src=None, dst=torch.arange(6)
+    )
     with pytest.raises(RuntimeError, match='asked .* for 4 .* but 6'):
         stand_in.sample(4, 'dst')
     with pytest.raises(RuntimeError, match="'src' negatives that were not"):
@@ -46,12 +48,16 @@ def test_unconsumed_negatives_raise(make_graph, monkeypatch):
     # If PyG stopped asking for the negatives, the batch must not pass.
     data = make_graph('homo')
     sampler = SeedAwareTorchNeighborSampler(data, [1])
-    monkeypatch.setattr(_BatchNegativeSampling, 'sample',
-                        lambda self, n, e, num_nodes=None:
-                        torch.zeros(n, dtype=torch.long)
-                        if e == 'src' else self._pending.pop('dst')[:0])
-    inputs = EdgeSamplerInput(None, torch.tensor([0, 1]),
-                              torch.tensor([1, 2]))
+    monkeypatch.setattr(
+        _BatchNegativeSampling,
+        'sample',
+        lambda self, n, e, num_nodes=None: (
+            torch.zeros(n, dtype=torch.long)
+            if e == 'src'
+            else self._pending.pop('dst')[:0]
+        ),
+    )
+    inputs = EdgeSamplerInput(None, torch.tensor([0, 1]), torch.tensor([1, 2]))
     neg = UniformSampler('binary').fit(data)
     with pytest.raises(RuntimeError, match='never asked'):
         sampler.sample_from_edges(inputs, neg)
@@ -60,8 +66,7 @@ def test_unconsumed_negatives_raise(make_graph, monkeypatch):
 def test_other_neg_sampling_is_untouched(make_graph):
     data = make_graph('homo')
     sampler = SeedAwareTorchNeighborSampler(data, [1])
-    inputs = EdgeSamplerInput(None, torch.tensor([0, 1]),
-                              torch.tensor([1, 2]))
+    inputs = EdgeSamplerInput(None, torch.tensor([0, 1]), torch.tensor([1, 2]))
     out = sampler.sample_from_edges(inputs, NegativeSampling('triplet', 2))
     assert out.metadata[3].shape == (2, 2)
     out = sampler.sample_from_edges(inputs)

@@ -12,22 +12,29 @@ def _seeds_only(self, seed, seed_time=None, **kwargs):
     subgraph of the seeds alone, in pyg-lib's output format."""
     empty = torch.empty(0, dtype=torch.long)
     batch = torch.arange(seed.numel()) if self.disjoint else None
-    return SamplerOutput(node=seed, row=empty, col=empty, edge=empty,
-                         batch=batch)
+    return SamplerOutput(
+        node=seed, row=empty, col=empty, edge=empty, batch=batch
+    )
 
 
 @pytest.mark.parametrize('disjoint', [False, True])
 def test_negatives_bound_on_pyg_backend(make_graph, monkeypatch, disjoint):
     monkeypatch.setattr(SeedAwareNeighborSampler, '_sample', _seeds_only)
-    edges = [(u, v) for u in range(5) for v in range(5)
-             if v not in (u, (u + 2) % 5)]
+    edges = [
+        (u, v) for u in range(5) for v in range(5) if v not in (u, (u + 2) % 5)
+    ]
     data = make_graph('homo', edges, 5)
     with pytest.warns(UserWarning, match='pyg-lib'):
-        neighbor_sampler = SeedAwareNeighborSampler(data, [1],
-                                                    disjoint=disjoint)
+        neighbor_sampler = SeedAwareNeighborSampler(
+            data, [1], disjoint=disjoint
+        )
     loader = torch_geometric.loader.LinkNeighborLoader(
-        data, [1], batch_size=4, neighbor_sampler=neighbor_sampler,
-        neg_sampling=UniformSampler('triplet', 2).fit(data))
+        data,
+        [1],
+        batch_size=4,
+        neighbor_sampler=neighbor_sampler,
+        neg_sampling=UniformSampler('triplet', 2).fit(data),
+    )
     for batch in loader:
         src = batch.n_id[batch.src_index]
         neg = batch.n_id[batch.dst_neg_index]
@@ -37,6 +44,8 @@ def test_negatives_bound_on_pyg_backend(make_graph, monkeypatch, disjoint):
 def test_repr(make_graph):
     with pytest.warns(UserWarning, match='pyg-lib'):
         sampler = SeedAwareNeighborSampler(make_graph('homo'), [3])
-    assert repr(sampler) == ("SeedAwareNeighborSampler(num_neighbors=[3], "
-                             "replace=False, disjoint=False, "
-                             "subgraph_type='directional')")
+    assert repr(sampler) == (
+        'SeedAwareNeighborSampler(num_neighbors=[3], '
+        'replace=False, disjoint=False, '
+        "subgraph_type='directional')"
+    )

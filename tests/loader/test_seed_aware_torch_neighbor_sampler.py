@@ -24,15 +24,23 @@ def test_pyg_loader_accepts_our_sampler(make_graph, kind, mode, amount):
     # backend injected: the static (unfiltered) hook is used.
     data = make_graph(kind)
     loader = torch_geometric.loader.LinkNeighborLoader(
-        data, [2], batch_size=4, neg_sampling=PopularitySampler(
-            mode, amount, seed=0).fit(data, edge_type=RATES if kind ==
-                                       'hetero' else None),
-        neighbor_sampler=TorchNeighborSampler(data, [2]), **_args(kind))
+        data,
+        [2],
+        batch_size=4,
+        neg_sampling=PopularitySampler(mode, amount, seed=0).fit(
+            data, edge_type=RATES if kind == 'hetero' else None
+        ),
+        neighbor_sampler=TorchNeighborSampler(data, [2]),
+        **_args(kind),
+    )
     batch = next(iter(loader))
-    store = batch if kind == 'homo' else (batch['item'] if mode == 'triplet'
-                                          else batch[RATES])
+    store = (
+        batch
+        if kind == 'homo'
+        else (batch['item'] if mode == 'triplet' else batch[RATES])
+    )
     if mode == 'triplet':
-        shape = (4, ) if amount == 1 else (4, amount)
+        shape = (4,) if amount == 1 else (4, amount)
         assert store.dst_neg_index.shape == shape
     else:
         assert store.edge_label_index.shape == (2, 4 + 4 * amount)
@@ -43,14 +51,20 @@ def test_pyg_loader_accepts_our_sampler(make_graph, kind, mode, amount):
 def test_pyg_loader_with_seed_aware_backend_filters(make_graph, disjoint):
     # Every node but u and u + 1 is a positive of u: as a node is not its
     # own negative, u + 1 is the only valid one.
-    edges = [(u, v) for u in range(5) for v in range(5)
-             if v not in (u, (u + 1) % 5)]
+    edges = [
+        (u, v) for u in range(5) for v in range(5) if v not in (u, (u + 1) % 5)
+    ]
     data = make_graph('homo', edges, 5)
     sampler = UniformSampler('triplet', 3).fit(data)
     loader = torch_geometric.loader.LinkNeighborLoader(
-        data, [1], batch_size=4, neg_sampling=sampler,
-        neighbor_sampler=SeedAwareTorchNeighborSampler(data, [1],
-                                                       disjoint=disjoint))
+        data,
+        [1],
+        batch_size=4,
+        neg_sampling=sampler,
+        neighbor_sampler=SeedAwareTorchNeighborSampler(
+            data, [1], disjoint=disjoint
+        ),
+    )
     for batch in loader:
         src = batch.n_id[batch.src_index]
         neg = batch.n_id[batch.dst_neg_index]
@@ -60,8 +74,12 @@ def test_pyg_loader_with_seed_aware_backend_filters(make_graph, disjoint):
 def test_unfitted_sampler_raises(make_graph):
     data = make_graph('homo')
     loader = torch_geometric.loader.LinkNeighborLoader(
-        data, [1], batch_size=4, neg_sampling=UniformSampler(),
-        neighbor_sampler=SeedAwareTorchNeighborSampler(data, [1]))
+        data,
+        [1],
+        batch_size=4,
+        neg_sampling=UniformSampler(),
+        neighbor_sampler=SeedAwareTorchNeighborSampler(data, [1]),
+    )
     with pytest.raises(RuntimeError, match='fit'):
         next(iter(loader))
 

@@ -32,16 +32,20 @@ def _check_homo(data, sampler, seed, num_neighbors, disjoint, replace):
     assert out.num_sampled_nodes[0] == num_seeds
     for hop, k in enumerate(num_neighbors):
         num_edges = out.num_sampled_edges[hop]
-        hop_col = col[edge_start:edge_start + num_edges]
-        hop_edge = edge[edge_start:edge_start + num_edges]
+        hop_col = col[edge_start : edge_start + num_edges]
+        hop_edge = edge[edge_start : edge_start + num_edges]
         assert bool(((hop_col >= node_start) & (hop_col < node_end)).all())
         frontier = torch.arange(node_start, node_end)
-        count = torch.bincount(hop_col - node_start,
-                               minlength=frontier.numel())
+        count = torch.bincount(
+            hop_col - node_start, minlength=frontier.numel()
+        )
         expected = deg[node[frontier]]
         if k >= 0:
-            expected = expected.clamp(max=k) if not replace else \
-                torch.where(expected > 0, k, 0)
+            expected = (
+                expected.clamp(max=k)
+                if not replace
+                else torch.where(expected > 0, k, 0)
+            )
         assert torch.equal(count, expected)
         if not replace:  # no edge twice for one frontier node
             pairs = hop_col * data.num_edges + hop_edge
@@ -56,12 +60,12 @@ def _check_homo(data, sampler, seed, num_neighbors, disjoint, replace):
 @pytest.mark.parametrize('disjoint', [False, True])
 @pytest.mark.parametrize('replace', [False, True])
 @pytest.mark.parametrize('num_neighbors', [[2, 1], [-1, 3]])
-def test_homogeneous_structure(make_graph, disjoint, replace,
-                               num_neighbors):
+def test_homogeneous_structure(make_graph, disjoint, replace, num_neighbors):
     torch.manual_seed(12345)
     data = make_graph('homo')
-    sampler = TorchNeighborSampler(data, num_neighbors, replace=replace,
-                                   disjoint=disjoint)
+    sampler = TorchNeighborSampler(
+        data, num_neighbors, replace=replace, disjoint=disjoint
+    )
     # A repeated node among the seeds is a separate subgraph when disjoint:
     seed = torch.tensor([3, 0, 6, 3]) if disjoint else torch.tensor([3, 0])
     for _ in range(5):
@@ -75,17 +79,19 @@ def test_heterogeneous_structure(make_graph, disjoint, replace):
     data = make_graph('hetero')
     rates, rated_by = data.edge_types
     num_neighbors = {rates: [2, 1], rated_by: [1, -1]}
-    sampler = TorchNeighborSampler(data, num_neighbors, replace=replace,
-                                   disjoint=disjoint)
+    sampler = TorchNeighborSampler(
+        data, num_neighbors, replace=replace, disjoint=disjoint
+    )
     seed = {'user': torch.tensor([1, 3]), 'item': torch.tensor([4, 0])}
     out = sampler._sample(seed)
     for node_type, node_seed in seed.items():
         node = out.node[node_type]
-        assert torch.equal(node[:node_seed.numel()], node_seed)
+        assert torch.equal(node[: node_seed.numel()], node_seed)
         if disjoint:
             batch = out.batch[node_type]
-            assert torch.equal(batch[:node_seed.numel()],
-                               torch.arange(node_seed.numel()))
+            assert torch.equal(
+                batch[: node_seed.numel()], torch.arange(node_seed.numel())
+            )
             keys = batch * data[node_type].num_nodes + node
             assert keys.unique().numel() == keys.numel()
         else:
@@ -97,31 +103,38 @@ def test_heterogeneous_structure(make_graph, disjoint, replace):
         edge_index = data[edge_type].edge_index[:, perm[out.edge[edge_type]]]
         assert torch.equal(
             edge_index,
-            torch.stack([out.node[src_type][row], out.node[dst_type][col]]))
+            torch.stack([out.node[src_type][row], out.node[dst_type][col]]),
+        )
         if disjoint:
-            assert torch.equal(out.batch[src_type][row],
-                               out.batch[dst_type][col])
+            assert torch.equal(
+                out.batch[src_type][row], out.batch[dst_type][col]
+            )
         # First hop: only the seeds of the destination type are a frontier,
         # and each gets at most k neighbours:
         k = num_neighbors[edge_type][0]
         first = out.num_sampled_edges[edge_type][0]
         count = torch.bincount(col[:first], minlength=2)
         assert count.numel() == 2  # only the two seeds
-        deg = torch.bincount(data[edge_type].edge_index[1],
-                             minlength=data[dst_type].num_nodes)
+        deg = torch.bincount(
+            data[edge_type].edge_index[1], minlength=data[dst_type].num_nodes
+        )
         expected = deg[seed[dst_type]]
-        expected = torch.where(expected > 0, k, 0) if replace else \
-            expected.clamp(max=k)
+        expected = (
+            torch.where(expected > 0, k, 0)
+            if replace
+            else expected.clamp(max=k)
+        )
         assert torch.equal(count, expected)
     for node_type in data.node_types:
-        assert sum(out.num_sampled_nodes[node_type]) == \
-            out.node[node_type].numel()
+        assert (
+            sum(out.num_sampled_nodes[node_type])
+            == out.node[node_type].numel()
+        )
 
 
 def test_draws_are_uniform_not_truncated(make_graph):
     # Node 0 has 6 in-neighbours; k=2 must reach all of them over draws.
-    data = make_graph('homo', edges=[(i, 0) for i in range(1, 7)],
-                      num_nodes=7)
+    data = make_graph('homo', edges=[(i, 0) for i in range(1, 7)], num_nodes=7)
     sampler = TorchNeighborSampler(data, [2])
     torch.manual_seed(0)
     seen = torch.zeros(7, dtype=torch.long)
@@ -147,15 +160,19 @@ def test_reproducible_under_manual_seed(make_graph):
 
 def test_neighbor_loader_features(make_graph):
     data = make_graph('homo')
-    loader = NeighborLoader(data, [2, 2], batch_size=3,
-                            neighbor_sampler=TorchNeighborSampler(
-                                data, [2, 2]))
+    loader = NeighborLoader(
+        data,
+        [2, 2],
+        batch_size=3,
+        neighbor_sampler=TorchNeighborSampler(data, [2, 2]),
+    )
     batches = list(loader)
     assert len(batches) == 3
     for batch in batches:
         assert torch.equal(batch.x.view(-1), batch.n_id.float())
-        assert torch.equal(batch.n_id[batch.edge_index],
-                           data.edge_index[:, batch.e_id])
+        assert torch.equal(
+            batch.n_id[batch.edge_index], data.edge_index[:, batch.e_id]
+        )
 
 
 def test_bidirectional(make_graph):
@@ -187,6 +204,8 @@ def test_unsupported_options_raise(make_graph):
 
 def test_repr(make_graph):
     sampler = TorchNeighborSampler(make_graph('homo'), [2, 1], disjoint=True)
-    assert repr(sampler) == ("TorchNeighborSampler(num_neighbors=[2, 1], "
-                             "replace=False, disjoint=True, "
-                             "subgraph_type='directional')")
+    assert repr(sampler) == (
+        'TorchNeighborSampler(num_neighbors=[2, 1], '
+        'replace=False, disjoint=True, '
+        "subgraph_type='directional')"
+    )

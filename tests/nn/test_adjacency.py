@@ -27,8 +27,9 @@ def test_normalized_adjacency_counts_duplicates_once():
     repeated = torch.cat([TRAIN_INDEX, TRAIN_INDEX[:, :2]], dim=1)
     adj = normalized_adjacency(repeated, 3, 2)
     assert adj._nnz() == 8
-    assert torch.equal(adj.to_dense(),
-                       normalized_adjacency(TRAIN_INDEX, 3, 2).to_dense())
+    assert torch.equal(
+        adj.to_dense(), normalized_adjacency(TRAIN_INDEX, 3, 2).to_dense()
+    )
 
 
 def test_normalized_adjacency_isolated_nodes_are_zero_not_nan():
@@ -41,27 +42,37 @@ def test_normalized_adjacency_isolated_nodes_are_zero_not_nan():
 
 
 def test_normalized_adjacency_empty_graph_and_dtype():
-    adj = normalized_adjacency(torch.empty(2, 0, dtype=torch.long), 2, 2,
-                               dtype=torch.float64)
+    adj = normalized_adjacency(
+        torch.empty(2, 0, dtype=torch.long), 2, 2, dtype=torch.float64
+    )
     assert adj._nnz() == 0 and adj.dtype == torch.float64
     assert adj.to_dense().abs().sum() == 0
 
 
-@pytest.mark.parametrize('train_index, num_users, num_items, error, match', [
-    ([[0], [0]], 3, 2, TypeError, "'train_index' must be a torch.Tensor"),
-    (torch.tensor([[0.], [0.]]), 3, 2, TypeError, 'dtype torch.long'),
-    (torch.tensor([0, 1]), 3, 2, ValueError, r'shape \[2, E\]'),
-    (torch.zeros(3, 2, dtype=torch.long), 3, 2, ValueError,
-     r'shape \[2, E\]'),
-    (torch.tensor([[3], [0]]), 3, 2, ValueError, 'user ids'),
-    (torch.tensor([[0], [-1]]), 3, 2, ValueError, 'item ids'),
-    (torch.tensor([[0], [2]]), 3, 2, ValueError, 'item ids'),
-    (TRAIN_INDEX, 0, 2, ValueError, "'num_users' must be positive"),
-    (TRAIN_INDEX, 3, 2.0, TypeError, "'num_items' must be an int"),
-    (TRAIN_INDEX, True, 2, TypeError, "'num_users' must be an int"),
-])
-def test_normalized_adjacency_validation(train_index, num_users, num_items,
-                                         error, match):
+@pytest.mark.parametrize(
+    'train_index, num_users, num_items, error, match',
+    [
+        ([[0], [0]], 3, 2, TypeError, "'train_index' must be a torch.Tensor"),
+        (torch.tensor([[0.0], [0.0]]), 3, 2, TypeError, 'dtype torch.long'),
+        (torch.tensor([0, 1]), 3, 2, ValueError, r'shape \[2, E\]'),
+        (
+            torch.zeros(3, 2, dtype=torch.long),
+            3,
+            2,
+            ValueError,
+            r'shape \[2, E\]',
+        ),
+        (torch.tensor([[3], [0]]), 3, 2, ValueError, 'user ids'),
+        (torch.tensor([[0], [-1]]), 3, 2, ValueError, 'item ids'),
+        (torch.tensor([[0], [2]]), 3, 2, ValueError, 'item ids'),
+        (TRAIN_INDEX, 0, 2, ValueError, "'num_users' must be positive"),
+        (TRAIN_INDEX, 3, 2.0, TypeError, "'num_items' must be an int"),
+        (TRAIN_INDEX, True, 2, TypeError, "'num_users' must be an int"),
+    ],
+)
+def test_normalized_adjacency_validation(
+    train_index, num_users, num_items, error, match
+):
     with pytest.raises(error, match=match):
         normalized_adjacency(train_index, num_users, num_items)
 

@@ -46,10 +46,11 @@ def test_encoder_adjacency_buffer_moves_but_is_not_saved():
 
 def test_score_shapes_and_values():
     encoder = _Identity(3, 2, 4, 0, train_index=TRAIN_INDEX)
-    user_emb = torch.tensor([[1., 0., 2., 0.], [0., 1., 0., 1.]])
-    item_emb = torch.tensor([[3., 5., 1., 0.], [1., 1., 1., 1.]])
-    assert torch.equal(encoder.score(user_emb, item_emb),
-                       torch.tensor([5., 2.]))
+    user_emb = torch.tensor([[1.0, 0.0, 2.0, 0.0], [0.0, 1.0, 0.0, 1.0]])
+    item_emb = torch.tensor([[3.0, 5.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
+    assert torch.equal(
+        encoder.score(user_emb, item_emb), torch.tensor([5.0, 2.0])
+    )
     # [B, k, d] with synthetic (non-table) item embeddings.
     items = torch.arange(24, dtype=torch.float).view(2, 3, 4)
     scores = encoder.score(user_emb, items)
@@ -61,7 +62,7 @@ def test_score_shapes_and_values():
 
 def test_score_validation():
     encoder = _Identity(3, 2, 4, 0, train_index=TRAIN_INDEX)
-    with pytest.raises(TypeError, match="must be tensors"):
+    with pytest.raises(TypeError, match='must be tensors'):
         encoder.score([1.0], torch.ones(1, 4))
     with pytest.raises(ValueError, match=r"'user_emb' must have shape"):
         encoder.score(torch.ones(2, 1, 4), torch.ones(2, 4))
@@ -82,7 +83,7 @@ def test_reg_embeddings_are_ego_rows():
     assert torch.equal(user_ego[0], weight[2])
     assert torch.equal(item_ego[0, 0], weight[3 + 1])
     with pytest.raises(TypeError, match="'users' must be a torch.long"):
-        encoder.reg_embeddings(torch.tensor([0.]), items)
+        encoder.reg_embeddings(torch.tensor([0.0]), items)
     with pytest.raises(TypeError, match="'items' must be a torch.long"):
         encoder.reg_embeddings(users, [0])
 
@@ -103,19 +104,38 @@ def test_encoder_adjacency_resolution():
         encoder(adj.to('meta'))
 
 
-@pytest.mark.parametrize('kwargs, error, match', [
-    (dict(adj=1), TypeError, "'adj' must be a sparse torch.Tensor"),
-    (dict(adj=torch.ones(5, 4).to_sparse_csr()), ValueError,
-     "'adj' must be a square matrix"),
-    (dict(adj=normalized_adjacency(TRAIN_INDEX, 3, 2).requires_grad_()),
-     ValueError, "'adj' must not require grad"),
-    (dict(adj=normalized_adjacency(TRAIN_INDEX, 3, 2),
-          train_index=TRAIN_INDEX), ValueError, 'at most one'),
-    (dict(train_index=torch.tensor([[5], [0]])), ValueError, 'user ids'),
-    (dict(embedding_dim=0), ValueError, "'embedding_dim' must be positive"),
-    (dict(num_layers=-1), ValueError, "'num_layers' must be >= 0"),
-    (dict(num_users='3'), TypeError, "'num_users' must be an int"),
-])
+@pytest.mark.parametrize(
+    'kwargs, error, match',
+    [
+        (dict(adj=1), TypeError, "'adj' must be a sparse torch.Tensor"),
+        (
+            dict(adj=torch.ones(5, 4).to_sparse_csr()),
+            ValueError,
+            "'adj' must be a square matrix",
+        ),
+        (
+            dict(adj=normalized_adjacency(TRAIN_INDEX, 3, 2).requires_grad_()),
+            ValueError,
+            "'adj' must not require grad",
+        ),
+        (
+            dict(
+                adj=normalized_adjacency(TRAIN_INDEX, 3, 2),
+                train_index=TRAIN_INDEX,
+            ),
+            ValueError,
+            'at most one',
+        ),
+        (dict(train_index=torch.tensor([[5], [0]])), ValueError, 'user ids'),
+        (
+            dict(embedding_dim=0),
+            ValueError,
+            "'embedding_dim' must be positive",
+        ),
+        (dict(num_layers=-1), ValueError, "'num_layers' must be >= 0"),
+        (dict(num_users='3'), TypeError, "'num_users' must be an int"),
+    ],
+)
 def test_encoder_validation(kwargs, error, match):
     args = dict(num_users=3, num_items=2, embedding_dim=4, num_layers=1)
     args.update(kwargs)

@@ -28,26 +28,26 @@ def test_one_layer_equals_pyg_lgconv():
 
 def test_lightgcn_equals_pyg_lightgcn_model():
     torch.manual_seed(0)
-    model = LightGCN(3, 2, embedding_dim=4, num_layers=3,
-                     train_index=TRAIN_INDEX)
+    model = LightGCN(
+        3, 2, embedding_dim=4, num_layers=3, train_index=TRAIN_INDEX
+    )
     reference = PyGLightGCN(5, 4, num_layers=3)
     reference.embedding.weight.data.copy_(model.embedding.weight.data)
     user_emb, item_emb = model()
     expected = reference.get_embedding(_edge_index())
-    assert torch.allclose(torch.cat([user_emb, item_emb]), expected,
-                          atol=1e-6)
+    assert torch.allclose(torch.cat([user_emb, item_emb]), expected, atol=1e-6)
 
 
 def test_lightgcn_shapes_layers_and_gradients():
-    model = LightGCN(3, 2, embedding_dim=4, num_layers=2,
-                     train_index=TRAIN_INDEX)
+    model = LightGCN(
+        3, 2, embedding_dim=4, num_layers=2, train_index=TRAIN_INDEX
+    )
     layers = model.layer_embeddings()
     assert len(layers) == 3 and all(t.shape == (5, 4) for t in layers)
     assert layers[0] is model.embedding.weight
     user_emb, item_emb = model()
     assert user_emb.shape == (3, 4) and item_emb.shape == (2, 4)
-    assert torch.allclose(torch.cat([user_emb, item_emb]),
-                          sum(layers) / 3)
+    assert torch.allclose(torch.cat([user_emb, item_emb]), sum(layers) / 3)
     items = torch.tensor([[0, 1], [1, 1]])
     scores = model.score(user_emb[torch.tensor([0, 1])], item_emb[items])
     assert scores.shape == (2, 2)

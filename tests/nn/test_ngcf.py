@@ -30,8 +30,9 @@ def test_ngcf_eval_matches_dense_reimplementation():
     for got, want in zip(layers, expected):
         assert torch.allclose(got, want, atol=1e-6)
     user_emb, item_emb = model()
-    assert torch.allclose(torch.cat([user_emb, item_emb]),
-                          torch.cat(expected, dim=1), atol=1e-6)
+    assert torch.allclose(
+        torch.cat([user_emb, item_emb]), torch.cat(expected, dim=1), atol=1e-6
+    )
 
 
 def test_ngcf_shapes_and_gradients():
@@ -39,8 +40,9 @@ def test_ngcf_shapes_and_gradients():
     assert model.out_channels == 12
     user_emb, item_emb = model()
     assert user_emb.shape == (3, 12) and item_emb.shape == (3, 12)
-    model.score(user_emb, item_emb.unsqueeze(1).expand(3, 5, 12)).sum() \
-        .backward()
+    model.score(
+        user_emb, item_emb.unsqueeze(1).expand(3, 5, 12)
+    ).sum().backward()
     assert model.embedding.weight.grad.abs().sum() > 0
     assert model.lins_bi[0].weight.grad.abs().sum() > 0
     assert 'node_dropout=0.0' in repr(model)
@@ -48,8 +50,11 @@ def test_ngcf_shapes_and_gradients():
 
 def test_ngcf_dropout_is_seeded_and_off_in_eval():
     def run(seed, train=True):
-        model = _model(node_dropout=0.5, message_dropout=[0.5, 0.2],
-                       generator=torch.Generator().manual_seed(seed))
+        model = _model(
+            node_dropout=0.5,
+            message_dropout=[0.5, 0.2],
+            generator=torch.Generator().manual_seed(seed),
+        )
         model.train(train)
         return torch.cat(model())
 
@@ -70,8 +75,9 @@ def test_ngcf_node_dropout_keeps_symmetry_and_rescales():
     assert num_pairs == 5
     dense = adj.to_dense()
     for seed in range(5):
-        dropped = _drop_edges(adj, pair, num_pairs, 0.5,
-                              torch.Generator().manual_seed(seed)).to_dense()
+        dropped = _drop_edges(
+            adj, pair, num_pairs, 0.5, torch.Generator().manual_seed(seed)
+        ).to_dense()
         assert torch.equal(dropped, dropped.t())
         kept = dropped != 0
         assert torch.allclose(dropped[kept], dense[kept] * 2)
@@ -80,22 +86,49 @@ def test_ngcf_node_dropout_keeps_symmetry_and_rescales():
 
 def test_ngcf_node_dropout_with_given_adjacency():
     adj = normalized_adjacency(TRAIN_INDEX, 3, 3)
-    model = NGCF(3, 3, embedding_dim=4, num_layers=1, node_dropout=0.5,
-                 generator=torch.Generator().manual_seed(0))
+    model = NGCF(
+        3,
+        3,
+        embedding_dim=4,
+        num_layers=1,
+        node_dropout=0.5,
+        generator=torch.Generator().manual_seed(0),
+    )
     user_emb, _ = model(adj)
     assert user_emb.shape == (3, 8)
 
 
-@pytest.mark.parametrize('kwargs, error, match', [
-    (dict(node_dropout=1.0), ValueError, "'node_dropout' must be in"),
-    (dict(node_dropout='0.1'), TypeError, "'node_dropout' must be a float"),
-    (dict(message_dropout=[0.1]), ValueError,
-     "'message_dropout' must be a float or a sequence of 2"),
-    (dict(message_dropout=[0.1, -0.1]), ValueError,
-     "'message_dropout' must be in"),
-    (dict(negative_slope='x'), TypeError, "'negative_slope' must be a float"),
-    (dict(generator=0), TypeError, "'generator' must be a torch.Generator"),
-])
+@pytest.mark.parametrize(
+    'kwargs, error, match',
+    [
+        (dict(node_dropout=1.0), ValueError, "'node_dropout' must be in"),
+        (
+            dict(node_dropout='0.1'),
+            TypeError,
+            "'node_dropout' must be a float",
+        ),
+        (
+            dict(message_dropout=[0.1]),
+            ValueError,
+            "'message_dropout' must be a float or a sequence of 2",
+        ),
+        (
+            dict(message_dropout=[0.1, -0.1]),
+            ValueError,
+            "'message_dropout' must be in",
+        ),
+        (
+            dict(negative_slope='x'),
+            TypeError,
+            "'negative_slope' must be a float",
+        ),
+        (
+            dict(generator=0),
+            TypeError,
+            "'generator' must be a torch.Generator",
+        ),
+    ],
+)
 def test_ngcf_validation(kwargs, error, match):
     with pytest.raises(error, match=match):
         _model(**kwargs)

@@ -12,8 +12,12 @@ def _neighbors(seed, **kwargs):
     args = dict(num_walks=10, walk_length=3, top_k=3)
     args.update(kwargs)
     return PinSage.importance_neighbors(
-        TRAIN_INDEX, 4, 4, generator=torch.Generator().manual_seed(seed),
-        **args)
+        TRAIN_INDEX,
+        4,
+        4,
+        generator=torch.Generator().manual_seed(seed),
+        **args,
+    )
 
 
 def _dense_graph():
@@ -71,9 +75,15 @@ def test_importance_neighbors_mean_weights_are_uniform():
 
 def test_pinsage_layer_matches_dense_reimplementation():
     torch.manual_seed(0)
-    model = PinSage(4, 4, embedding_dim=3, num_layers=2, top_k=3,
-                    train_index=TRAIN_INDEX,
-                    generator=torch.Generator().manual_seed(0))
+    model = PinSage(
+        4,
+        4,
+        embedding_dim=3,
+        num_layers=2,
+        top_k=3,
+        train_index=TRAIN_INDEX,
+        generator=torch.Generator().manual_seed(0),
+    )
     P = model.adj.to_dense()
     assert torch.allclose(model.adj_t.to_dense(), P.t())
     x = model.embedding.weight.detach().clone().requires_grad_()
@@ -91,31 +101,44 @@ def test_pinsage_layer_matches_dense_reimplementation():
     upstream = torch.randn(8, 3)
     (layers[-1] * upstream).sum().backward()
     (expected[-1] * upstream).sum().backward()
-    assert torch.allclose(model.embedding.weight.grad, expected[0].grad,
-                          atol=1e-6)
+    assert torch.allclose(
+        model.embedding.weight.grad, expected[0].grad, atol=1e-6
+    )
 
 
 def test_pinsage_shapes_pool_and_override():
-    model = PinSage(4, 4, embedding_dim=3, train_index=TRAIN_INDEX,
-                    aggr='mean', generator=torch.Generator().manual_seed(0))
+    model = PinSage(
+        4,
+        4,
+        embedding_dim=3,
+        train_index=TRAIN_INDEX,
+        aggr='mean',
+        generator=torch.Generator().manual_seed(0),
+    )
     user_emb, item_emb = model()
     assert user_emb.shape == (4, 3) and item_emb.shape == (4, 3)
-    assert torch.equal(torch.cat([user_emb, item_emb]),
-                       model.layer_embeddings()[-1])
+    assert torch.equal(
+        torch.cat([user_emb, item_emb]), model.layer_embeddings()[-1]
+    )
     assert torch.equal(user_emb, model(model.adj.clone())[0])
-    assert model.score(user_emb, item_emb[:, None].expand(4, 2, 3)).shape \
-        == (4, 2)
+    assert model.score(user_emb, item_emb[:, None].expand(4, 2, 3)).shape == (
+        4,
+        2,
+    )
     assert "aggr='mean'" in repr(model)
 
 
-@pytest.mark.parametrize('kwargs, error, match', [
-    (dict(train_index=None), ValueError, "requires 'train_index'"),
-    (dict(aggr='max'), ValueError, "'aggr' must be one of"),
-    (dict(num_walks=0), ValueError, "'num_walks' must be positive"),
-    (dict(walk_length=0), ValueError, "'walk_length' must be positive"),
-    (dict(top_k=True), TypeError, "'top_k' must be an int"),
-    (dict(generator='seed'), TypeError, "'generator' must be a"),
-])
+@pytest.mark.parametrize(
+    'kwargs, error, match',
+    [
+        (dict(train_index=None), ValueError, "requires 'train_index'"),
+        (dict(aggr='max'), ValueError, "'aggr' must be one of"),
+        (dict(num_walks=0), ValueError, "'num_walks' must be positive"),
+        (dict(walk_length=0), ValueError, "'walk_length' must be positive"),
+        (dict(top_k=True), TypeError, "'top_k' must be an int"),
+        (dict(generator='seed'), TypeError, "'generator' must be a"),
+    ],
+)
 def test_pinsage_validation(kwargs, error, match):
     args = dict(embedding_dim=3, train_index=TRAIN_INDEX)
     args.update(kwargs)

@@ -33,7 +33,9 @@ def test_propagate_coo_layout():
 
 
 def test_propagate_non_symmetric_with_transpose():
-    dense = torch.tensor([[0., 2., 0.], [1., 0., 3.]], dtype=torch.float64)
+    dense = torch.tensor(
+        [[0.0, 2.0, 0.0], [1.0, 0.0, 3.0]], dtype=torch.float64
+    )
     adj = dense.to_sparse_csr()
     _dense_check(adj, adj_t=dense.t().to_sparse_csr())
 
@@ -64,8 +66,9 @@ def test_propagate_validation():
     with pytest.raises(ValueError, match=r"'adj_t' must have shape \[5, 2\]"):
         propagate(rect, x, adj_t=rect)
     with pytest.raises(ValueError, match="'adj_t' must not require grad"):
-        propagate(rect, x,
-                  adj_t=torch.ones(5, 2).to_sparse_csr().requires_grad_())
+        propagate(
+            rect, x, adj_t=torch.ones(5, 2).to_sparse_csr().requires_grad_()
+        )
     with pytest.raises(TypeError, match="'x' must be a torch.Tensor"):
         propagate(adj, 1.0)
     with pytest.raises(ValueError, match=r"'x' must have shape \[5, F\]"):

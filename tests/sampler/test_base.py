@@ -4,16 +4,23 @@ import torch
 from torch_geometric_negsamp import UniformSampler
 
 
-@pytest.mark.parametrize('kwargs,error,match', [
-    (dict(mode='nope'), ValueError, 'nope'),
-    (dict(amount=0), ValueError, "'amount' needs to be positive"),
-    (dict(amount=1.5), ValueError, "'amount' needs to be an integer"),
-    (dict(filtered=1), TypeError, "'filtered' must be a bool"),
-    (dict(on_unsatisfiable='skip'), ValueError, "'on_unsatisfiable' must"),
-    (dict(max_trials=0), ValueError, "'max_trials' must be a positive"),
-    (dict(seed='1'), TypeError, "'seed' must be an int"),
-    (dict(generator=1), TypeError, "'generator' must be a torch.Generator"),
-])
+@pytest.mark.parametrize(
+    'kwargs,error,match',
+    [
+        (dict(mode='nope'), ValueError, 'nope'),
+        (dict(amount=0), ValueError, "'amount' needs to be positive"),
+        (dict(amount=1.5), ValueError, "'amount' needs to be an integer"),
+        (dict(filtered=1), TypeError, "'filtered' must be a bool"),
+        (dict(on_unsatisfiable='skip'), ValueError, "'on_unsatisfiable' must"),
+        (dict(max_trials=0), ValueError, "'max_trials' must be a positive"),
+        (dict(seed='1'), TypeError, "'seed' must be an int"),
+        (
+            dict(generator=1),
+            TypeError,
+            "'generator' must be a torch.Generator",
+        ),
+    ],
+)
 def test_constructor_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
         UniformSampler(**kwargs)
@@ -33,7 +40,7 @@ def test_sample_errors():
     with pytest.raises(ValueError, match="'src' holds node index 3"):
         sampler.sample_negatives(torch.tensor([3]))
     with pytest.raises(TypeError, match="'src' must hold integer"):
-        sampler.sample_negatives(torch.tensor([0.]))
+        sampler.sample_negatives(torch.tensor([0.0]))
     with pytest.raises(ValueError, match="'src' must have 1 dimension"):
         sampler.sample_negatives(torch.tensor([[0]]))
     with pytest.raises(ValueError, match="'dst_pos' must have as many"):
@@ -50,6 +57,7 @@ def test_sample_errors():
 
 def test_fit_errors():
     from torch_geometric.data import HeteroData
+
     sampler = UniformSampler()
     with pytest.raises(ValueError, match="'num_nodes' must be an int or a"):
         sampler.fit(torch.tensor([[0], [1]]), (2, 2, 2))
@@ -60,9 +68,9 @@ def test_fit_errors():
     data = HeteroData()
     data['a'].num_nodes = 2
     data['a', 'to', 'a'].edge_index = torch.tensor([[0], [1]])
-    with pytest.raises(ValueError, match="is not an edge type of the data"):
+    with pytest.raises(ValueError, match='is not an edge type of the data'):
         sampler.fit(data, edge_type=('a', 'x', 'a'))
-    with pytest.raises(TypeError, match="must be a dict keyed by edge type"):
+    with pytest.raises(TypeError, match='must be a dict keyed by edge type'):
         sampler.fit(data, extra_positives=torch.tensor([[0], [0]]))
 
 
@@ -75,6 +83,7 @@ def test_pairs_when_every_pair_is_positive_raises():
 
 def test_fit_infers_num_nodes_and_accepts_data():
     from torch_geometric.data import Data
+
     sampler = UniformSampler().fit(torch.tensor([[0, 3], [1, 2]]))
     assert sampler.index().num_dst_nodes == 4
     sampler.fit(Data(edge_index=torch.tensor([[0], [1]]), num_nodes=6))
@@ -98,8 +107,9 @@ def test_trusted_sampling_after_a_single_check():
     a = UniformSampler(seed=3).fit(edge_index, (3, 4))
     b = UniformSampler(seed=3).fit(edge_index, (3, 4))
     src = torch.tensor([0, 1, 2])
-    assert torch.equal(a.sample_trusted(src, 5), b.sample_negatives(src,
-                                                                   num_neg=5))
+    assert torch.equal(
+        a.sample_trusted(src, 5), b.sample_negatives(src, num_neg=5)
+    )
     full = UniformSampler().fit(torch.tensor([[0, 0], [0, 1]]), (2, 2))
     with pytest.raises(ValueError, match='source node 0 has no valid'):
         full.check_sources(torch.tensor([1, 0]))

@@ -18,7 +18,9 @@ def _kg():
 def test_head_probability_tph_hpt():
     edge_index, rel = _kg()
     sampler = BernoulliSampler(seed=0).fit(edge_index, rel, num_nodes=6)
-    assert torch.allclose(sampler.head_prob.float(), torch.tensor([.75, .25]))
+    assert torch.allclose(
+        sampler.head_prob.float(), torch.tensor([0.75, 0.25])
+    )
     uniform = BernoulliSampler(bernoulli=False).fit(edge_index, rel, 6)
     assert uniform.head_prob.tolist() == [0.5, 0.5]
 
@@ -51,16 +53,16 @@ def test_falls_back_to_other_side_and_raises_when_none():
     edge_index = torch.tensor([[0, 1], [1, 1]])
     rel = torch.tensor([0, 0])
     sampler = BernoulliSampler(amount=50, seed=0).fit(edge_index, rel, 2)
-    neg_head, neg_tail = sampler.sample_triples(torch.tensor([0]),
-                                                torch.tensor([0]),
-                                                torch.tensor([1]))
+    neg_head, neg_tail = sampler.sample_triples(
+        torch.tensor([0]), torch.tensor([0]), torch.tensor([1])
+    )
     assert (neg_head == 0).all() and (neg_tail == 0).all()
     full = torch.tensor([[0, 0, 1, 1], [0, 1, 0, 1]])
-    sampler = BernoulliSampler().fit(full, torch.zeros(4, dtype=torch.long),
-                                     2)
+    sampler = BernoulliSampler().fit(full, torch.zeros(4, dtype=torch.long), 2)
     with pytest.raises(ValueError, match=r'triple \(0, 0, 1\) has no valid'):
-        sampler.sample_triples(torch.tensor([0]), torch.tensor([0]),
-                               torch.tensor([1]))
+        sampler.sample_triples(
+            torch.tensor([0]), torch.tensor([0]), torch.tensor([1])
+        )
 
 
 def test_extra_positives_are_avoided():
@@ -68,21 +70,22 @@ def test_extra_positives_are_avoided():
     extra = (torch.tensor([[5], [1]]), torch.tensor([0]))
     sampler = BernoulliSampler(amount=500, seed=0)
     sampler.fit(edge_index, rel, 6, extra_positives=extra)
-    neg_head, neg_tail = sampler.sample_triples(torch.tensor([0]),
-                                                torch.tensor([0]),
-                                                torch.tensor([1]))
+    neg_head, neg_tail = sampler.sample_triples(
+        torch.tensor([0]), torch.tensor([0]), torch.tensor([1])
+    )
     assert not ((neg_head == 5) & (neg_tail == 1)).any()
     assert set(neg_head[neg_tail == 1].tolist()) == {1, 2, 3, 4}
 
 
 def test_unfiltered_and_from_data():
     from torch_geometric.data import Data
+
     edge_index, rel = _kg()
     data = Data(edge_index=edge_index, edge_type=rel, num_nodes=6)
     sampler = BernoulliSampler(amount=400, seed=0, filtered=False).fit(data)
-    neg_head, neg_tail = sampler.sample_triples(torch.tensor([0]),
-                                                torch.tensor([0]),
-                                                torch.tensor([1]))
+    neg_head, neg_tail = sampler.sample_triples(
+        torch.tensor([0]), torch.tensor([0]), torch.tensor([1])
+    )
     # Unfiltered draws may reproduce the known triple itself:
     assert ((neg_head == 0) & (neg_tail == 1)).any()
 
@@ -92,8 +95,10 @@ def test_determinism():
     a = BernoulliSampler(amount=5, seed=3).fit(edge_index, rel, 6)
     b = BernoulliSampler(amount=5, seed=3).fit(edge_index, rel, 6)
     args = (edge_index[0], rel, edge_index[1])
-    assert all(torch.equal(x, y) for x, y in zip(a.sample_triples(*args),
-                                                 b.sample_triples(*args)))
+    assert all(
+        torch.equal(x, y)
+        for x, y in zip(a.sample_triples(*args), b.sample_triples(*args))
+    )
 
 
 def test_errors():
@@ -134,11 +139,12 @@ def test_drop_is_refused_and_amount_is_rounded_up():
 
 def test_unsatisfiable_triple_raises_before_any_draw():
     full = torch.tensor([[0, 0, 1, 1], [0, 1, 0, 1]])
-    sampler = BernoulliSampler(seed=0).fit(full, torch.zeros(4,
-                                                             dtype=torch.long),
-                                           2)
+    sampler = BernoulliSampler(seed=0).fit(
+        full, torch.zeros(4, dtype=torch.long), 2
+    )
     state = sampler.get_generator().get_state()
     with pytest.raises(ValueError, match='has no valid corruption'):
-        sampler.sample_triples(torch.tensor([0]), torch.tensor([0]),
-                               torch.tensor([1]))
+        sampler.sample_triples(
+            torch.tensor([0]), torch.tensor([0]), torch.tensor([1])
+        )
     assert torch.equal(sampler.get_generator().get_state(), state)

@@ -16,17 +16,19 @@ def _graph():
 
 def test_chi_square_follows_degree_power():
     edge_index, num_src, num_dst = _graph()
-    sampler = PopularitySampler(amount=6000, alpha=0.75, seed=0,
-                                filtered=False)
+    sampler = PopularitySampler(
+        amount=6000, alpha=0.75, seed=0, filtered=False
+    )
     sampler.fit(edge_index, (num_src, num_dst))
     neg = sampler.sample_negatives(torch.tensor([0]))[0]
     counts = torch.bincount(neg, minlength=5)
     assert counts[3] == 0  # degree zero is never drawn
-    deg = torch.tensor([1., 4., 9., 0., 2.], dtype=torch.float64)
+    deg = torch.tensor([1.0, 4.0, 9.0, 0.0, 2.0], dtype=torch.float64)
     expected = deg.pow(0.75)
     expected = (expected / expected.sum() * neg.numel())[[0, 1, 2, 4]]
-    assert chisquare(counts[[0, 1, 2, 4]].numpy(),
-                     expected.numpy()).pvalue > 1e-3
+    assert (
+        chisquare(counts[[0, 1, 2, 4]].numpy(), expected.numpy()).pvalue > 1e-3
+    )
     # Negative control: uniform expectation is rejected.
     assert chisquare(counts[[0, 1, 2, 4]].numpy()).pvalue < 1e-3
 
@@ -41,10 +43,9 @@ def test_filtered_renormalises_exactly():
     neg = sampler.sample_negatives(torch.tensor([5]))[0]
     counts = torch.bincount(neg, minlength=5)
     assert counts[2] == 0 and counts[3] == 0
-    expected = torch.tensor([1., 4., 2.], dtype=torch.float64)
+    expected = torch.tensor([1.0, 4.0, 2.0], dtype=torch.float64)
     expected = expected / expected.sum() * neg.numel()
-    assert chisquare(counts[[0, 1, 4]].numpy(),
-                     expected.numpy()).pvalue > 1e-3
+    assert chisquare(counts[[0, 1, 4]].numpy(), expected.numpy()).pvalue > 1e-3
 
 
 def test_exact_fallback_alone_matches_distribution():
@@ -52,18 +53,17 @@ def test_exact_fallback_alone_matches_distribution():
     sampler = PopularitySampler(alpha=1.0, seed=2)
     sampler.fit(edge_index, (num_src, num_dst))
     index = sampler.index()
-    src = torch.full((6000, ), 5)
+    src = torch.full((6000,), 5)
     out = sampler._sample_exact(src, index, None, sampler.get_generator())
     counts = torch.bincount(out, minlength=5)
     assert counts[2] == 0 and counts[3] == 0
-    expected = torch.tensor([1., 4., 2.], dtype=torch.float64) / 7 * 6000
-    assert chisquare(counts[[0, 1, 4]].numpy(),
-                     expected.numpy()).pvalue > 1e-3
+    expected = torch.tensor([1.0, 4.0, 2.0], dtype=torch.float64) / 7 * 6000
+    assert chisquare(counts[[0, 1, 4]].numpy(), expected.numpy()).pvalue > 1e-3
 
 
 def test_user_weight():
     edge_index = torch.tensor([[0], [0]])
-    weight = torch.tensor([0., 1., 3., 0.])
+    weight = torch.tensor([0.0, 1.0, 3.0, 0.0])
     sampler = PopularitySampler(amount=4000, weight=weight, seed=0)
     neg = sampler.fit(edge_index, (1, 4)).sample_negatives(torch.tensor([0]))
     counts = torch.bincount(neg[0], minlength=4)
@@ -77,22 +77,26 @@ def test_user_weight():
 
 def test_source_whose_only_weighted_destinations_are_positives_raises():
     edge_index = torch.tensor([[0, 0, 1], [1, 2, 0]])
-    weight = torch.tensor([0., 1., 1.])
+    weight = torch.tensor([0.0, 1.0, 1.0])
     sampler = PopularitySampler(weight=weight).fit(edge_index, (2, 3))
     with pytest.raises(ValueError, match='source node 0 has no valid'):
         sampler.sample_negatives(torch.tensor([1, 0]))
     sampler = PopularitySampler(weight=weight, on_unsatisfiable='drop')
     sampler.fit(edge_index, (2, 3))
     with pytest.warns(UserWarning, match='dropped 1 positive'):
-        neg, keep = sampler.sample_negatives(torch.tensor([1, 0]),
-                                             return_mask=True)
+        neg, keep = sampler.sample_negatives(
+            torch.tensor([1, 0]), return_mask=True
+        )
     assert keep.tolist() == [True, False] and neg.shape == (1, 1)
     assert sampler.num_dropped == 1
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**31), alpha=st.floats(0.0, 2.0),
-       density=st.floats(0.1, 0.9))
+@given(
+    seed=st.integers(0, 2**31),
+    alpha=st.floats(0.0, 2.0),
+    density=st.floats(0.1, 0.9),
+)
 def test_property_no_positive(seed, alpha, density):
     gen = torch.Generator().manual_seed(seed)
     mask = torch.rand(8, 10, generator=gen) < density
@@ -100,12 +104,12 @@ def test_property_no_positive(seed, alpha, density):
     mask[:, 0] = False
     mask[0, :] = True  # ... and row 0 links everything (unsatisfiable)
     edge_index = mask.nonzero().t()
-    sampler = PopularitySampler(amount=5, alpha=alpha, seed=seed,
-                                on_unsatisfiable='drop', max_trials=2)
+    sampler = PopularitySampler(
+        amount=5, alpha=alpha, seed=seed, on_unsatisfiable='drop', max_trials=2
+    )
     sampler.fit(edge_index, (8, 10))
     with pytest.warns(UserWarning):
-        neg, keep = sampler.sample_negatives(torch.arange(8),
-                                             return_mask=True)
+        neg, keep = sampler.sample_negatives(torch.arange(8), return_mask=True)
     assert not keep[0]
     src = torch.arange(8)[keep].view(-1, 1).expand_as(neg)
     assert not mask[src, neg].any()
@@ -115,11 +119,13 @@ def test_property_no_positive(seed, alpha, density):
 
 def test_hetero_fit_per_edge_type():
     from torch_geometric.data import HeteroData
+
     data = HeteroData()
     data['user'].num_nodes = 3
     data['item'].num_nodes = 4
-    data['user', 'rates', 'item'].edge_index = torch.tensor([[0, 1, 2, 2],
-                                                             [1, 1, 1, 2]])
+    data['user', 'rates', 'item'].edge_index = torch.tensor(
+        [[0, 1, 2, 2], [1, 1, 1, 2]]
+    )
     data['item', 'rev', 'user'].edge_index = torch.tensor([[0], [0]])
     sampler = PopularitySampler(amount=300, alpha=1.0, seed=0).fit(data)
     et = ('user', 'rates', 'item')
@@ -127,19 +133,23 @@ def test_hetero_fit_per_edge_type():
     assert set(neg.view(-1).tolist()) == {2}  # degree-0 items 0, 3 never drawn
     with pytest.raises(ValueError, match='no valid negative'):
         sampler.sample_negatives(torch.tensor([2]), edge_type=et)
-    rev = sampler.sample_negatives(torch.tensor([1]),
-                                   edge_type=('item', 'rev', 'user'))
+    rev = sampler.sample_negatives(
+        torch.tensor([1]), edge_type=('item', 'rev', 'user')
+    )
     assert set(rev[0].tolist()) == {0}
 
 
-@pytest.mark.parametrize('kwargs,error,match', [
-    (dict(alpha=-1.0), ValueError, "'alpha' must be non-negative"),
-    (dict(alpha='x'), TypeError, "'alpha' must be a number"),
-    (dict(weight=[1.0]), TypeError, "'weight' must be a 1-D tensor"),
-    (dict(weight=torch.ones(2, 2)), TypeError, "'weight' must be a 1-D"),
-    (dict(weight=torch.tensor([1., -1.])), ValueError, 'non-negative'),
-    (dict(weight=torch.zeros(3)), ValueError, 'positive entry'),
-])
+@pytest.mark.parametrize(
+    'kwargs,error,match',
+    [
+        (dict(alpha=-1.0), ValueError, "'alpha' must be non-negative"),
+        (dict(alpha='x'), TypeError, "'alpha' must be a number"),
+        (dict(weight=[1.0]), TypeError, "'weight' must be a 1-D tensor"),
+        (dict(weight=torch.ones(2, 2)), TypeError, "'weight' must be a 1-D"),
+        (dict(weight=torch.tensor([1.0, -1.0])), ValueError, 'non-negative'),
+        (dict(weight=torch.zeros(3)), ValueError, 'positive entry'),
+    ],
+)
 def test_constructor_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
         PopularitySampler(**kwargs)
@@ -147,8 +157,9 @@ def test_constructor_errors(kwargs, error, match):
 
 def test_fit_errors():
     with pytest.raises(ValueError, match="'weight' must have one entry per"):
-        PopularitySampler(weight=torch.ones(3)).fit(torch.tensor([[0], [0]]),
-                                                    (1, 4))
+        PopularitySampler(weight=torch.ones(3)).fit(
+            torch.tensor([[0], [0]]), (1, 4)
+        )
     with pytest.raises(ValueError, match='has no edge'):
         PopularitySampler().fit(torch.empty(2, 0, dtype=torch.long), (2, 2))
     with pytest.raises(RuntimeError, match="needs 'fit"):
@@ -158,26 +169,33 @@ def test_fit_errors():
 def test_repr():
     assert repr(PopularitySampler(amount=2, alpha=0.5)) == (
         "PopularitySampler(mode='triplet', amount=2, alpha=0.5, "
-        "filtered=True, seed=None)")
+        'filtered=True, seed=None)'
+    )
 
 
 def test_static_hook_uses_the_popularity_of_hetero_and_dict_weights():
     from torch_geometric.data import HeteroData
+
     data = HeteroData()
     data['user'].num_nodes = 3
     data['item'].num_nodes = 4
-    data['user', 'rates', 'item'].edge_index = torch.tensor([[0, 1, 2],
-                                                             [0, 1, 1]])
+    data['user', 'rates', 'item'].edge_index = torch.tensor(
+        [[0, 1, 2], [0, 1, 1]]
+    )
     sampler = PopularitySampler('binary', seed=0).fit(
-        data, edge_type=('user', 'rates', 'item'))
+        data, edge_type=('user', 'rates', 'item')
+    )
     out = sampler.sample(2000, 'dst', 4)
     assert set(out.tolist()) == {0, 1}  # items 2, 3 have no popularity
     assert out.device.type == 'cpu'
-    weight = {('user', 'rates', 'item'): torch.tensor([0., 0., 1., 1.])}
+    weight = {('user', 'rates', 'item'): torch.tensor([0.0, 0.0, 1.0, 1.0])}
     out = PopularitySampler('binary', weight=weight, seed=0).sample(
-        500, 'dst', 4)
+        500, 'dst', 4
+    )
     assert set(out.tolist()) == {2, 3}
-    two = {('a', 'to', 'b'): torch.ones(4), ('c', 'to', 'd'): torch.arange(
-        4.)}
+    two = {
+        ('a', 'to', 'b'): torch.ones(4),
+        ('c', 'to', 'd'): torch.arange(4.0),
+    }
     with pytest.raises(ValueError, match='cannot tell which popularity'):
         PopularitySampler('binary', weight=two).sample(10, 'dst', 4)

@@ -15,8 +15,9 @@ def test_resolve_by_name_class_and_instance():
     assert isinstance(s, PopularitySampler) and s.amount == 3
     assert s.alpha == 0.5
     assert isinstance(resolve_sampler('Uniform-Sampler'), UniformSampler)
-    assert isinstance(resolve_sampler(UniformSampler, 'binary'),
-                      UniformSampler)
+    assert isinstance(
+        resolve_sampler(UniformSampler, 'binary'), UniformSampler
+    )
     inst = UniformSampler()
     assert resolve_sampler(inst) is inst
 

@@ -12,9 +12,15 @@ def graphs(draw):
     num_src = draw(st.integers(1, 12))
     num_dst = draw(st.integers(2, 12))
     num_edges = draw(st.integers(0, num_src * num_dst))
-    pairs = draw(st.lists(st.tuples(st.integers(0, num_src - 1),
-                                    st.integers(0, num_dst - 1)),
-                          min_size=num_edges, max_size=num_edges))
+    pairs = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, num_src - 1), st.integers(0, num_dst - 1)
+            ),
+            min_size=num_edges,
+            max_size=num_edges,
+        )
+    )
     edge_index = torch.tensor(pairs, dtype=torch.long).view(-1, 2).t()
     return edge_index, num_src, num_dst
 
@@ -27,12 +33,18 @@ def test_no_negative_is_a_positive_and_count_is_exact(graph, k, seed):
     sampler.fit(edge_index, (num_src, num_dst))
     pos = set(map(tuple, edge_index.t().tolist()))
     src = torch.arange(num_src)
-    with pytest.warns(UserWarning) if any(
+    with (
+        pytest.warns(UserWarning)
+        if any(
             sum((u, v) in pos for v in range(num_dst)) == num_dst
-            for u in range(num_src)) else _nullcontext():
+            for u in range(num_src)
+        )
+        else _nullcontext()
+    ):
         neg, keep = sampler.sample_negatives(src, return_mask=True)
-    full = {u for u in range(num_src)
-            if all((u, v) in pos for v in range(num_dst))}
+    full = {
+        u for u in range(num_src) if all((u, v) in pos for v in range(num_dst))
+    }
     assert keep.tolist() == [u not in full for u in range(num_src)]
     assert neg.shape == (num_src - len(full), k)
     for u, row in zip(src[keep].tolist(), neg.tolist()):
@@ -66,7 +78,9 @@ def test_homogeneous_excludes_self_unless_allowed():
 def test_undirected_source_with_no_negative_raises():
     edge_index = torch.tensor([[0, 1], [1, 2]])
     sampler = UniformSampler(seed=0, undirected=True).fit(edge_index, 3)
-    with pytest.raises(ValueError, match='source node 1 has no valid negative'):
+    with pytest.raises(
+        ValueError, match='source node 1 has no valid negative'
+    ):
         sampler.sample_negatives(torch.tensor([0, 1]))
 
 
@@ -104,8 +118,9 @@ def test_unfiltered_may_hit_positives():
 
 
 def test_determinism_with_seed_and_generator():
-    edge_index = torch.randint(50, (2, 300), generator=torch.Generator()
-                               .manual_seed(0))
+    edge_index = torch.randint(
+        50, (2, 300), generator=torch.Generator().manual_seed(0)
+    )
     src = torch.arange(50)
 
     def draw(**kwargs):
@@ -124,6 +139,7 @@ def test_determinism_with_seed_and_generator():
 
 def test_workers_get_distinct_reproducible_streams(monkeypatch):
     import torch.utils.data as tud
+
     edge_index = torch.tensor([[0], [1]])
     sampler = UniformSampler(amount=20, seed=3).fit(edge_index, 100)
 
@@ -144,17 +160,19 @@ def test_workers_get_distinct_reproducible_streams(monkeypatch):
 def test_static_hook_for_pyg_loader():
     sampler = UniformSampler('binary', seed=0)
     out = sampler.sample(1000, 'dst', num_nodes=7)
-    assert out.shape == (1000, ) and out.min() >= 0 and out.max() == 6
+    assert out.shape == (1000,) and out.min() >= 0 and out.max() == 6
     with pytest.raises(ValueError, match="'num_nodes' is needed"):
         sampler.sample(10, 'dst')
 
 
 def test_cast_passes_instance_through():
     from torch_geometric.sampler import NegativeSampling
+
     sampler = UniformSampler('triplet', 2)
     assert NegativeSampling.cast(sampler) is sampler
 
 
 def test_repr():
     assert repr(UniformSampler('binary', 2, seed=1)) == (
-        "UniformSampler(mode='binary', amount=2, filtered=True, seed=1)")
+        "UniformSampler(mode='binary', amount=2, filtered=True, seed=1)"
+    )

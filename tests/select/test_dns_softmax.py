@@ -30,11 +30,13 @@ def test_dns_errors():
         DNS(0)
     with pytest.raises(TypeError, match="'k' must be an int"):
         DNS(1.0)
-    with pytest.raises(ValueError, match=r"'k' \(3\) cannot exceed .* M \(2\)"):
+    with pytest.raises(
+        ValueError, match=r"'k' \(3\) cannot exceed .* M \(2\)"
+    ):
         DNS(3)(torch.zeros(1, 2))
     with pytest.raises(ValueError, match='empty candidate pool'):
         DNS()(torch.zeros(2, 0))
-    with pytest.raises(ValueError, match=r"must have shape \[B, M\]"):
+    with pytest.raises(ValueError, match=r'must have shape \[B, M\]'):
         DNS()(torch.zeros(3))
     with pytest.raises(TypeError, match="'scores' must be a torch.Tensor"):
         DNS()([[1.0]])
@@ -48,8 +50,9 @@ def test_softmax_follows_softmax_distribution():
     expected = torch.softmax(scores[0].double(), 0)
     counts = torch.bincount(index.view(-1), minlength=4)
     assert chisquare(counts.numpy(), (expected * 6000).numpy()).pvalue > 1e-3
-    assert torch.allclose(log_prob.view(-1).exp().double(),
-                          expected[index.view(-1)], atol=1e-6)
+    assert torch.allclose(
+        log_prob.view(-1).exp().double(), expected[index.view(-1)], atol=1e-6
+    )
 
 
 def test_softmax_temperature_limits_and_no_replacement():
@@ -63,8 +66,9 @@ def test_softmax_temperature_limits_and_no_replacement():
 def test_softmax_determinism_and_errors():
     scores = torch.randn(8, 16)
     a = SoftmaxSelector(3, seed=5)(scores)[0]
-    b = SoftmaxSelector(3, generator=torch.Generator().manual_seed(5))(
-        scores)[0]
+    b = SoftmaxSelector(3, generator=torch.Generator().manual_seed(5))(scores)[
+        0
+    ]
     assert torch.equal(a, b)
     with pytest.raises(ValueError, match="'temperature' must be positive"):
         SoftmaxSelector(temperature=0)
@@ -78,15 +82,17 @@ def test_softmax_determinism_and_errors():
         SoftmaxSelector(generator=3)
     with pytest.raises(ValueError, match='cannot exceed'):
         SoftmaxSelector(5)(torch.zeros(1, 4))
-    assert repr(SoftmaxSelector(2, 0.5)) == \
-        'SoftmaxSelector(k=2, temperature=0.5)'
+    assert (
+        repr(SoftmaxSelector(2, 0.5))
+        == 'SoftmaxSelector(k=2, temperature=0.5)'
+    )
 
 
 def test_self_adversarial_weights():
     neg = torch.tensor([[0.0, 1.0], [3.0, 3.0]], requires_grad=True)
     w = self_adversarial_weights(neg, temperature=0.5)
     assert torch.allclose(w.sum(1), torch.ones(2))
-    assert w[0, 1] > w[0, 0] and torch.allclose(w[1], torch.tensor([.5, .5]))
+    assert w[0, 1] > w[0, 0] and torch.allclose(w[1], torch.tensor([0.5, 0.5]))
     assert not w.requires_grad
     with pytest.raises(ValueError, match="'temperature' must be positive"):
         self_adversarial_weights(neg, -1.0)

@@ -31,20 +31,24 @@ def test_in_batch_masks_exactly_the_accidental_hits():
     expected = torch.zeros(4, 4, dtype=torch.bool)
     for i, (u, v) in enumerate(zip(users.tolist(), items.tolist())):
         for j, w in enumerate(items.tolist()):
-            expected[i, j] = w == v or bool(index.contains(
-                torch.tensor([u]), torch.tensor([w])))
+            expected[i, j] = w == v or bool(
+                index.contains(torch.tensor([u]), torch.tensor([w]))
+            )
     assert torch.equal(out.accidental_hits, expected)
     # Without an index only the row's own positive item is masked:
     plain = InBatchNegatives()(users, items, user_emb, item_emb)
-    assert torch.equal(plain.accidental_hits,
-                       items.view(1, -1) == items.view(-1, 1))
+    assert torch.equal(
+        plain.accidental_hits, items.view(1, -1) == items.view(-1, 1)
+    )
 
 
 def test_in_batch_logq_and_mixed_pool():
     train = _train()
     log_q = item_log_frequency(train, 5)
-    assert torch.allclose(log_q.exp()[[0, 1, 2, 4]].double(),
-                          torch.tensor([.2, .4, .2, .2], dtype=torch.double))
+    assert torch.allclose(
+        log_q.exp()[[0, 1, 2, 4]].double(),
+        torch.tensor([0.2, 0.4, 0.2, 0.2], dtype=torch.double),
+    )
     assert log_q[3] == float('-inf')
     users, items = torch.tensor([0, 1]), torch.tensor([0, 1])
     pool = torch.tensor([3, 4, 1])
@@ -55,16 +59,21 @@ def test_in_batch_logq_and_mixed_pool():
     assert out.neg_items.tolist() == [[0, 1, 3, 4, 1], [0, 1, 3, 4, 1]]
     # row 0 (user 0: items 0, 1): hits at 0, 1 and the pool's 1
     assert out.accidental_hits[0].tolist() == [True, True, False, False, True]
-    assert out.accidental_hits[1].tolist() == [False, True, False, False,
-                                               True]
-    assert torch.allclose(out.log_q_neg[0, :2].double(),
-                          log_q[items].double() + math.log(2))
-    assert torch.allclose(out.log_q_neg[0, 2:].double(),
-                          torch.full((3, ), math.log(3 / 5),
-                                     dtype=torch.double))
-    loss = sampled_softmax_loss(out.pos, out.neg, log_q_pos=out.log_q_pos,
-                                log_q_neg=out.log_q_neg,
-                                accidental_hits=out.accidental_hits)
+    assert out.accidental_hits[1].tolist() == [False, True, False, False, True]
+    assert torch.allclose(
+        out.log_q_neg[0, :2].double(), log_q[items].double() + math.log(2)
+    )
+    assert torch.allclose(
+        out.log_q_neg[0, 2:].double(),
+        torch.full((3,), math.log(3 / 5), dtype=torch.double),
+    )
+    loss = sampled_softmax_loss(
+        out.pos,
+        out.neg,
+        log_q_pos=out.log_q_pos,
+        log_q_neg=out.log_q_neg,
+        accidental_hits=out.accidental_hits,
+    )
     assert torch.isfinite(loss)
 
 
@@ -102,8 +111,10 @@ def test_cache_keeps_size_never_holds_positives_and_gets_harder():
         assert cache.cache.shape == (3, 2)
         for u, row in enumerate(cache.cache.tolist()):
             assert all((u, v) not in positives for v in row)
-            assert len(set(row)) == len(row) or len(
-                {v for v in range(5) if (u, v) not in positives}) < 2
+            assert (
+                len(set(row)) == len(row)
+                or len({v for v in range(5) if (u, v) not in positives}) < 2
+            )
     # With a sharp softmax the hardest allowed items fill the caches:
     assert set(cache.cache[0].tolist()) == {3, 4}
     assert set(cache.cache[1].tolist()) == {3, 0}
@@ -115,7 +126,7 @@ def test_cache_keeps_size_never_holds_positives_and_gets_harder():
 
 def test_cache_errors():
     sampler = UniformSampler()
-    with pytest.raises(ValueError, match="must be fitted"):
+    with pytest.raises(ValueError, match='must be fitted'):
         NegativeCache(sampler, 3)
     with pytest.raises(TypeError, match="'sampler' must be a NegativeSampler"):
         NegativeCache(None, 3)

@@ -10,8 +10,9 @@ def test_hardest_mixed_candidate_per_layer_is_chosen():
     user = torch.randn(B, L1, d, generator=gen)
     pos = torch.randn(B, L1, d, generator=gen)
     cand = torch.randn(B, M, L1, d, generator=gen)
-    out, alpha, choice = MixGCF(pool='last', seed=1)(user, pos, cand,
-                                                     return_details=True)
+    out, alpha, choice = MixGCF(pool='last', seed=1)(
+        user, pos, cand, return_details=True
+    )
     assert out.shape == (B, 1, d)
     assert alpha.shape == choice.shape == (B, 1, L1)
     assert ((alpha > 0) & (alpha < 1)).all()
@@ -56,11 +57,12 @@ def test_gradients_flow_only_where_the_method_says():
 def test_determinism_and_errors():
     user, pos = torch.randn(2, 2, 3), torch.randn(2, 2, 3)
     cand = torch.randn(2, 4, 2, 3)
-    assert torch.equal(MixGCF(seed=3)(user, pos, cand),
-                       MixGCF(seed=3)(user, pos, cand))
+    assert torch.equal(
+        MixGCF(seed=3)(user, pos, cand), MixGCF(seed=3)(user, pos, cand)
+    )
     with pytest.raises(ValueError, match="'pool' must be"):
         MixGCF('max')
-    with pytest.raises(ValueError, match="must both have shape"):
+    with pytest.raises(ValueError, match='must both have shape'):
         MixGCF()(user, pos[:1], cand)
     with pytest.raises(ValueError, match="'cand_layers' must have shape"):
         MixGCF()(user, pos, torch.randn(2, 4, 3, 3))

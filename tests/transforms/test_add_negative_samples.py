@@ -21,21 +21,30 @@ def _pairs(edge_index):
 def test_binary_after_random_link_split_never_hits_held_out_edges():
     data = _data(num_nodes=10, num_edges=60)
     train, val, test = RandomLinkSplit(
-        num_val=0.2, num_test=0.2, add_negative_train_samples=False)(data)
-    held_out = torch.cat([val.edge_label_index[:, val.edge_label == 1],
-                          test.edge_label_index[:, test.edge_label == 1]], 1)
-    transform = AddNegativeSamples(UniformSampler('binary', 2, seed=0),
-                                   extra_positives=held_out)
+        num_val=0.2, num_test=0.2, add_negative_train_samples=False
+    )(data)
+    held_out = torch.cat(
+        [
+            val.edge_label_index[:, val.edge_label == 1],
+            test.edge_label_index[:, test.edge_label == 1],
+        ],
+        1,
+    )
+    transform = AddNegativeSamples(
+        UniformSampler('binary', 2, seed=0), extra_positives=held_out
+    )
     forbidden = _pairs(data.edge_index)
     draws = []
     for _ in range(20):
         out = transform(train)
         num_pos = train.edge_label_index.size(1)
         assert out.edge_label_index.size(1) == 3 * num_pos
-        assert torch.equal(out.edge_label_index[:, :num_pos],
-                           train.edge_label_index)
-        assert out.edge_label.tolist() == [1.] * num_pos + [0.] * (2 *
-                                                                  num_pos)
+        assert torch.equal(
+            out.edge_label_index[:, :num_pos], train.edge_label_index
+        )
+        assert out.edge_label.tolist() == [1.0] * num_pos + [0.0] * (
+            2 * num_pos
+        )
         neg = _pairs(out.edge_label_index[:, num_pos:])
         assert not neg & forbidden
         assert all(u != v for u, v in neg)
@@ -51,8 +60,9 @@ def test_integer_labels_are_shifted_and_split_labels():
     data.edge_label = torch.tensor([0, 1, 2, 0, 1])
     out = AddNegativeSamples(UniformSampler('binary', seed=0))(data)
     assert out.edge_label.tolist() == [1, 2, 3, 1, 2, 0, 0, 0, 0, 0]
-    out = AddNegativeSamples(UniformSampler('binary', seed=0),
-                             split_labels=True)(data)
+    out = AddNegativeSamples(
+        UniformSampler('binary', seed=0), split_labels=True
+    )(data)
     assert 'edge_label_index' not in out and 'edge_label' not in out
     assert torch.equal(out.pos_edge_label_index, data.edge_label_index)
     assert out.pos_edge_label.tolist() == [1, 2, 3, 1, 2]
@@ -68,11 +78,13 @@ def test_triplet_rows_belong_to_positives(amount):
     assert torch.equal(out.src_index, data.edge_index[0])
     assert torch.equal(out.dst_pos_index, data.edge_index[1])
     neg = out.dst_neg_index
-    assert neg.shape == ((data.num_edges, ) if amount == 1 else
-                         (data.num_edges, amount))
+    assert neg.shape == (
+        (data.num_edges,) if amount == 1 else (data.num_edges, amount)
+    )
     pos = _pairs(data.edge_index)
-    for u, row in zip(out.src_index.tolist(), neg.view(data.num_edges,
-                                                        -1).tolist()):
+    for u, row in zip(
+        out.src_index.tolist(), neg.view(data.num_edges, -1).tolist()
+    ):
         assert all((u, v) not in pos and u != v for v in row)
 
 
@@ -88,8 +100,9 @@ def test_hetero_binary_and_triplet():
     neg = out[et].edge_label_index[:, 5:]
     assert not _pairs(neg) & _pairs(data[et].edge_index)
     assert neg[0].max() < 4 and neg[1].max() < 6
-    out = AddNegativeSamples(UniformSampler('triplet', 2, seed=0),
-                             edge_type=('user', 'item'))(data)
+    out = AddNegativeSamples(
+        UniformSampler('triplet', 2, seed=0), edge_type=('user', 'item')
+    )(data)
     assert out[et].dst_neg_index.shape == (5, 2)
 
 
@@ -106,12 +119,14 @@ def test_drop_mode_removes_unsatisfiable_positives():
 
 def test_functional_name_and_repr():
     from torch.utils.data import IterDataPipe
+
     assert 'negsamp_add_negative_samples' in IterDataPipe.functions
     transform = AddNegativeSamples(UniformSampler('binary', seed=1))
     assert repr(transform) == (
         "AddNegativeSamples(UniformSampler(mode='binary', amount=1, "
         "filtered=True, seed=1), edge_type=None, key='edge_label', "
-        "split_labels=False)")
+        'split_labels=False)'
+    )
 
 
 def test_errors():
@@ -129,7 +144,7 @@ def test_errors():
     hetero['a', 'to', 'a'].edge_index = torch.tensor([[0], [1]])
     with pytest.raises(ValueError, match="'edge_type' must be given"):
         AddNegativeSamples('uniform')(hetero)
-    with pytest.raises(ValueError, match="is not an edge type"):
+    with pytest.raises(ValueError, match='is not an edge type'):
         AddNegativeSamples('uniform', edge_type=('a', 'x', 'a'))(hetero)
     assert data.num_edges > 0
 
@@ -142,7 +157,7 @@ def test_labelled_negatives_are_not_taken_as_positives():
     transform = AddNegativeSamples(UniformSampler('binary', seed=0))
     out = transform(train)
     assert out.edge_label_index.size(1) == 2 * num_pos
-    assert out.edge_label.tolist() == [1.] * num_pos + [0.] * num_pos
+    assert out.edge_label.tolist() == [1.0] * num_pos + [0.0] * num_pos
     # Applying it again to its own output does not grow the batch:
     again = transform(out)
     assert again.edge_label_index.size(1) == 2 * num_pos

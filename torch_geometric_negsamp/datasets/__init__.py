@@ -1,16 +1,18 @@
 r"""Recommendation datasets in the LightGCN format, and the embedded
 Gowalla split."""
-from torch_geometric_negsamp.datasets.lightgcn_file import read_lightgcn_file
-from torch_geometric_negsamp.datasets.interaction_split import (
-    InteractionSplit, )
-from torch_geometric_negsamp.datasets.lightgcn_dataset import LightGCNDataset
+
+from torch_geometric_negsamp.datasets.amazon_book import AmazonBook
 from torch_geometric_negsamp.datasets.gowalla import (
     GOWALLA_SHA256,
     Gowalla,
     load_gowalla,
 )
+from torch_geometric_negsamp.datasets.interaction_split import (
+    InteractionSplit,
+)
+from torch_geometric_negsamp.datasets.lightgcn_dataset import LightGCNDataset
+from torch_geometric_negsamp.datasets.lightgcn_file import read_lightgcn_file
 from torch_geometric_negsamp.datasets.yelp2018 import Yelp2018
-from torch_geometric_negsamp.datasets.amazon_book import AmazonBook
 
 __all__ = [
     'read_lightgcn_file',

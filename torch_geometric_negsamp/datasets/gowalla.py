@@ -1,4 +1,5 @@
 r"""The Gowalla recommendation dataset, embedded in the package."""
+
 import gzip
 import importlib.resources
 import os
@@ -23,18 +24,21 @@ from torch_geometric_negsamp.datasets.lightgcn_file import (
 #: SHA-256 digests of the uncompressed Gowalla files (as given in
 #: ``datasets/data/gowalla/README.md``).
 GOWALLA_SHA256 = {
-    'train.txt':
-    '7244696fdeb23911319cf7b689f2e15a3c4c92549c873a5677b44e3f13cc3e62',
-    'test.txt':
-    '099a2a73924e4b754dc6efd730d764f492321b53c38eb93298850c83acf57be3',
+    'train.txt': (
+        '7244696fdeb23911319cf7b689f2e15a3c4c92549c873a5677b44e3f13cc3e62'
+    ),
+    'test.txt': (
+        '099a2a73924e4b754dc6efd730d764f492321b53c38eb93298850c83acf57be3'
+    ),
 }
 
 _EMBEDDED = ('data', 'gowalla')
 
 
 def _embedded_location(file_name: str) -> str:
-    return '/'.join(('torch_geometric_negsamp/datasets', ) + _EMBEDDED +
-                    (file_name, ))
+    return '/'.join(
+        ('torch_geometric_negsamp/datasets',) + _EMBEDDED + (file_name,)
+    )
 
 
 def _read_embedded(name: str) -> bytes:
@@ -46,14 +50,17 @@ def _read_embedded(name: str) -> bytes:
     resource = resource / f'{name}.gz'
     location = _embedded_location(f'{name}.gz')
     if not resource.is_file():
-        raise FileNotFoundError(f"The embedded Gowalla file '{location}' is "
-                                f"missing; reinstall torch_geometric_negsamp")
+        raise FileNotFoundError(
+            f"The embedded Gowalla file '{location}' is "
+            f'missing; reinstall torch_geometric_negsamp'
+        )
     try:
         content = gzip.decompress(resource.read_bytes())
     except (OSError, EOFError, zlib.error) as e:
-        raise ValueError(f"The embedded Gowalla file '{location}' is "
-                         f"damaged ({e}); reinstall torch_geometric_negsamp"
-                         ) from e
+        raise ValueError(
+            f"The embedded Gowalla file '{location}' is "
+            f'damaged ({e}); reinstall torch_geometric_negsamp'
+        ) from e
     verify_sha256(content, GOWALLA_SHA256[name], location)
     return content
 
@@ -65,8 +72,10 @@ def _read_from_directory(directory: str, name: str) -> bytes:
             content = read_lightgcn_bytes(path)
             verify_sha256(content, GOWALLA_SHA256[name], path)
             return content
-    raise FileNotFoundError(f"Gowalla file '{osp.join(directory, name)}' "
-                            f"(or '{name}.gz') does not exist")
+    raise FileNotFoundError(
+        f"Gowalla file '{osp.join(directory, name)}' "
+        f"(or '{name}.gz') does not exist"
+    )
 
 
 def load_gowalla(directory: Optional[PathLike] = None) -> InteractionSplit:
@@ -103,8 +112,7 @@ def load_gowalla(directory: Optional[PathLike] = None) -> InteractionSplit:
             directory = os.fspath(directory)
             content = _read_from_directory(directory, name)
             where = osp.join(directory, name)
-        edge_index, users = parse_lightgcn_text(content.decode('ascii'),
-                                                where)
+        edge_index, users = parse_lightgcn_text(content.decode('ascii'), where)
         indices.append(edge_index)
         num_users = max(num_users, users)
     num_items = max(int(e[1].max()) + 1 for e in indices)
@@ -122,6 +130,7 @@ class Gowalla(LightGCNDataset):
     against :obj:`GOWALLA_SHA256` again, so a damaged or different
     :obj:`raw/train.txt` raises an error naming it.
     """
+
     display_name = 'Gowalla'
     source = f'{LIGHTGCN_REPOSITORY}, folder data/gowalla'
     sha256 = GOWALLA_SHA256

@@ -1,10 +1,10 @@
 r"""A train / test (/ validation) split of user-item interactions."""
+
 from dataclasses import dataclass
 from typing import Optional, Union
 
 import torch
 from torch import Tensor
-
 from torch_geometric.data import HeteroData
 
 from torch_geometric_negsamp._validate import check_user_item_index
@@ -19,8 +19,9 @@ REV_EDGE_TYPE = ('item', 'rev_rates', 'user')
 
 def _check_int(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"'{name}' must be an int (got "
-                        f"{type(value).__name__})")
+        raise TypeError(
+            f"'{name}' must be an int (got {type(value).__name__})"
+        )
     if value < minimum:
         raise ValueError(f"'{name}' must be at least {minimum} (got {value})")
     return value
@@ -45,6 +46,7 @@ class InteractionSplit:
 
     Integer indices of any integer dtype are converted to :obj:`torch.long`.
     """
+
     train_index: Tensor
     test_index: Tensor
     num_users: int
@@ -58,12 +60,19 @@ class InteractionSplit:
         if self.val_index is not None:
             names.append('val_index')
         for name in names:
-            setattr(self, name, check_user_item_index(name, getattr(self, name),
-                                             self.num_users, self.num_items))
+            setattr(
+                self,
+                name,
+                check_user_item_index(
+                    name, getattr(self, name), self.num_users, self.num_items
+                ),
+            )
         devices = {getattr(self, name).device for name in names}
         if len(devices) > 1:
-            raise ValueError(f"All indices must live on one device (got "
-                             f"{sorted(str(d) for d in devices)})")
+            raise ValueError(
+                f'All indices must live on one device (got '
+                f'{sorted(str(d) for d in devices)})'
+            )
 
     @classmethod
     def from_lightgcn_files(
@@ -88,14 +97,20 @@ class InteractionSplit:
                 test file. (default: :obj:`None`)
         """
         train, train_users = read_lightgcn_file_with_num_users(
-            train_path, train_sha256)
+            train_path, train_sha256
+        )
         test, test_users = read_lightgcn_file_with_num_users(
-            test_path, test_sha256)
-        num_items = max([int(e[1].max()) + 1 for e in (train, test)
-                         if e.numel() > 0] or [0])
+            test_path, test_sha256
+        )
+        num_items = max(
+            [int(e[1].max()) + 1 for e in (train, test) if e.numel() > 0]
+            or [0]
+        )
         if num_items == 0:
-            raise ValueError(f"Neither '{train_path}' nor '{test_path}' holds "
-                             f"an interaction")
+            raise ValueError(
+                f"Neither '{train_path}' nor '{test_path}' holds "
+                f'an interaction'
+            )
         return cls(train, test, max(train_users, test_users), num_items)
 
     @property
@@ -116,9 +131,13 @@ class InteractionSplit:
     def to(self, device: Union[str, torch.device]) -> 'InteractionSplit':
         r"""Returns a copy with all indices on :obj:`device`."""
         val = None if self.val_index is None else self.val_index.to(device)
-        return InteractionSplit(self.train_index.to(device),
-                                self.test_index.to(device), self.num_users,
-                                self.num_items, val)
+        return InteractionSplit(
+            self.train_index.to(device),
+            self.test_index.to(device),
+            self.num_users,
+            self.num_items,
+            val,
+        )
 
     def to_hetero_data(self) -> HeteroData:
         r"""Returns the split as a bipartite
@@ -146,16 +165,24 @@ class InteractionSplit:
     @classmethod
     def from_hetero_data(cls, data: HeteroData) -> 'InteractionSplit':
         r"""Inverse of :meth:`to_hetero_data`."""
-        if not isinstance(data, HeteroData) or EDGE_TYPE not in \
-                data.edge_types:
-            raise ValueError(f"'data' must be a HeteroData with edge type "
-                             f"{EDGE_TYPE} (got {data!r})")
+        if (
+            not isinstance(data, HeteroData)
+            or EDGE_TYPE not in data.edge_types
+        ):
+            raise ValueError(
+                f"'data' must be a HeteroData with edge type "
+                f'{EDGE_TYPE} (got {data!r})'
+            )
         store = data[EDGE_TYPE]
         if 'test_edge_index' not in store:
             raise ValueError(f"'data[{EDGE_TYPE}]' has no 'test_edge_index'")
-        return cls(store.edge_index, store.test_edge_index,
-                   data['user'].num_nodes, data['item'].num_nodes,
-                   store.get('val_edge_index'))
+        return cls(
+            store.edge_index,
+            store.test_edge_index,
+            data['user'].num_nodes,
+            data['item'].num_nodes,
+            store.get('val_edge_index'),
+        )
 
     def to_homogeneous_edge_index(self) -> Tensor:
         r"""Returns the training graph as an undirected homogeneous
@@ -168,8 +195,9 @@ class InteractionSplit:
         user, item = self.train_index[0], self.train_index[1] + self.num_users
         return torch.stack([torch.cat([user, item]), torch.cat([item, user])])
 
-    def with_validation(self, fraction: float,
-                        seed: int = 0) -> 'InteractionSplit':
+    def with_validation(
+        self, fraction: float, seed: int = 0
+    ) -> 'InteractionSplit':
         r"""Returns a new split that moves a per-user random fraction of the
         training edges into :obj:`val_index`.
 
@@ -186,14 +214,15 @@ class InteractionSplit:
                 user's training items to hold out.
             seed (int, optional): The random seed. (default: :obj:`0`)
         """
-        if isinstance(fraction, bool) or not isinstance(fraction,
-                                                        (int, float)):
-            raise TypeError(f"'fraction' must be a float (got "
-                            f"{type(fraction).__name__})")
+        if isinstance(fraction, bool) or not isinstance(
+            fraction, (int, float)
+        ):
+            raise TypeError(
+                f"'fraction' must be a float (got {type(fraction).__name__})"
+            )
         if not 0.0 < fraction < 1.0:
-            raise ValueError(f"'fraction' must lie in (0, 1) (got "
-                             f"{fraction})")
-        _check_int('seed', seed, -2**63)
+            raise ValueError(f"'fraction' must lie in (0, 1) (got {fraction})")
+        _check_int('seed', seed, -(2**63))
         if self.val_index is not None:
             raise ValueError("This split already has a 'val_index'")
 
@@ -211,12 +240,17 @@ class InteractionSplit:
         num_val = torch.ceil(count.double() * fraction).long()
         num_val = torch.minimum(num_val, (count - 1).clamp(min=0))
         is_val = (rank < num_val[user]).to(device)
-        return InteractionSplit(self.train_index[:, ~is_val], self.test_index,
-                                self.num_users, self.num_items,
-                                self.train_index[:, is_val])
+        return InteractionSplit(
+            self.train_index[:, ~is_val],
+            self.test_index,
+            self.num_users,
+            self.num_items,
+            self.train_index[:, is_val],
+        )
 
-    def subset(self, num_users: int,
-               seed: Optional[int] = None) -> 'InteractionSplit':
+    def subset(
+        self, num_users: int, seed: Optional[int] = None
+    ) -> 'InteractionSplit':
         r"""Returns a smaller split restricted to :obj:`num_users` users, for
         quick experiments and tests.
 
@@ -234,10 +268,12 @@ class InteractionSplit:
         """
         _check_int('num_users', num_users, 1)
         if num_users > self.num_users:
-            raise ValueError(f"'num_users' must be at most {self.num_users} "
-                             f"(got {num_users})")
+            raise ValueError(
+                f"'num_users' must be at most {self.num_users} "
+                f'(got {num_users})'
+            )
         if seed is not None:
-            _check_int('seed', seed, -2**63)
+            _check_int('seed', seed, -(2**63))
             generator = torch.Generator().manual_seed(seed)
             users = torch.randperm(self.num_users, generator=generator)
             users = users[:num_users].sort()[0]
@@ -245,30 +281,38 @@ class InteractionSplit:
             users = torch.arange(num_users)
 
         device = self.train_index.device
-        user_map = torch.full((self.num_users, ), -1, dtype=torch.long)
+        user_map = torch.full((self.num_users,), -1, dtype=torch.long)
         user_map[users] = torch.arange(num_users)
         user_map = user_map.to(device)
 
         indices = [self.train_index, self.test_index, self.val_index]
-        kept = [None if e is None else e[:, user_map[e[0]] >= 0]
-                for e in indices]
+        kept = [
+            None if e is None else e[:, user_map[e[0]] >= 0] for e in indices
+        ]
         items = torch.cat([e[1] for e in kept if e is not None]).unique()
         if items.numel() == 0:
-            raise ValueError(f"The selected {num_users} users have no "
-                             f"interaction; choose more users")
-        item_map = torch.full((self.num_items, ), -1, dtype=torch.long,
-                              device=device)
+            raise ValueError(
+                f'The selected {num_users} users have no '
+                f'interaction; choose more users'
+            )
+        item_map = torch.full(
+            (self.num_items,), -1, dtype=torch.long, device=device
+        )
         item_map[items] = torch.arange(items.numel(), device=device)
         out = [
-            None if e is None else torch.stack(
-                [user_map[e[0]], item_map[e[1]]]) for e in kept
+            None
+            if e is None
+            else torch.stack([user_map[e[0]], item_map[e[1]]])
+            for e in kept
         ]
-        return InteractionSplit(out[0], out[1], num_users, items.numel(),
-                                out[2])
+        return InteractionSplit(
+            out[0], out[1], num_users, items.numel(), out[2]
+        )
 
     def __repr__(self) -> str:
         val = f', num_val={self.num_val}' if self.val_index is not None else ''
-        return (f'{self.__class__.__name__}(num_users={self.num_users}, '
-                f'num_items={self.num_items}, num_train={self.num_train}, '
-                f'num_test={self.num_test}{val})')
-
+        return (
+            f'{self.__class__.__name__}(num_users={self.num_users}, '
+            f'num_items={self.num_items}, num_train={self.num_train}, '
+            f'num_test={self.num_test}{val})'
+        )

@@ -1,4 +1,5 @@
 r"""The base class of the LightGCN-format recommendation datasets."""
+
 import os.path as osp
 from typing import Callable, Dict, List, Optional
 
@@ -43,6 +44,7 @@ class LightGCNDataset(InMemoryDataset):
         force_reload (bool, optional): Whether to re-process the dataset.
             (default: :obj:`False`)
     """
+
     #: The dataset name used in messages.
     display_name: str = 'LightGCN-format dataset'
     #: Where the raw files can be obtained (used in messages).
@@ -58,10 +60,12 @@ class LightGCNDataset(InMemoryDataset):
         force_reload: bool = False,
     ) -> None:
         if not isinstance(root, str) and not hasattr(root, '__fspath__'):
-            raise TypeError(f"'root' must be a path (got "
-                            f"{type(root).__name__})")
-        super().__init__(str(root), transform, pre_transform,
-                         force_reload=force_reload)
+            raise TypeError(
+                f"'root' must be a path (got {type(root).__name__})"
+            )
+        super().__init__(
+            str(root), transform, pre_transform, force_reload=force_reload
+        )
         self.load(self.processed_paths[0], data_cls=HeteroData)
 
     @property
@@ -74,22 +78,26 @@ class LightGCNDataset(InMemoryDataset):
 
     def download(self) -> None:
         missing = [
-            name for name, path in zip(self.raw_file_names, self.raw_paths)
+            name
+            for name, path in zip(self.raw_file_names, self.raw_paths)
             if not osp.isfile(path)
         ]
         raise FileNotFoundError(
-            f"{self.display_name}: raw file(s) {missing} not found. Put "
+            f'{self.display_name}: raw file(s) {missing} not found. Put '
             f"'train.txt' and 'test.txt' (LightGCN format, one line per "
             f"user: 'user item item ...') into '{self.raw_dir}'. They are "
-            f"distributed with the LightGCN reference implementation "
-            f"({self.source}). Nothing is downloaded automatically.")
+            f'distributed with the LightGCN reference implementation '
+            f'({self.source}). Nothing is downloaded automatically.'
+        )
 
     def process(self) -> None:
         sha256 = self.sha256 or {}
         split = InteractionSplit.from_lightgcn_files(
-            self.raw_paths[0], self.raw_paths[1],
+            self.raw_paths[0],
+            self.raw_paths[1],
             train_sha256=sha256.get('train.txt'),
-            test_sha256=sha256.get('test.txt'))
+            test_sha256=sha256.get('test.txt'),
+        )
         data = split.to_hetero_data()
         if self.pre_transform is not None:
             data = self.pre_transform(data)

@@ -1,4 +1,5 @@
 r"""Reading the LightGCN interaction text format."""
+
 import gzip
 import hashlib
 import os
@@ -16,7 +17,7 @@ PathLike = Union[str, 'os.PathLike[str]']
 _GZIP_MAGIC = b'\x1f\x8b'
 _MAX_DIGITS = 18  # Any 18-digit id fits into int64.
 _BAD_CHARACTER = re.compile(r'[^0-9\s]')
-_TOO_LONG_ID = re.compile(r'[0-9]{%d,}' % (_MAX_DIGITS + 1))
+_TOO_LONG_ID = re.compile(f'[0-9]{{{_MAX_DIGITS + 1},}}')
 
 
 def read_lightgcn_bytes(path: PathLike) -> bytes:
@@ -34,16 +35,19 @@ def read_lightgcn_bytes(path: PathLike) -> bytes:
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"LightGCN interaction file '{path}' does "
-                                f"not exist")
+        raise FileNotFoundError(
+            f"LightGCN interaction file '{path}' does not exist"
+        )
     with open(path, 'rb') as f:
         raw = f.read()
     if raw[:2] == _GZIP_MAGIC:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as e:
-            raise ValueError(f"'{path}' is not a readable gzip file (the "
-                             f"file is damaged or truncated): {e}") from e
+            raise ValueError(
+                f"'{path}' is not a readable gzip file (the "
+                f'file is damaged or truncated): {e}'
+            ) from e
     return raw
 
 
@@ -60,9 +64,11 @@ def verify_sha256(content: bytes, expected: str, name: str) -> None:
     """
     digest = hashlib.sha256(content).hexdigest()
     if digest != expected:
-        raise ValueError(f"Checksum mismatch for '{name}': expected sha256 "
-                         f"{expected}, got {digest}. The file is corrupt or "
-                         f"not the expected one; restore the original file")
+        raise ValueError(
+            f"Checksum mismatch for '{name}': expected sha256 "
+            f'{expected}, got {digest}. The file is corrupt or '
+            f'not the expected one; restore the original file'
+        )
 
 
 def parse_lightgcn_text(text: str, name: str = '<text>') -> Tuple[Tensor, int]:
@@ -94,15 +100,19 @@ def parse_lightgcn_text(text: str, name: str = '<text>') -> Tuple[Tensor, int]:
     bad = _BAD_CHARACTER.search(text)
     if bad is not None:
         line = text.count('\n', 0, bad.start()) + 1
-        raise ValueError(f"Malformed character {bad.group()!r} in '{name}' at "
-                         f"line {line}; expected non-negative integer ids "
-                         f"('user item item ...')")
+        raise ValueError(
+            f"Malformed character {bad.group()!r} in '{name}' at "
+            f'line {line}; expected non-negative integer ids '
+            f"('user item item ...')"
+        )
     too_long = _TOO_LONG_ID.search(text)
     if too_long is not None:
         line = text.count('\n', 0, too_long.start()) + 1
-        raise ValueError(f"Id {too_long.group()[:40]} in '{name}' at line "
-                         f"{line} is too large (more than "
-                         f"{_MAX_DIGITS} digits)")
+        raise ValueError(
+            f"Id {too_long.group()[:40]} in '{name}' at line "
+            f'{line} is too large (more than '
+            f'{_MAX_DIGITS} digits)'
+        )
 
     parts = [tokens for tokens in map(str.split, text.splitlines()) if tokens]
     if len(parts) == 0:
@@ -121,8 +131,7 @@ def parse_lightgcn_text(text: str, name: str = '<text>') -> Tuple[Tensor, int]:
     return edge_index, int(users.max()) + 1
 
 
-def read_lightgcn_file(path: PathLike,
-                       sha256: Optional[str] = None) -> Tensor:
+def read_lightgcn_file(path: PathLike, sha256: Optional[str] = None) -> Tensor:
     r"""Reads a file in the LightGCN interaction format, as used by the
     NGCF and LightGCN reference implementations (`He et al., 2020
     <https://arxiv.org/abs/2002.02126>`_): one line per user,
@@ -148,7 +157,8 @@ def read_lightgcn_file(path: PathLike,
 
 
 def read_lightgcn_file_with_num_users(
-        path: PathLike, sha256: Optional[str] = None) -> Tuple[Tensor, int]:
+    path: PathLike, sha256: Optional[str] = None
+) -> Tuple[Tensor, int]:
     r"""Same as :func:`read_lightgcn_file`, and also returns the number of
     users declared in the file (largest user id plus one), which counts users
     without interactions.

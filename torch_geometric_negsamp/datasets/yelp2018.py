@@ -1,4 +1,5 @@
 r"""The Yelp2018 recommendation dataset (LightGCN split)."""
+
 from torch_geometric_negsamp.datasets.lightgcn_dataset import (
     LIGHTGCN_REPOSITORY,
     LightGCNDataset,
@@ -17,5 +18,6 @@ class Yelp2018(LightGCNDataset):
     :class:`~torch_geometric_negsamp.datasets.LightGCNDataset` for the
     arguments and the data layout.
     """
+
     display_name = 'Yelp2018'
     source = f'{LIGHTGCN_REPOSITORY}, folder data/yelp2018'

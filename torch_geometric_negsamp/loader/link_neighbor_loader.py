@@ -1,5 +1,6 @@
 r"""A :class:`torch_geometric.loader.LinkNeighborLoader` with filtered,
 per-source negatives."""
+
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import torch_geometric.loader
@@ -29,8 +30,10 @@ ExtraPositives = Union[EdgeIndices, Dict[EdgeType, EdgeIndices]]
 def has_compiled_backend() -> bool:
     r"""Returns :obj:`True` if PyG can sample neighbours itself, i.e. if
     :obj:`pyg-lib` or :obj:`torch-sparse` is installed."""
-    return bool(torch_geometric.typing.WITH_PYG_LIB
-                or torch_geometric.typing.WITH_TORCH_SPARSE)
+    return bool(
+        torch_geometric.typing.WITH_PYG_LIB
+        or torch_geometric.typing.WITH_TORCH_SPARSE
+    )
 
 
 class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
@@ -109,6 +112,7 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
         >>> batch = next(iter(loader))
         >>> batch.dst_neg_index.shape  # [256, 4], never a known edge
     """
+
     def __init__(
         self,
         data: Union[Data, HeteroData],
@@ -134,60 +138,93 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
         **kwargs,
     ):
         ours = isinstance(neg_sampling, NegativeSampler)
-        if ours and neg_sampling_ratio is not None \
-                and neg_sampling_ratio != 0.0:
+        if (
+            ours
+            and neg_sampling_ratio is not None
+            and neg_sampling_ratio != 0.0
+        ):
             raise ValueError(
                 f"'neg_sampling_ratio' would replace 'neg_sampling' "
-                f"({neg_sampling.__class__.__name__}); pass only one of them "
-                f"(got neg_sampling_ratio={neg_sampling_ratio})")
+                f'({neg_sampling.__class__.__name__}); pass only one of them '
+                f'(got neg_sampling_ratio={neg_sampling_ratio})'
+            )
         if extra_positives is not None and not ours:
             raise ValueError(
                 f"'extra_positives' needs a 'NegativeSampler' as "
                 f"'neg_sampling' (got "
                 f"{type(neg_sampling).__name__}); PyG's negative sampling "
-                f"does not filter")
-        if ours and neighbor_sampler is not None and not isinstance(
-                neighbor_sampler, SeedAwareSamplerMixin):
+                f'does not filter'
+            )
+        if (
+            ours
+            and neighbor_sampler is not None
+            and not isinstance(neighbor_sampler, SeedAwareSamplerMixin)
+        ):
             raise TypeError(
                 f"'neighbor_sampler' must mix in 'SeedAwareSamplerMixin' to "
                 f"draw the negatives of '{neg_sampling.__class__.__name__}' "
-                f"(got {type(neighbor_sampler).__name__})")
+                f'(got {type(neighbor_sampler).__name__})'
+            )
         fit = None
         if ours:  # Validated now, fitted once PyG has checked the rest:
-            fit = self._prepare_fit(data, edge_label_index, neg_sampling,
-                                    extra_positives)
+            fit = self._prepare_fit(
+                data, edge_label_index, neg_sampling, extra_positives
+            )
 
         if neighbor_sampler is None:
-            cls = SeedAwareNeighborSampler if has_compiled_backend() \
+            cls = (
+                SeedAwareNeighborSampler
+                if has_compiled_backend()
                 else SeedAwareTorchNeighborSampler
+            )
             neighbor_sampler = cls(
-                data, num_neighbors=num_neighbors, replace=replace,
-                subgraph_type=subgraph_type, disjoint=disjoint,
-                temporal_strategy=temporal_strategy, time_attr=time_attr,
-                weight_attr=weight_attr, is_sorted=is_sorted,
+                data,
+                num_neighbors=num_neighbors,
+                replace=replace,
+                subgraph_type=subgraph_type,
+                disjoint=disjoint,
+                temporal_strategy=temporal_strategy,
+                time_attr=time_attr,
+                weight_attr=weight_attr,
+                is_sorted=is_sorted,
                 share_memory=kwargs.get('num_workers', 0) > 0,
-                directed=directed)
+                directed=directed,
+            )
 
         super().__init__(
-            data, num_neighbors, edge_label_index=edge_label_index,
-            edge_label=edge_label, edge_label_time=edge_label_time,
-            replace=replace, subgraph_type=subgraph_type, disjoint=disjoint,
-            temporal_strategy=temporal_strategy, neg_sampling=neg_sampling,
-            neg_sampling_ratio=neg_sampling_ratio, time_attr=time_attr,
-            weight_attr=weight_attr, transform=transform,
+            data,
+            num_neighbors,
+            edge_label_index=edge_label_index,
+            edge_label=edge_label,
+            edge_label_time=edge_label_time,
+            replace=replace,
+            subgraph_type=subgraph_type,
+            disjoint=disjoint,
+            temporal_strategy=temporal_strategy,
+            neg_sampling=neg_sampling,
+            neg_sampling_ratio=neg_sampling_ratio,
+            time_attr=time_attr,
+            weight_attr=weight_attr,
+            transform=transform,
             transform_sampler_output=transform_sampler_output,
-            is_sorted=is_sorted, filter_per_worker=filter_per_worker,
-            neighbor_sampler=neighbor_sampler, directed=directed, **kwargs)
+            is_sorted=is_sorted,
+            filter_per_worker=filter_per_worker,
+            neighbor_sampler=neighbor_sampler,
+            directed=directed,
+            **kwargs,
+        )
         if fit is not None:
             fit()
         if ours and kwargs.get('num_workers', 0) > 0:
             neg_sampling.share_memory_()  # one copy of the index for all
 
     @staticmethod
-    def _prepare_fit(data, edge_label_index: InputEdges,
-                     sampler: NegativeSampler,
-                     extra_positives: Optional[ExtraPositives]
-                     ) -> Optional[Callable[[], None]]:
+    def _prepare_fit(
+        data,
+        edge_label_index: InputEdges,
+        sampler: NegativeSampler,
+        extra_positives: Optional[ExtraPositives],
+    ) -> Optional[Callable[[], None]]:
         r"""Checks the arguments and returns the call that fits the sampler
         (:obj:`None` if it is fitted already)."""
         if not isinstance(data, (Data, HeteroData)):
@@ -195,35 +232,44 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
                 raise ValueError(
                     f"'{sampler.__class__.__name__}' must be fitted before "
                     f"it is used with a (FeatureStore, GraphStore) 'data' "
-                    f"(got an unfitted sampler)")
+                    f'(got an unfitted sampler)'
+                )
             if extra_positives is not None:
-                raise ValueError("'extra_positives' needs 'data' to be a "
-                                 "Data or HeteroData object")
+                raise ValueError(
+                    "'extra_positives' needs 'data' to be a "
+                    'Data or HeteroData object'
+                )
             return None
-        input_type, label_index = get_edge_label_index(data,
-                                                       edge_label_index)
+        input_type, label_index = get_edge_label_index(data, edge_label_index)
         if sampler.is_fitted:
             if extra_positives is not None:
                 raise ValueError(
                     f"'extra_positives' was given but "
                     f"'{sampler.__class__.__name__}' is already fitted; pass "
-                    f"them to 'fit()' or use an unfitted sampler")
+                    f"them to 'fit()' or use an unfitted sampler"
+                )
             sampler.index(input_type)  # raises if this type was not fitted
             return None
         extras = [label_index] + _as_list(extra_positives, input_type, data)
         if isinstance(data, HeteroData):
-            return lambda: sampler.fit(data, edge_type=input_type,
-                                       extra_positives={input_type: extras})
+            return lambda: sampler.fit(
+                data,
+                edge_type=input_type,
+                extra_positives={input_type: extras},
+            )
         return lambda: sampler.fit(data, extra_positives=extras)
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(neg_sampling={self.neg_sampling}, '
-                f'neighbor_sampler='
-                f'{self.link_sampler.__class__.__name__})')
+        return (
+            f'{self.__class__.__name__}(neg_sampling={self.neg_sampling}, '
+            f'neighbor_sampler='
+            f'{self.link_sampler.__class__.__name__})'
+        )
 
 
-def _as_list(extra: Optional[ExtraPositives], input_type: Optional[EdgeType],
-             data) -> List[Tensor]:
+def _as_list(
+    extra: Optional[ExtraPositives], input_type: Optional[EdgeType], data
+) -> List[Tensor]:
     r"""Validates :obj:`extra_positives` and returns the list of its edge
     index tensors for :obj:`input_type`."""
     if extra is None:
@@ -232,27 +278,35 @@ def _as_list(extra: Optional[ExtraPositives], input_type: Optional[EdgeType],
         if not isinstance(extra, dict):
             raise TypeError(
                 f"'extra_positives' must be a dict keyed by edge type for "
-                f"HeteroData (got {type(extra).__name__})")
+                f'HeteroData (got {type(extra).__name__})'
+            )
         canonical: Dict[EdgeType, object] = {}
         for key, value in extra.items():
             edge_type = data._to_canonical(key)
             if edge_type not in data.edge_types:
-                raise ValueError(f"'extra_positives' has key {key!r}, which "
-                                 f"is not an edge type of the data "
-                                 f"({data.edge_types})")
+                raise ValueError(
+                    f"'extra_positives' has key {key!r}, which "
+                    f'is not an edge type of the data '
+                    f'({data.edge_types})'
+                )
             canonical[edge_type] = value
         others = [key for key in canonical if key != input_type]
         if others:
             raise ValueError(
                 f"'extra_positives' holds edge type(s) {others} but the "
-                f"loader's edges are of type {input_type}")
+                f"loader's edges are of type {input_type}"
+            )
         extra = canonical.get(input_type, [])
     elif isinstance(extra, dict):
-        raise TypeError("'extra_positives' must be a tensor or a list of "
-                        "tensors for a homogeneous graph (got dict)")
+        raise TypeError(
+            "'extra_positives' must be a tensor or a list of "
+            'tensors for a homogeneous graph (got dict)'
+        )
     if isinstance(extra, Tensor):
         return [extra]
     if not isinstance(extra, (list, tuple)):
-        raise TypeError(f"'extra_positives' must be a tensor or a list of "
-                        f"tensors (got {type(extra).__name__})")
+        raise TypeError(
+            f"'extra_positives' must be a tensor or a list of "
+            f'tensors (got {type(extra).__name__})'
+        )
     return list(extra)

@@ -1,5 +1,6 @@
 r"""The hook that lets a neighbour sampler draw negatives from the positives
 of the mini-batch."""
+
 import math
 from typing import Dict, Optional, Tuple, Union
 
@@ -55,6 +56,7 @@ class SeedAwareSamplerMixin:
         >>> class MySampler(SeedAwareSamplerMixin, NeighborSampler):
         ...     pass
     """
+
     def sample_from_edges(
         self,
         inputs: EdgeSamplerInput,
@@ -76,45 +78,57 @@ class SeedAwareSamplerMixin:
         if getattr(self, 'node_time', None) is not None:
             raise NotImplementedError(
                 f"'{sampler.__class__.__name__}' cannot be combined with "
-                f"node-level temporal sampling: PyG re-draws negatives that "
-                f"lie in the future of their positive without seeing the "
-                f"positives, which would let false negatives back in")
+                f'node-level temporal sampling: PyG re-draws negatives that '
+                f'lie in the future of their positive without seeing the '
+                f'positives, which would let false negatives back in'
+            )
         index = sampler.index(edge_type)  # raises if not fitted
         num_nodes = self.num_nodes
         if isinstance(num_nodes, dict):
-            num_src, num_dst = (num_nodes[edge_type[0]],
-                                num_nodes[edge_type[-1]])
+            num_src, num_dst = (
+                num_nodes[edge_type[0]],
+                num_nodes[edge_type[-1]],
+            )
         else:
             num_src = num_dst = num_nodes
         if (index.num_src_nodes, index.num_dst_nodes) != (num_src, num_dst):
             raise ValueError(
                 f"'{sampler.__class__.__name__}' was fitted on "
-                f"{index.num_src_nodes} x {index.num_dst_nodes} nodes but the "
-                f"graph being sampled has {num_src} x {num_dst}"
-                f"{'' if edge_type is None else f' for {edge_type}'}; "
-                f"fit it on the same graph")
+                f'{index.num_src_nodes} x {index.num_dst_nodes} nodes but the '
+                f'graph being sampled has {num_src} x {num_dst}'
+                f'{"" if edge_type is None else f" for {edge_type}"}; '
+                f'fit it on the same graph'
+            )
 
         if sampler.is_binary():
             num_neg = math.ceil(inputs.row.numel() * sampler.amount)
-            src_neg, dst_neg = sampler.sample_pairs(num_neg,
-                                                    edge_type=edge_type)
+            src_neg, dst_neg = sampler.sample_pairs(
+                num_neg, edge_type=edge_type
+            )
             return inputs, _BatchNegativeSampling(
-                sampler, src=src_neg.to(inputs.row.device),
-                dst=dst_neg.to(inputs.col.device))
+                sampler,
+                src=src_neg.to(inputs.row.device),
+                dst=dst_neg.to(inputs.col.device),
+            )
 
         num_neg = int(sampler.amount)
         device = index.device
         neg, keep = sampler.sample_negatives(
-            inputs.row.to(device), inputs.col.to(device), num_neg,
-            edge_type=edge_type, return_mask=True)
+            inputs.row.to(device),
+            inputs.col.to(device),
+            num_neg,
+            edge_type=edge_type,
+            return_mask=True,
+        )
         neg = neg.to(inputs.col.device)
         if not bool(keep.all()):
             keep = keep.to(inputs.row.device)
             if not bool(keep.any()):
                 raise UnsatisfiableError(
-                    f"every positive of the mini-batch was dropped (all "
-                    f"{keep.numel()} sources have no valid negative); the "
-                    f"batch cannot be formed")
+                    f'every positive of the mini-batch was dropped (all '
+                    f'{keep.numel()} sources have no valid negative); the '
+                    f'batch cannot be formed'
+                )
             inputs = _select(inputs, keep)
         flat = _triplet_layout(neg, self.disjoint)
         return inputs, _BatchNegativeSampling(sampler, src=None, dst=flat)
@@ -130,51 +144,63 @@ def _triplet_layout(neg: Tensor, disjoint: bool) -> Tensor:
 
 def _select(inputs: EdgeSamplerInput, keep: Tensor) -> EdgeSamplerInput:
     r"""Keeps the positives of :obj:`inputs` where :obj:`keep` holds."""
+
     def take(value: Optional[Tensor]) -> Optional[Tensor]:
         return None if value is None else value[keep]
 
     return EdgeSamplerInput(
-        input_id=take(inputs.input_id), row=inputs.row[keep],
-        col=inputs.col[keep], label=take(inputs.label),
-        time=take(inputs.time), input_type=inputs.input_type)
+        input_id=take(inputs.input_id),
+        row=inputs.row[keep],
+        col=inputs.col[keep],
+        label=take(inputs.label),
+        time=take(inputs.time),
+        input_type=inputs.input_type,
+    )
 
 
 class _BatchNegativeSampling(NegativeSampling):
     r"""The per-batch stand-in handed to PyG: its :meth:`sample` returns the
     negatives computed from the positives, once per endpoint, and checks
     that PyG asks for exactly as many as were computed."""
-    def __init__(self, parent: NegativeSampler, src: Optional[Tensor],
-                 dst: Tensor):
+
+    def __init__(
+        self, parent: NegativeSampler, src: Optional[Tensor], dst: Tensor
+    ):
         super().__init__(parent.mode, parent.amount)
         self.parent_name = parent.__class__.__name__
         self._pending: Dict[str, Optional[Tensor]] = {'dst': dst}
         if src is not None:
             self._pending['src'] = src
 
-    def sample(self, num_samples: int, endpoint: str,
-               num_nodes: Optional[int] = None) -> Tensor:
+    def sample(
+        self, num_samples: int, endpoint: str, num_nodes: Optional[int] = None
+    ) -> Tensor:
         out = self._pending.get(endpoint)
         if out is None:
             raise RuntimeError(
                 f"PyG asked '{self.parent_name}' for {num_samples} "
                 f"'{endpoint}' negatives that were not prepared (the "
                 f"internal layout of 'torch_geometric.sampler."
-                f"neighbor_sampler.edge_sample' has changed)")
+                f"neighbor_sampler.edge_sample' has changed)"
+            )
         if out.numel() != num_samples:
             raise RuntimeError(
                 f"PyG asked '{self.parent_name}' for {num_samples} "
                 f"'{endpoint}' negatives but {out.numel()} were prepared (the "
                 f"internal layout of 'torch_geometric.sampler."
-                f"neighbor_sampler.edge_sample' has changed)")
+                f"neighbor_sampler.edge_sample' has changed)"
+            )
         self._pending[endpoint] = None
         return out
 
     def check_consumed(self) -> None:
-        left = [key for key, value in self._pending.items()
-                if value is not None]
+        left = [
+            key for key, value in self._pending.items() if value is not None
+        ]
         if left:
             raise RuntimeError(
                 f"PyG never asked '{self.parent_name}' for the prepared "
-                f"{left} negatives (the internal layout of "
+                f'{left} negatives (the internal layout of '
                 f"'torch_geometric.sampler.neighbor_sampler.edge_sample' "
-                f"has changed)")
+                f'has changed)'
+            )

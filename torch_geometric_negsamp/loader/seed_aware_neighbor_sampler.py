@@ -1,4 +1,5 @@
 r"""Seed-aware negative sampling on PyG's compiled neighbour sampler."""
+
 from torch_geometric.sampler import NeighborSampler
 
 from torch_geometric_negsamp.loader.seed_aware_mixin import (
@@ -27,8 +28,11 @@ class SeedAwareNeighborSampler(SeedAwareSamplerMixin, NeighborSampler):
         ...     data, [10, 5], neighbor_sampler=sampler, batch_size=256,
         ...     neg_sampling=UniformSampler(amount=4).fit(data))
     """
+
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(num_neighbors='
-                f'{self.num_neighbors.values}, replace={self.replace}, '
-                f'disjoint={self.disjoint}, '
-                f'subgraph_type={self.subgraph_type.value!r})')
+        return (
+            f'{self.__class__.__name__}(num_neighbors='
+            f'{self.num_neighbors.values}, replace={self.replace}, '
+            f'disjoint={self.disjoint}, '
+            f'subgraph_type={self.subgraph_type.value!r})'
+        )

@@ -1,4 +1,5 @@
 r"""Seed-aware negative sampling on the pure-PyTorch neighbour sampler."""
+
 from torch_geometric_negsamp.loader.seed_aware_mixin import (
     SeedAwareSamplerMixin,
 )
@@ -7,8 +8,9 @@ from torch_geometric_negsamp.loader.torch_neighbor_sampler import (
 )
 
 
-class SeedAwareTorchNeighborSampler(SeedAwareSamplerMixin,
-                                    TorchNeighborSampler):
+class SeedAwareTorchNeighborSampler(
+    SeedAwareSamplerMixin, TorchNeighborSampler
+):
     r"""The pure-PyTorch
     :class:`~torch_geometric_negsamp.loader.TorchNeighborSampler` (neighbour
     sampling of Hamilton et al., 2017, "Inductive Representation Learning on

@@ -1,4 +1,5 @@
 r"""A pure-PyTorch neighbour-sampling backend."""
+
 import warnings
 from typing import Dict, List, Optional, Tuple, Union
 
@@ -82,6 +83,7 @@ class TorchNeighborSampler(NeighborSampler):
         >>> loader = torch_geometric.loader.NeighborLoader(
         ...     data, [10, 5], neighbor_sampler=sampler, batch_size=128)
     """
+
     def __init__(
         self,
         data,
@@ -101,30 +103,38 @@ class TorchNeighborSampler(NeighborSampler):
         if time_attr is not None:
             raise NotImplementedError(
                 f"'{name}' does not support temporal sampling (got "
-                f"time_attr={time_attr!r}); install 'pyg-lib' for it")
+                f"time_attr={time_attr!r}); install 'pyg-lib' for it"
+            )
         if weight_attr is not None:
             raise NotImplementedError(
                 f"'{name}' does not support weighted sampling (got "
-                f"weight_attr={weight_attr!r}); install 'pyg-lib' for it")
-        if not directed or SubgraphType(subgraph_type) == \
-                SubgraphType.induced:
+                f"weight_attr={weight_attr!r}); install 'pyg-lib' for it"
+            )
+        if not directed or SubgraphType(subgraph_type) == SubgraphType.induced:
             raise NotImplementedError(
                 f"'{name}' does not support induced subgraphs (got "
-                f"subgraph_type={str(subgraph_type)!r}, directed="
-                f"{directed}); install 'torch-sparse' for them")
+                f'subgraph_type={str(subgraph_type)!r}, directed='
+                f"{directed}); install 'torch-sparse' for them"
+            )
         if sample_direction != 'forward':
             raise NotImplementedError(
                 f"'{name}' supports only sample_direction='forward' (got "
-                f"{sample_direction!r})")
+                f'{sample_direction!r})'
+            )
         with warnings.catch_warnings():
             # PyG warns that sampling without 'pyg-lib' is deprecated; that
             # refers to its own 'torch-sparse' path, which is not used here.
             warnings.filterwarnings('ignore', message=".*'pyg-lib'.*")
             super().__init__(
-                data, num_neighbors, subgraph_type=subgraph_type,
-                replace=replace, disjoint=disjoint,
-                temporal_strategy=temporal_strategy, is_sorted=is_sorted,
-                share_memory=share_memory)
+                data,
+                num_neighbors,
+                subgraph_type=subgraph_type,
+                replace=replace,
+                disjoint=disjoint,
+                temporal_strategy=temporal_strategy,
+                is_sorted=is_sorted,
+                share_memory=share_memory,
+            )
 
     def _sample(
         self,
@@ -135,7 +145,8 @@ class TorchNeighborSampler(NeighborSampler):
         if seed_time is not None:
             raise NotImplementedError(
                 f"'{self.__class__.__name__}' does not support temporal "
-                f"sampling (got 'seed_time')")
+                f"sampling (got 'seed_time')"
+            )
         if isinstance(seed, dict):
             return self._sample_hetero(seed)
         return self._sample_homo(seed)
@@ -153,8 +164,9 @@ class TorchNeighborSampler(NeighborSampler):
         num_sampled_edges = []
         for k in self.num_neighbors.get_mapped_values():
             before = nodes.count
-            nbr, seg, epos = _sample_neighbors(self.colptr, self.row,
-                                               frontier[1], k, self.replace)
+            nbr, seg, epos = _sample_neighbors(
+                self.colptr, self.row, frontier[1], k, self.replace
+            )
             batch = None if frontier[2] is None else frontier[2][seg]
             rows.append(nodes.insert(nbr, batch))
             cols.append(frontier[0][seg])
@@ -163,22 +175,31 @@ class TorchNeighborSampler(NeighborSampler):
             num_sampled_edges.append(epos.numel())
             frontier = nodes.range(before, nodes.count)
         return SamplerOutput(
-            node=nodes.node(), row=_cat(rows, seed), col=_cat(cols, seed),
-            edge=_cat(edges, seed), batch=nodes.batch(),
+            node=nodes.node(),
+            row=_cat(rows, seed),
+            col=_cat(cols, seed),
+            edge=_cat(edges, seed),
+            batch=nodes.batch(),
             num_sampled_nodes=num_sampled_nodes,
-            num_sampled_edges=num_sampled_edges)
+            num_sampled_edges=num_sampled_edges,
+        )
 
     # -------------------------------------------------------- heterogeneous
-    def _sample_hetero(self, seed: Dict[NodeType, Tensor]
-                       ) -> HeteroSamplerOutput:
-        device = next(iter(self.colptr_dict.values())).device \
-            if len(self.colptr_dict) > 0 else torch.device('cpu')
+    def _sample_hetero(
+        self, seed: Dict[NodeType, Tensor]
+    ) -> HeteroSamplerOutput:
+        device = (
+            next(iter(self.colptr_dict.values())).device
+            if len(self.colptr_dict) > 0
+            else torch.device('cpu')
+        )
         empty = torch.empty(0, dtype=torch.long, device=device)
         nodes: Dict[NodeType, _NodeSet] = {}
         for node_type in self.node_types:
             node_seed = seed.get(node_type, empty).to(device, torch.long)
-            nodes[node_type] = _NodeSet(node_seed, self.num_nodes[node_type],
-                                        self.disjoint)
+            nodes[node_type] = _NodeSet(
+                node_seed, self.num_nodes[node_type], self.disjoint
+            )
         num_neighbors = self.num_neighbors.get_mapped_values(self.edge_types)
         num_hops = self.num_neighbors.num_hops
         rows = {edge_type: [] for edge_type in self.edge_types}
@@ -186,8 +207,9 @@ class TorchNeighborSampler(NeighborSampler):
         edges = {edge_type: [] for edge_type in self.edge_types}
         num_sampled_nodes = {t: [nodes[t].count] for t in self.node_types}
         num_sampled_edges = {edge_type: [] for edge_type in self.edge_types}
-        frontier = {t: nodes[t].range(0, nodes[t].count)
-                    for t in self.node_types}
+        frontier = {
+            t: nodes[t].range(0, nodes[t].count) for t in self.node_types
+        }
         for hop in range(num_hops):
             before = {t: nodes[t].count for t in self.node_types}
             for edge_type in self.edge_types:
@@ -196,11 +218,18 @@ class TorchNeighborSampler(NeighborSampler):
                 k = values[hop] if hop < len(values) else 0
                 src_type, _, dst_type = edge_type
                 local, glob, batch = frontier[dst_type]
-                nbr, seg, epos = _sample_neighbors(self.colptr_dict[rel],
-                                                   self.row_dict[rel], glob, k,
-                                                   self.replace)
-                rows[edge_type].append(nodes[src_type].insert(
-                    nbr, None if batch is None else batch[seg]))
+                nbr, seg, epos = _sample_neighbors(
+                    self.colptr_dict[rel],
+                    self.row_dict[rel],
+                    glob,
+                    k,
+                    self.replace,
+                )
+                rows[edge_type].append(
+                    nodes[src_type].insert(
+                        nbr, None if batch is None else batch[seg]
+                    )
+                )
                 cols[edge_type].append(local[seg])
                 edges[edge_type].append(epos)
                 num_sampled_edges[edge_type].append(epos.numel())
@@ -212,16 +241,22 @@ class TorchNeighborSampler(NeighborSampler):
             row={et: _cat(v, empty) for et, v in rows.items()},
             col={et: _cat(v, empty) for et, v in cols.items()},
             edge={et: _cat(v, empty) for et, v in edges.items()},
-            batch=({t: nodes[t].batch() for t in self.node_types}
-                   if self.disjoint else None),
+            batch=(
+                {t: nodes[t].batch() for t in self.node_types}
+                if self.disjoint
+                else None
+            ),
             num_sampled_nodes=num_sampled_nodes,
-            num_sampled_edges=num_sampled_edges)
+            num_sampled_edges=num_sampled_edges,
+        )
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(num_neighbors='
-                f'{self.num_neighbors.values}, replace={self.replace}, '
-                f'disjoint={self.disjoint}, '
-                f'subgraph_type={self.subgraph_type.value!r})')
+        return (
+            f'{self.__class__.__name__}(num_neighbors='
+            f'{self.num_neighbors.values}, replace={self.replace}, '
+            f'disjoint={self.disjoint}, '
+            f'subgraph_type={self.subgraph_type.value!r})'
+        )
 
 
 def _cat(parts: List[Tensor], like: Tensor) -> Tensor:
@@ -235,14 +270,16 @@ def _expand(start: Tensor, count: Tensor) -> Tuple[Tensor, Tensor]:
     ``start[i], ..., start[i] + count[i] - 1``. Returns ``(segment,
     position)``, grouped by segment."""
     seg = torch.repeat_interleave(
-        torch.arange(count.numel(), device=count.device), count)
+        torch.arange(count.numel(), device=count.device), count
+    )
     first = torch.repeat_interleave(count.cumsum(0) - count, count)
     offset = torch.arange(seg.numel(), device=count.device) - first
     return seg, start[seg] + offset
 
 
-def _sample_neighbors(colptr: Tensor, row: Tensor, nodes: Tensor, k: int,
-                      replace: bool) -> Tuple[Tensor, Tensor, Tensor]:
+def _sample_neighbors(
+    colptr: Tensor, row: Tensor, nodes: Tensor, k: int, replace: bool
+) -> Tuple[Tensor, Tensor, Tensor]:
     r"""Uniformly draws up to :obj:`k` in-neighbours of every node in
     :obj:`nodes` (all of them if :obj:`k < 0`) from a CSC graph.
 
@@ -298,12 +335,16 @@ class _NodeSet:
     with :func:`torch.searchsorted`; no per-seed loop and no array of the
     size of the graph is needed.
     """
+
     def __init__(self, seed: Tensor, num_nodes: int, disjoint: bool):
         self.num_nodes = num_nodes
         self.disjoint = disjoint
         self.count = seed.numel()
-        batch = torch.arange(seed.numel(), device=seed.device) \
-            if disjoint else None
+        batch = (
+            torch.arange(seed.numel(), device=seed.device)
+            if disjoint
+            else None
+        )
         self._nodes = [seed]
         self._batches = [batch] if disjoint else []
         keys = self._key(seed, batch)
@@ -325,8 +366,9 @@ class _NodeSet:
         pos = torch.searchsorted(self.sorted_keys, keys)
         pos = pos.clamp_(max=self.sorted_keys.numel() - 1)
         found = self.sorted_keys[pos] == keys
-        return torch.where(found, self.sorted_ids[pos],
-                           torch.full_like(keys, -1))
+        return torch.where(
+            found, self.sorted_ids[pos], torch.full_like(keys, -1)
+        )
 
     def insert(self, node: Tensor, batch: Optional[Tensor]) -> Tensor:
         r"""Adds the nodes not seen yet (in order of first appearance) and
@@ -337,11 +379,15 @@ class _NodeSet:
         if miss.numel() == 0:
             return ids
         uniq, inverse = keys[miss].unique(return_inverse=True)
-        first = torch.full((uniq.numel(), ), miss.numel(),
-                           dtype=torch.long, device=keys.device)
-        first.scatter_reduce_(0, inverse,
-                              torch.arange(miss.numel(), device=keys.device),
-                              reduce='amin')
+        first = torch.full(
+            (uniq.numel(),), miss.numel(), dtype=torch.long, device=keys.device
+        )
+        first.scatter_reduce_(
+            0,
+            inverse,
+            torch.arange(miss.numel(), device=keys.device),
+            reduce='amin',
+        )
         order = first.argsort()
         rank = torch.empty_like(order)
         rank[order] = torch.arange(order.numel(), device=order.device)
@@ -350,8 +396,9 @@ class _NodeSet:
         new_keys = uniq[order]
         if self.disjoint:
             self._nodes.append(new_keys % self.num_nodes)
-            self._batches.append(torch.div(new_keys, self.num_nodes,
-                                           rounding_mode='floor'))
+            self._batches.append(
+                torch.div(new_keys, self.num_nodes, rounding_mode='floor')
+            )
         else:
             self._nodes.append(new_keys)
         all_keys = torch.cat([self.sorted_keys, uniq])
@@ -374,12 +421,16 @@ class _NodeSet:
             self._all_batch = torch.cat(self._batches)
         return self._all_batch
 
-    def range(self, start: int, end: int
-              ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+    def range(
+        self, start: int, end: int
+    ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
         r"""Returns ``(local ids, global ids, batch)`` of the local ids in
         ``[start, end)``."""
         node = self.node()
         local = torch.arange(start, end, device=node.device)
         batch = self.batch()
-        return local, node[start:end], (None if batch is None else
-                                         batch[start:end])
+        return (
+            local,
+            node[start:end],
+            (None if batch is None else batch[start:end]),
+        )

@@ -1,4 +1,5 @@
 r"""The symmetric normalized adjacency of a user-item graph."""
+
 import warnings
 
 import torch
@@ -51,8 +52,9 @@ def normalized_adjacency(
     num_items = check_int('num_items', num_items)
     check_train_index(train_index, num_users, num_items)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"'dtype' must be a floating point torch.dtype (got "
-                        f"{dtype!r})")
+        raise TypeError(
+            f"'dtype' must be a floating point torch.dtype (got {dtype!r})"
+        )
 
     num_nodes = num_users + num_items
     edge_index = torch.stack([train_index[0], train_index[1] + num_users])
@@ -73,8 +75,9 @@ def _csr(crow: Tensor, col: Tensor, value: Tensor, num_nodes: int) -> Tensor:
     # skipped explicitly; the one-time "beta" notice of torch.sparse CSR is
     # silenced as it says nothing actionable to the user of this package.
     with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='.*Sparse CSR tensor '
-                                'support is in beta.*')
-        return torch.sparse_csr_tensor(crow, col, value,
-                                       (num_nodes, num_nodes),
-                                       check_invariants=False)
+        warnings.filterwarnings(
+            'ignore', message='.*Sparse CSR tensor support is in beta.*'
+        )
+        return torch.sparse_csr_tensor(
+            crow, col, value, (num_nodes, num_nodes), check_invariants=False
+        )

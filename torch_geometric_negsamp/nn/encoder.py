@@ -1,4 +1,5 @@
 r"""The common interface of the graph recommender encoders."""
+
 from typing import List, Optional, Tuple
 
 import torch
@@ -48,6 +49,7 @@ class RecommenderEncoder(torch.nn.Module):
             :obj:`train_index`; with neither, pass :obj:`adj` to
             :meth:`forward`. (default: :obj:`None`)
     """
+
     def __init__(
         self,
         num_users: int,
@@ -63,8 +65,9 @@ class RecommenderEncoder(torch.nn.Module):
         self.embedding_dim = check_int('embedding_dim', embedding_dim)
         self.num_layers = check_int('num_layers', num_layers, minimum=0)
         if adj is not None and train_index is not None:
-            raise ValueError("Give at most one of 'adj' and 'train_index' "
-                             "(got both)")
+            raise ValueError(
+                "Give at most one of 'adj' and 'train_index' (got both)"
+            )
         if train_index is not None:
             check_train_index(train_index, self.num_users, self.num_items)
             adj = self.build_adjacency(train_index)
@@ -77,9 +80,12 @@ class RecommenderEncoder(torch.nn.Module):
         r"""Builds the propagation matrix from validated interactions
         (the symmetric normalized adjacency unless overridden).
         """
-        return normalized_adjacency(train_index, self.num_users,
-                                    self.num_items,
-                                    dtype=torch.get_default_dtype())
+        return normalized_adjacency(
+            train_index,
+            self.num_users,
+            self.num_items,
+            dtype=torch.get_default_dtype(),
+        )
 
     @property
     def num_nodes(self) -> int:
@@ -100,16 +106,21 @@ class RecommenderEncoder(torch.nn.Module):
             if adj is None:
                 raise ValueError(
                     f"{self.__class__.__name__} has no adjacency: pass 'adj' "
-                    f"or build it with 'adj=' or 'train_index='")
+                    f"or build it with 'adj=' or 'train_index='"
+                )
         else:
             check_adjacency('adj', adj, self.num_nodes)
         weight = self.embedding.weight
         if adj.device != weight.device:
-            raise ValueError(f"'adj' must be on the device of the embeddings "
-                             f"({weight.device}) (got {adj.device})")
+            raise ValueError(
+                f"'adj' must be on the device of the embeddings "
+                f'({weight.device}) (got {adj.device})'
+            )
         if adj.dtype != weight.dtype:
-            raise TypeError(f"'adj' must have the dtype of the embeddings "
-                            f"({weight.dtype}) (got {adj.dtype})")
+            raise TypeError(
+                f"'adj' must have the dtype of the embeddings "
+                f'({weight.dtype}) (got {adj.dtype})'
+            )
         return adj
 
     def layer_embeddings(self, adj: Optional[Tensor] = None) -> List[Tensor]:
@@ -144,7 +155,7 @@ class RecommenderEncoder(torch.nn.Module):
             :obj:`[I, out_channels]`.
         """
         out = self.pool(self.layer_embeddings(adj))
-        return out[:self.num_users], out[self.num_users:]
+        return out[: self.num_users], out[self.num_users :]
 
     def score(self, user_emb: Tensor, item_emb: Tensor) -> Tensor:
         r"""Inner-product scores of users against items.
@@ -161,25 +172,36 @@ class RecommenderEncoder(torch.nn.Module):
             torch.Tensor: Shape :obj:`[B]` or :obj:`[B, k]`.
         """
         if not isinstance(user_emb, Tensor) or not isinstance(
-                item_emb, Tensor):
-            raise TypeError(f"'user_emb' and 'item_emb' must be tensors (got "
-                            f"{type(user_emb).__name__} and "
-                            f"{type(item_emb).__name__})")
+            item_emb, Tensor
+        ):
+            raise TypeError(
+                f"'user_emb' and 'item_emb' must be tensors (got "
+                f'{type(user_emb).__name__} and '
+                f'{type(item_emb).__name__})'
+            )
         if user_emb.dim() != 2:
-            raise ValueError(f"'user_emb' must have shape [B, d] (got "
-                             f"{list(user_emb.shape)})")
+            raise ValueError(
+                f"'user_emb' must have shape [B, d] (got "
+                f'{list(user_emb.shape)})'
+            )
         if item_emb.dim() == 2 and item_emb.shape == user_emb.shape:
             return (user_emb * item_emb).sum(dim=-1)
-        if (item_emb.dim() == 3 and item_emb.size(0) == user_emb.size(0)
-                and item_emb.size(2) == user_emb.size(1)):
+        if (
+            item_emb.dim() == 3
+            and item_emb.size(0) == user_emb.size(0)
+            and item_emb.size(2) == user_emb.size(1)
+        ):
             return torch.bmm(item_emb, user_emb.unsqueeze(-1)).squeeze(-1)
         B, d = user_emb.shape
-        raise ValueError(f"'item_emb' must have shape [{B}, {d}] or "
-                         f"[{B}, k, {d}] to match 'user_emb' (got "
-                         f"{list(item_emb.shape)})")
+        raise ValueError(
+            f"'item_emb' must have shape [{B}, {d}] or "
+            f"[{B}, k, {d}] to match 'user_emb' (got "
+            f'{list(item_emb.shape)})'
+        )
 
-    def reg_embeddings(self, users: Tensor,
-                       items: Tensor) -> Tuple[Tensor, Tensor]:
+    def reg_embeddings(
+        self, users: Tensor, items: Tensor
+    ) -> Tuple[Tensor, Tensor]:
         r"""Returns the ego (layer-0) embeddings of the given users and
         items, the usual target of the L2 regularization term in
         LightGCN / NGCF training.
@@ -198,12 +220,16 @@ class RecommenderEncoder(torch.nn.Module):
         """
         for name, ids in (('users', users), ('items', items)):
             if not isinstance(ids, Tensor) or ids.dtype != torch.long:
-                got = ids.dtype if isinstance(ids, Tensor) else type(
-                    ids).__name__
-                raise TypeError(f"'{name}' must be a torch.long tensor (got "
-                                f"{got})")
+                got = (
+                    ids.dtype
+                    if isinstance(ids, Tensor)
+                    else type(ids).__name__
+                )
+                raise TypeError(
+                    f"'{name}' must be a torch.long tensor (got {got})"
+                )
         weight = self.embedding.weight
-        return weight[:self.num_users][users], weight[self.num_users:][items]
+        return weight[: self.num_users][users], weight[self.num_users :][items]
 
     def extra_repr_args(self) -> str:
         r"""Keyword arguments shown by :meth:`__repr__` after the common
@@ -213,7 +239,9 @@ class RecommenderEncoder(torch.nn.Module):
 
     def __repr__(self) -> str:
         extra = self.extra_repr_args()
-        return (f'{self.__class__.__name__}({self.num_users}, '
-                f'{self.num_items}, embedding_dim={self.embedding_dim}, '
-                f'num_layers={self.num_layers}'
-                f'{", " + extra if extra else ""})')
+        return (
+            f'{self.__class__.__name__}({self.num_users}, '
+            f'{self.num_items}, embedding_dim={self.embedding_dim}, '
+            f'num_layers={self.num_layers}'
+            f'{", " + extra if extra else ""})'
+        )

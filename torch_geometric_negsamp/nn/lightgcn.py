@@ -1,4 +1,5 @@
 r"""LightGCN over a precomputed normalized adjacency."""
+
 from typing import List, Optional
 
 import torch
@@ -51,6 +52,7 @@ class LightGCN(RecommenderEncoder):
             :obj:`[2, E]` of (user, item), to build the adjacency from.
             (default: :obj:`None`)
     """
+
     def __init__(
         self,
         num_users: int,
@@ -60,8 +62,14 @@ class LightGCN(RecommenderEncoder):
         adj: Optional[Tensor] = None,
         train_index: Optional[Tensor] = None,
     ):
-        super().__init__(num_users, num_items, embedding_dim, num_layers,
-                         adj=adj, train_index=train_index)
+        super().__init__(
+            num_users,
+            num_items,
+            embedding_dim,
+            num_layers,
+            adj=adj,
+            train_index=train_index,
+        )
         self.reset_parameters()
 
     def reset_parameters(self):

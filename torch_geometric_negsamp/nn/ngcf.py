@@ -1,4 +1,5 @@
 r"""NGCF over a precomputed normalized adjacency."""
+
 import numbers
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -73,6 +74,7 @@ class NGCF(RecommenderEncoder):
             message dropout (ideally on the model's device); :obj:`None` uses
             the global RNG. (default: :obj:`None`)
     """
+
     def __init__(
         self,
         num_users: int,
@@ -87,32 +89,48 @@ class NGCF(RecommenderEncoder):
         train_index: Optional[Tensor] = None,
         generator: Optional[torch.Generator] = None,
     ):
-        super().__init__(num_users, num_items, embedding_dim, num_layers,
-                         adj=adj, train_index=train_index)
+        super().__init__(
+            num_users,
+            num_items,
+            embedding_dim,
+            num_layers,
+            adj=adj,
+            train_index=train_index,
+        )
         self.node_dropout = check_probability('node_dropout', node_dropout)
         if isinstance(message_dropout, numbers.Real) and not isinstance(
-                message_dropout, bool):
+            message_dropout, bool
+        ):
             message_dropout = [message_dropout] * self.num_layers
-        if (not isinstance(message_dropout, Sequence)
-                or len(message_dropout) != self.num_layers):
-            raise ValueError(f"'message_dropout' must be a float or a "
-                             f"sequence of {self.num_layers} floats (got "
-                             f"{message_dropout!r})")
+        if (
+            not isinstance(message_dropout, Sequence)
+            or len(message_dropout) != self.num_layers
+        ):
+            raise ValueError(
+                f"'message_dropout' must be a float or a "
+                f'sequence of {self.num_layers} floats (got '
+                f'{message_dropout!r})'
+            )
         self.message_dropout = [
             check_probability('message_dropout', p) for p in message_dropout
         ]
         if isinstance(negative_slope, bool) or not isinstance(
-                negative_slope, numbers.Real):
-            raise TypeError(f"'negative_slope' must be a float (got "
-                            f"{type(negative_slope).__name__})")
+            negative_slope, numbers.Real
+        ):
+            raise TypeError(
+                f"'negative_slope' must be a float (got "
+                f'{type(negative_slope).__name__})'
+            )
         self.negative_slope = float(negative_slope)
         self.generator = check_generator(generator)
 
         d = self.embedding_dim
         self.lins_sum = torch.nn.ModuleList(
-            [torch.nn.Linear(d, d, bias=bias) for _ in range(self.num_layers)])
+            [torch.nn.Linear(d, d, bias=bias) for _ in range(self.num_layers)]
+        )
         self.lins_bi = torch.nn.ModuleList(
-            [torch.nn.Linear(d, d, bias=bias) for _ in range(self.num_layers)])
+            [torch.nn.Linear(d, d, bias=bias) for _ in range(self.num_layers)]
+        )
         # Undirected-edge id of each non-zero of the stored adjacency, for
         # node dropout; computed once here (a sort of all non-zeros).
         pair, self._num_pairs = None, 0
@@ -151,8 +169,9 @@ class NGCF(RecommenderEncoder):
                 pair, num_pairs = self._pair, self._num_pairs
             else:
                 pair, num_pairs = _edge_pairs(adj)
-            adj = _drop_edges(adj, pair, num_pairs, self.node_dropout,
-                              self.generator)
+            adj = _drop_edges(
+                adj, pair, num_pairs, self.node_dropout, self.generator
+            )
 
         x = self.embedding.weight
         layers = [x]
@@ -160,7 +179,8 @@ class NGCF(RecommenderEncoder):
             side = propagate(adj, x)
             x = F.leaky_relu(
                 self.lins_sum[k](side + x) + self.lins_bi[k](side * x),
-                self.negative_slope)
+                self.negative_slope,
+            )
             x = self._dropout(x, self.message_dropout[k])
             layers.append(F.normalize(x, p=2.0, dim=-1))
         return layers
@@ -180,8 +200,10 @@ class NGCF(RecommenderEncoder):
         return x * keep / (1.0 - p)
 
     def extra_repr_args(self) -> str:
-        return (f'node_dropout={self.node_dropout}, '
-                f'message_dropout={self.message_dropout}')
+        return (
+            f'node_dropout={self.node_dropout}, '
+            f'message_dropout={self.message_dropout}'
+        )
 
 
 def _edge_pairs(adj: Tensor) -> Tuple[Tensor, int]:
@@ -196,8 +218,13 @@ def _edge_pairs(adj: Tensor) -> Tuple[Tensor, int]:
     return pair, unique.numel()
 
 
-def _drop_edges(adj: Tensor, pair: Tensor, num_pairs: int, p: float,
-                generator: Optional[torch.Generator]) -> Tensor:
+def _drop_edges(
+    adj: Tensor,
+    pair: Tensor,
+    num_pairs: int,
+    p: float,
+    generator: Optional[torch.Generator],
+) -> Tensor:
     r"""Drops undirected edges with probability :obj:`p` (both directions
     together) and rescales the kept values by :math:`1 / (1 - p)`.
     """
@@ -205,5 +232,9 @@ def _drop_edges(adj: Tensor, pair: Tensor, num_pairs: int, p: float,
     row = ptr2index(adj.crow_indices(), adj._nnz())[keep]
     crow = index2ptr(row, adj.size(0))
     # Masking keeps the row-major order, so the result is a valid CSR.
-    return _csr(crow, adj.col_indices()[keep],
-                adj.values()[keep] / (1.0 - p), adj.size(0))
+    return _csr(
+        crow,
+        adj.col_indices()[keep],
+        adj.values()[keep] / (1.0 - p),
+        adj.size(0),
+    )

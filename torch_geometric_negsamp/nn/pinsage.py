@@ -1,4 +1,5 @@
 r"""PinSage with random-walk importance neighbourhoods."""
+
 from typing import List, Optional, Tuple
 
 import torch
@@ -78,6 +79,7 @@ class PinSage(RecommenderEncoder):
             walks (on the device of :obj:`train_index`); :obj:`None` uses the
             global RNG. (default: :obj:`None`)
     """
+
     def __init__(
         self,
         num_users: int,
@@ -92,8 +94,10 @@ class PinSage(RecommenderEncoder):
         generator: Optional[torch.Generator] = None,
     ):
         if train_index is None:
-            raise ValueError("PinSage requires 'train_index' (the graph its "
-                             "random walks run on) (got None)")
+            raise ValueError(
+                "PinSage requires 'train_index' (the graph its "
+                'random walks run on) (got None)'
+            )
         if aggr not in _AGGRS:
             raise ValueError(f"'aggr' must be one of {_AGGRS} (got {aggr!r})")
         self.num_walks = check_int('num_walks', num_walks)
@@ -102,12 +106,18 @@ class PinSage(RecommenderEncoder):
         self.aggr = aggr
         self.generator = check_generator(generator)
         # The base class validates and calls build_adjacency(train_index).
-        super().__init__(num_users, num_items, embedding_dim, num_layers,
-                         train_index=train_index)
+        super().__init__(
+            num_users,
+            num_items,
+            embedding_dim,
+            num_layers,
+            train_index=train_index,
+        )
         self.register_buffer('adj_t', _transpose(self.adj), persistent=False)
         d = self.embedding_dim
         self.lins = torch.nn.ModuleList(
-            [torch.nn.Linear(2 * d, d) for _ in range(self.num_layers)])
+            [torch.nn.Linear(2 * d, d) for _ in range(self.num_layers)]
+        )
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -122,11 +132,22 @@ class PinSage(RecommenderEncoder):
         from random walks on :obj:`train_index`.
         """
         edge_index, weight = self.importance_neighbors(
-            train_index, self.num_users, self.num_items, self.num_walks,
-            self.walk_length, self.top_k, self.aggr, self.generator)
+            train_index,
+            self.num_users,
+            self.num_items,
+            self.num_walks,
+            self.walk_length,
+            self.top_k,
+            self.aggr,
+            self.generator,
+        )
         num_nodes = self.num_users + self.num_items
-        return _csr(index2ptr(edge_index[0], num_nodes), edge_index[1],
-                    weight.to(torch.get_default_dtype()), num_nodes)
+        return _csr(
+            index2ptr(edge_index[0], num_nodes),
+            edge_index[1],
+            weight.to(torch.get_default_dtype()),
+            num_nodes,
+        )
 
     @staticmethod
     def importance_neighbors(
@@ -178,8 +199,7 @@ class PinSage(RecommenderEncoder):
 
         device = train_index.device
         num_nodes = num_users + num_items
-        edge_index = torch.stack(
-            [train_index[0], train_index[1] + num_users])
+        edge_index = torch.stack([train_index[0], train_index[1] + num_users])
         edge_index = to_undirected(edge_index, num_nodes=num_nodes)
         rowptr = index2ptr(edge_index[0], num_nodes)
         col = edge_index[1]
@@ -249,9 +269,11 @@ class PinSage(RecommenderEncoder):
         return layers[-1]
 
     def extra_repr_args(self) -> str:
-        return (f'num_walks={self.num_walks}, '
-                f'walk_length={self.walk_length}, top_k={self.top_k}, '
-                f"aggr='{self.aggr}'")
+        return (
+            f'num_walks={self.num_walks}, '
+            f'walk_length={self.walk_length}, top_k={self.top_k}, '
+            f"aggr='{self.aggr}'"
+        )
 
 
 def _transpose(adj: Tensor) -> Tensor:

@@ -1,4 +1,5 @@
 r"""Sparse-dense propagation with a backward that reuses the adjacency."""
+
 from typing import Any, Optional, Tuple
 
 import torch
@@ -20,6 +21,7 @@ class _SparseMatmul(torch.autograd.Function):
     the symmetric normalized adjacency of an undirected graph it *is* the
     adjacency: the backward is then one more sparse-dense product.
     """
+
     @staticmethod
     def forward(ctx: Any, adj: Tensor, adj_t: Tensor, x: Tensor) -> Tensor:
         ctx.adj_t = adj_t
@@ -33,8 +35,9 @@ class _SparseMatmul(torch.autograd.Function):
         return None, None, grad_x
 
 
-def propagate(adj: Tensor, x: Tensor,
-              adj_t: Optional[Tensor] = None) -> Tensor:
+def propagate(
+    adj: Tensor, x: Tensor, adj_t: Optional[Tensor] = None
+) -> Tensor:
     r"""Sparse-dense product :math:`\mathbf{A} \mathbf{X}` whose backward is
     :math:`\mathbf{A}^{\top} \nabla`, with :math:`\mathbf{A}^{\top}` given
     instead of rebuilt on every call.
@@ -67,41 +70,58 @@ def propagate(adj: Tensor, x: Tensor,
     """
     if not isinstance(adj, Tensor) or adj.layout not in _LAYOUTS:
         got = adj.layout if isinstance(adj, Tensor) else type(adj).__name__
-        raise TypeError(f"'adj' must be a torch.sparse_csr or "
-                        f"torch.sparse_coo tensor (got {got})")
+        raise TypeError(
+            f"'adj' must be a torch.sparse_csr or "
+            f'torch.sparse_coo tensor (got {got})'
+        )
     if adj.dim() != 2:
-        raise ValueError(f"'adj' must be 2-dimensional (got shape "
-                         f"{list(adj.shape)})")
+        raise ValueError(
+            f"'adj' must be 2-dimensional (got shape {list(adj.shape)})"
+        )
     if adj.requires_grad:
-        raise ValueError("'adj' must not require grad: propagate() does not "
-                         "differentiate w.r.t. the adjacency values")
+        raise ValueError(
+            "'adj' must not require grad: propagate() does not "
+            'differentiate w.r.t. the adjacency values'
+        )
     if adj_t is None:
         if adj.size(0) != adj.size(1):
-            raise ValueError(f"'adj' must be square when 'adj_t' is None "
-                             f"(got shape {list(adj.shape)})")
+            raise ValueError(
+                f"'adj' must be square when 'adj_t' is None "
+                f'(got shape {list(adj.shape)})'
+            )
         adj_t = adj
     else:
         if not isinstance(adj_t, Tensor) or adj_t.layout not in _LAYOUTS:
-            got = (adj_t.layout
-                   if isinstance(adj_t, Tensor) else type(adj_t).__name__)
-            raise TypeError(f"'adj_t' must be a torch.sparse_csr or "
-                            f"torch.sparse_coo tensor (got {got})")
+            got = (
+                adj_t.layout
+                if isinstance(adj_t, Tensor)
+                else type(adj_t).__name__
+            )
+            raise TypeError(
+                f"'adj_t' must be a torch.sparse_csr or "
+                f'torch.sparse_coo tensor (got {got})'
+            )
         if tuple(adj_t.shape) != (adj.size(1), adj.size(0)):
-            raise ValueError(f"'adj_t' must have shape "
-                             f"{[adj.size(1), adj.size(0)]} (the transpose "
-                             f"of 'adj') (got {list(adj_t.shape)})")
+            raise ValueError(
+                f"'adj_t' must have shape "
+                f'{[adj.size(1), adj.size(0)]} (the transpose '
+                f"of 'adj') (got {list(adj_t.shape)})"
+            )
         if adj_t.requires_grad:
             raise ValueError("'adj_t' must not require grad")
     if not isinstance(x, Tensor):
-        raise TypeError(f"'x' must be a torch.Tensor (got "
-                        f"{type(x).__name__})")
+        raise TypeError(f"'x' must be a torch.Tensor (got {type(x).__name__})")
     if x.dim() != 2 or x.size(0) != adj.size(1):
-        raise ValueError(f"'x' must have shape [{adj.size(1)}, F] (got "
-                         f"{list(x.shape)})")
+        raise ValueError(
+            f"'x' must have shape [{adj.size(1)}, F] (got {list(x.shape)})"
+        )
     if x.dtype != adj.dtype:
-        raise TypeError(f"'x' must have the dtype of 'adj' ({adj.dtype}) "
-                        f"(got {x.dtype})")
+        raise TypeError(
+            f"'x' must have the dtype of 'adj' ({adj.dtype}) (got {x.dtype})"
+        )
     if x.device != adj.device:
-        raise ValueError(f"'x' must be on the device of 'adj' ({adj.device}) "
-                         f"(got {x.device})")
+        raise ValueError(
+            f"'x' must be on the device of 'adj' ({adj.device}) "
+            f'(got {x.device})'
+        )
     return _SparseMatmul.apply(adj, adj_t, x)

@@ -1,17 +1,18 @@
 r"""Negative samplers: candidate sources, as
 :class:`torch_geometric.sampler.NegativeSampling` subclasses."""
+
 from torch_geometric_negsamp.sampler.base import (
     NegativeSampler,
     UnsatisfiableError,
 )
+from torch_geometric_negsamp.sampler.bernoulli import BernoulliSampler
+from torch_geometric_negsamp.sampler.popularity import PopularitySampler
 from torch_geometric_negsamp.sampler.registry import (
     SAMPLERS,
     register_sampler,
     resolve_sampler,
 )
 from torch_geometric_negsamp.sampler.uniform import UniformSampler
-from torch_geometric_negsamp.sampler.popularity import PopularitySampler
-from torch_geometric_negsamp.sampler.bernoulli import BernoulliSampler
 
 register_sampler('uniform')(UniformSampler)
 register_sampler('popularity')(PopularitySampler)

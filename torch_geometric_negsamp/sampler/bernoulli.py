@@ -1,4 +1,5 @@
 r"""Head / tail corruption for knowledge graphs."""
+
 import math
 from typing import Optional, Tuple
 
@@ -53,16 +54,26 @@ class BernoulliSampler(NegativeSampler):
         >>> sampler.fit(edge_index, edge_type, num_nodes=14541)
         >>> neg_head, neg_tail = sampler.sample_triples(head, rel, tail)
     """
-    def __init__(self, mode: str = 'triplet', amount: int = 1, *,
-                 bernoulli: bool = True, **kwargs):
+
+    def __init__(
+        self,
+        mode: str = 'triplet',
+        amount: int = 1,
+        *,
+        bernoulli: bool = True,
+        **kwargs,
+    ):
         super().__init__(mode, amount, **kwargs)
         if self.on_unsatisfiable != 'raise':
-            raise ValueError("'BernoulliSampler' supports "
-                             "on_unsatisfiable='raise' only (got "
-                             f"{self.on_unsatisfiable!r})")
+            raise ValueError(
+                "'BernoulliSampler' supports "
+                "on_unsatisfiable='raise' only (got "
+                f'{self.on_unsatisfiable!r})'
+            )
         if not isinstance(bernoulli, bool):
-            raise TypeError(f"'bernoulli' must be a bool (got "
-                            f"{type(bernoulli).__name__})")
+            raise TypeError(
+                f"'bernoulli' must be a bool (got {type(bernoulli).__name__})"
+            )
         self.bernoulli = bernoulli
         self.head_prob: Optional[Tensor] = None
         self.num_nodes: Optional[int] = None
@@ -93,6 +104,7 @@ class BernoulliSampler(NegativeSampler):
                 negative may hit; they do not change the head probability.
         """
         from torch_geometric.data import Data
+
         if isinstance(data_or_edge_index, Data):
             data = data_or_edge_index
             edge_index, edge_type = data.edge_index, data.edge_type
@@ -101,30 +113,41 @@ class BernoulliSampler(NegativeSampler):
             edge_index = data_or_edge_index
         check_index_tensor(edge_index, 'edge_index', dim=2, rows=2)
         if edge_type is None:
-            raise ValueError("'edge_type' (the relation of every triple) is "
-                             "required (got None)")
+            raise ValueError(
+                "'edge_type' (the relation of every triple) is "
+                'required (got None)'
+            )
         check_index_tensor(edge_type, 'edge_type', dim=1)
         if edge_type.numel() != edge_index.size(1):
-            raise ValueError(f"'edge_type' must have one entry per edge "
-                             f"({edge_index.size(1)}) (got "
-                             f"{edge_type.numel()})")
+            raise ValueError(
+                f"'edge_type' must have one entry per edge "
+                f'({edge_index.size(1)}) (got '
+                f'{edge_type.numel()})'
+            )
         if num_nodes is None:
             num_nodes = int(edge_index.max()) + 1
         if num_relations is None:
-            num_relations = int(edge_type.max()) + 1 \
-                if edge_type.numel() else 1
+            num_relations = (
+                int(edge_type.max()) + 1 if edge_type.numel() else 1
+            )
         num_nodes = check_num_nodes(num_nodes, 'num_nodes')
         num_relations = check_num_nodes(num_relations, 'num_relations')
         check_in_range(edge_index, 'edge_index', num_nodes)
         check_in_range(edge_type, 'edge_type', num_relations)
 
-        head, tail, rel = edge_index[0].long(), edge_index[1].long(), \
-            edge_type.long()
+        head, tail, rel = (
+            edge_index[0].long(),
+            edge_index[1].long(),
+            edge_type.long(),
+        )
         if extra_positives is not None:
-            if not isinstance(extra_positives, (tuple, list)) or len(
-                    extra_positives) != 2:
-                raise TypeError("'extra_positives' must be a pair "
-                                "(edge_index, edge_type)")
+            if (
+                not isinstance(extra_positives, (tuple, list))
+                or len(extra_positives) != 2
+            ):
+                raise TypeError(
+                    "'extra_positives' must be a pair (edge_index, edge_type)"
+                )
             ex_index, ex_type = extra_positives
             check_index_tensor(ex_index, 'extra_positives[0]', dim=2, rows=2)
             check_index_tensor(ex_type, 'extra_positives[1]', dim=1)
@@ -140,30 +163,38 @@ class BernoulliSampler(NegativeSampler):
         # (r, h) -> t answers tail corruption, (r, t) -> h head corruption:
         n = num_nodes
         self._indices = {
-            'tail': PositiveIndex(torch.stack([all_rel * n + all_head,
-                                               all_tail]),
-                                  num_relations * n, n),
-            'head': PositiveIndex(torch.stack([all_rel * n + all_tail,
-                                               all_head]),
-                                  num_relations * n, n),
+            'tail': PositiveIndex(
+                torch.stack([all_rel * n + all_head, all_tail]),
+                num_relations * n,
+                n,
+            ),
+            'head': PositiveIndex(
+                torch.stack([all_rel * n + all_tail, all_head]),
+                num_relations * n,
+                n,
+            ),
         }
         self.num_nodes, self.num_relations = n, num_relations
-        self.head_prob = self._head_probability(head, tail, rel, n,
-                                                num_relations)
+        self.head_prob = self._head_probability(
+            head, tail, rel, n, num_relations
+        )
         return self
 
     def _head_probability(self, head, tail, rel, n, num_relations) -> Tensor:
         if not self.bernoulli:
-            return torch.full((num_relations, ), 0.5, device=head.device)
+            return torch.full((num_relations,), 0.5, device=head.device)
         keys = torch.unique(torch.stack([rel, head, tail]), dim=1)
         rel, head, tail = keys
         ones = torch.ones_like(rel, dtype=torch.float64)
-        count = torch.zeros(num_relations, dtype=torch.float64,
-                            device=rel.device).index_add_(0, rel, ones)
+        count = torch.zeros(
+            num_relations, dtype=torch.float64, device=rel.device
+        ).index_add_(0, rel, ones)
         num_heads = torch.bincount(
-            torch.unique(rel * n + head) // n, minlength=num_relations)
+            torch.unique(rel * n + head) // n, minlength=num_relations
+        )
         num_tails = torch.bincount(
-            torch.unique(rel * n + tail) // n, minlength=num_relations)
+            torch.unique(rel * n + tail) // n, minlength=num_relations
+        )
         tph = count / num_heads.clamp(min=1)
         hpt = count / num_tails.clamp(min=1)
         prob = tph / (tph + hpt)
@@ -192,13 +223,17 @@ class BernoulliSampler(NegativeSampler):
             replacement happens to equal it when :obj:`filtered=False`).
         """
         if self.head_prob is None:
-            raise RuntimeError("'BernoulliSampler' has no index of triples "
-                               "yet; call 'fit(...)' first")
+            raise RuntimeError(
+                "'BernoulliSampler' has no index of triples "
+                "yet; call 'fit(...)' first"
+            )
         for name, value in (('head', head), ('rel', rel), ('tail', tail)):
             check_index_tensor(value, name, dim=1)
             if value.numel() != head.numel():
-                raise ValueError(f"'{name}' must have {head.numel()} entries "
-                                 f"like 'head' (got {value.numel()})")
+                raise ValueError(
+                    f"'{name}' must have {head.numel()} entries "
+                    f"like 'head' (got {value.numel()})"
+                )
         check_in_range(head, 'head', self.num_nodes)
         check_in_range(tail, 'tail', self.num_nodes)
         check_in_range(rel, 'rel', self.num_relations)
@@ -217,15 +252,18 @@ class BernoulliSampler(NegativeSampler):
             if bool(neither.any()):
                 i = int(neither.nonzero()[0])
                 raise UnsatisfiableError(
-                    f"triple ({int(head[i])}, {int(rel[i])}, {int(tail[i])}) "
-                    f"has no valid corruption: every head and every tail "
-                    f"forms a known triple")
+                    f'triple ({int(head[i])}, {int(rel[i])}, {int(tail[i])}) '
+                    f'has no valid corruption: every head and every tail '
+                    f'forms a known triple'
+                )
         prob = self.head_prob.to(head.device)[rel]
-        corrupt_head = uniform((head.numel(), num_neg), head.device,
-                               generator) < prob.view(-1, 1)
+        corrupt_head = uniform(
+            (head.numel(), num_neg), head.device, generator
+        ) < prob.view(-1, 1)
         if self.filtered:
-            corrupt_head = (corrupt_head & can_head.view(-1, 1)) | \
-                ~can_tail.view(-1, 1)
+            corrupt_head = (
+                corrupt_head & can_head.view(-1, 1)
+            ) | ~can_tail.view(-1, 1)
 
         neg_head = head.view(-1, 1).repeat(1, num_neg)
         neg_tail = tail.view(-1, 1).repeat(1, num_neg)
@@ -233,23 +271,31 @@ class BernoulliSampler(NegativeSampler):
         t_rows = tail_row.view(-1, 1).expand(-1, num_neg)[~corrupt_head]
         if self.filtered:
             neg_head[corrupt_head] = self._indices['head'].sample_complement(
-                h_rows, generator)
-            neg_tail[~corrupt_head] = self._indices[
-                'tail'].sample_complement(t_rows, generator)
+                h_rows, generator
+            )
+            neg_tail[~corrupt_head] = self._indices['tail'].sample_complement(
+                t_rows, generator
+            )
         else:
-            neg_head[corrupt_head] = _randint(n, h_rows.numel(), head.device,
-                                              generator)
-            neg_tail[~corrupt_head] = _randint(n, t_rows.numel(),
-                                               head.device, generator)
+            neg_head[corrupt_head] = _randint(
+                n, h_rows.numel(), head.device, generator
+            )
+            neg_tail[~corrupt_head] = _randint(
+                n, t_rows.numel(), head.device, generator
+            )
         return neg_head, neg_tail
 
     def sample_negatives(self, *args, **kwargs):
-        raise TypeError("'BernoulliSampler' corrupts triples: use "
-                        "'sample_triples(head, rel, tail)'")
+        raise TypeError(
+            "'BernoulliSampler' corrupts triples: use "
+            "'sample_triples(head, rel, tail)'"
+        )
 
     def sample_pairs(self, *args, **kwargs):
-        raise TypeError("'BernoulliSampler' corrupts triples: use "
-                        "'sample_triples(head, rel, tail)'")
+        raise TypeError(
+            "'BernoulliSampler' corrupts triples: use "
+            "'sample_triples(head, rel, tail)'"
+        )
 
     def _move_state(self, device):
         if self.head_prob is not None:

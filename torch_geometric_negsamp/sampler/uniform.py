@@ -1,4 +1,5 @@
 r"""Uniform negative sampling."""
+
 from typing import Optional
 
 from torch import Tensor
@@ -39,18 +40,25 @@ class UniformSampler(NegativeSampler):
         >>> sampler = UniformSampler(amount=4, seed=0).fit(edge_index, 100)
         >>> neg = sampler.sample_negatives(src)  # [B, 4]
     """
-    def _propose(self, src: Optional[Tensor], num: int, index: PositiveIndex,
-                 edge_type, generator) -> Tensor:
+
+    def _propose(
+        self,
+        src: Optional[Tensor],
+        num: int,
+        index: PositiveIndex,
+        edge_type,
+        generator,
+    ) -> Tensor:
         return _randint(index.num_dst_nodes, num, index.device, generator)
 
-    def _sample_filtered(self, src: Tensor, index: PositiveIndex, edge_type,
-                         generator) -> Tensor:
+    def _sample_filtered(
+        self, src: Tensor, index: PositiveIndex, edge_type, generator
+    ) -> Tensor:
         start = index._row_start(src)
         count = index.num_dst_nodes - (index._row_end(src) - start)
         return index._sample_complement(src, start, count, generator)
 
-    def _filtered_src_weight(self, index: PositiveIndex,
-                             edge_type) -> Tensor:
+    def _filtered_src_weight(self, index: PositiveIndex, edge_type) -> Tensor:
         if self.src_weight is not None:
             return super()._filtered_src_weight(index, edge_type)
         # Proportional to the number of valid negatives: pairs are then

@@ -1,17 +1,18 @@
 r"""Model-aware selectors: pick or synthesise hard negatives from a pool of
 candidates, given the current model's embeddings or scores."""
+
+from torch_geometric_negsamp.select.cache import MemoryQueue, NegativeCache
 from torch_geometric_negsamp.select.dns import DNS
-from torch_geometric_negsamp.select.softmax import (
-    SoftmaxSelector,
-    self_adversarial_weights,
-)
-from torch_geometric_negsamp.select.mixgcf import MixGCF
 from torch_geometric_negsamp.select.in_batch import (
     InBatchNegatives,
     InBatchOutput,
     item_log_frequency,
 )
-from torch_geometric_negsamp.select.cache import MemoryQueue, NegativeCache
+from torch_geometric_negsamp.select.mixgcf import MixGCF
+from torch_geometric_negsamp.select.softmax import (
+    SoftmaxSelector,
+    self_adversarial_weights,
+)
 
 __all__ = [
     'DNS',

@@ -1,4 +1,5 @@
 r"""Dynamic negative sampling: the hardest candidates."""
+
 from torch import Tensor
 
 from torch_geometric_negsamp.select._utils import check_k, check_scores
@@ -23,6 +24,7 @@ class DNS:
         ...     scores = (user_emb[users, None] * item_emb[cand]).sum(-1)
         >>> neg = cand.gather(1, DNS(k=1)(scores))               # [B, 1]
     """
+
     def __init__(self, k: int = 1):
         self.k = check_k(k)
 
@@ -37,9 +39,11 @@ class DNS:
         r"""Returns the ``[B, k]`` selected candidate ids from
         ``candidates`` ``[B, M]``."""
         if candidates.shape != scores.shape:
-            raise ValueError(f"'candidates' must have the shape of 'scores' "
-                             f"{list(scores.shape)} (got "
-                             f"{list(candidates.shape)})")
+            raise ValueError(
+                f"'candidates' must have the shape of 'scores' "
+                f'{list(scores.shape)} (got '
+                f'{list(candidates.shape)})'
+            )
         return candidates.gather(1, self(scores))
 
     def __repr__(self) -> str:

@@ -1,4 +1,5 @@
 r"""In-batch negatives with accidental-hit masking and logQ correction."""
+
 import math
 from typing import NamedTuple, Optional
 
@@ -14,6 +15,7 @@ class InBatchOutput(NamedTuple):
     (:obj:`pos`, :obj:`neg`, :obj:`log_q_pos`, :obj:`log_q_neg`,
     :obj:`accidental_hits`); :obj:`neg_items` are the ``[B, N]`` item ids
     behind :obj:`neg`."""
+
     pos: Tensor
     neg: Tensor
     neg_items: Tensor
@@ -56,14 +58,20 @@ class InBatchNegatives:
         num_items (int, optional): Number of items (for the pool's
             correction). (default: :obj:`None`)
     """
-    def __init__(self, index: Optional[PositiveIndex] = None,
-                 item_log_q: Optional[Tensor] = None,
-                 num_items: Optional[int] = None):
+
+    def __init__(
+        self,
+        index: Optional[PositiveIndex] = None,
+        item_log_q: Optional[Tensor] = None,
+        num_items: Optional[int] = None,
+    ):
         if index is not None and not isinstance(index, PositiveIndex):
-            raise TypeError(f"'index' must be a PositiveIndex (got "
-                            f"{type(index).__name__})")
-        if item_log_q is not None and (not isinstance(item_log_q, Tensor)
-                                       or item_log_q.dim() != 1):
+            raise TypeError(
+                f"'index' must be a PositiveIndex (got {type(index).__name__})"
+            )
+        if item_log_q is not None and (
+            not isinstance(item_log_q, Tensor) or item_log_q.dim() != 1
+        ):
             raise TypeError("'item_log_q' must be a 1-D tensor")
         self.index = index
         self.item_log_q = item_log_q
@@ -90,28 +98,42 @@ class InBatchNegatives:
         """
         B = users.numel()
         if users.dim() != 1 or items.shape != users.shape:
-            raise ValueError(f"'users' and 'items' must both have shape [B] "
-                             f"(got {list(users.shape)} and "
-                             f"{list(items.shape)})")
-        if user_emb.dim() != 2 or user_emb.size(0) != B or \
-                item_emb.shape != user_emb.shape:
-            raise ValueError(f"'user_emb' and 'item_emb' must both have "
-                             f"shape [{B}, d] (got {list(user_emb.shape)} "
-                             f"and {list(item_emb.shape)})")
+            raise ValueError(
+                f"'users' and 'items' must both have shape [B] "
+                f'(got {list(users.shape)} and '
+                f'{list(items.shape)})'
+            )
+        if (
+            user_emb.dim() != 2
+            or user_emb.size(0) != B
+            or item_emb.shape != user_emb.shape
+        ):
+            raise ValueError(
+                f"'user_emb' and 'item_emb' must both have "
+                f'shape [{B}, d] (got {list(user_emb.shape)} '
+                f'and {list(item_emb.shape)})'
+            )
         if (pool_items is None) != (pool_emb is None):
-            raise ValueError("give both 'pool_items' and 'pool_emb' or "
-                             "neither")
+            raise ValueError(
+                "give both 'pool_items' and 'pool_emb' or neither"
+            )
         neg_items = items.view(1, -1).expand(B, -1)
         neg_emb = item_emb
         if pool_items is not None:
-            if pool_emb.dim() != 2 or pool_emb.size(0) != pool_items.numel() \
-                    or pool_emb.size(1) != user_emb.size(1):
-                raise ValueError(f"'pool_emb' must have shape "
-                                 f"[{pool_items.numel()}, "
-                                 f"{user_emb.size(1)}] (got "
-                                 f"{list(pool_emb.shape)})")
+            if (
+                pool_emb.dim() != 2
+                or pool_emb.size(0) != pool_items.numel()
+                or pool_emb.size(1) != user_emb.size(1)
+            ):
+                raise ValueError(
+                    f"'pool_emb' must have shape "
+                    f'[{pool_items.numel()}, '
+                    f'{user_emb.size(1)}] (got '
+                    f'{list(pool_emb.shape)})'
+                )
             neg_items = torch.cat(
-                [neg_items, pool_items.view(1, -1).expand(B, -1)], dim=1)
+                [neg_items, pool_items.view(1, -1).expand(B, -1)], dim=1
+            )
             neg_emb = torch.cat([item_emb, pool_emb], dim=0)
         pos = (user_emb * item_emb).sum(-1)
         neg = user_emb @ neg_emb.t()
@@ -125,17 +147,23 @@ class InBatchNegatives:
             log_q_neg = (log_q[items] + math.log(B)).view(1, -1).expand(B, -1)
             if pool_items is not None:
                 if self.num_items is None:
-                    raise ValueError("'num_items' is needed for the logQ "
-                                     "correction of a uniform pool")
+                    raise ValueError(
+                        "'num_items' is needed for the logQ "
+                        'correction of a uniform pool'
+                    )
                 pool_q = torch.full(
                     (B, pool_items.numel()),
                     math.log(pool_items.numel() / self.num_items),
-                    device=user_emb.device, dtype=log_q.dtype)
+                    device=user_emb.device,
+                    dtype=log_q.dtype,
+                )
                 log_q_neg = torch.cat([log_q_neg, pool_q], dim=1)
             log_q_pos = log_q_pos.to(pos.dtype)
             log_q_neg = log_q_neg.to(pos.dtype)
         return InBatchOutput(pos, neg, neg_items, hits, log_q_pos, log_q_neg)
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(index={self.index is not None}, '
-                f'logq={self.item_log_q is not None})')
+        return (
+            f'{self.__class__.__name__}(index={self.index is not None}, '
+            f'logq={self.item_log_q is not None})'
+        )

@@ -1,4 +1,5 @@
 r"""MixGCF: hard negatives synthesised in embedding space."""
+
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -44,12 +45,18 @@ class MixGCF:
         seed (int, optional): Seed of the generator drawing :math:`\alpha`.
         generator (torch.Generator, optional): A generator instead.
     """
-    def __init__(self, pool: Union[str, callable] = 'mean',
-                 seed: Optional[int] = None,
-                 generator: Optional[torch.Generator] = None):
+
+    def __init__(
+        self,
+        pool: Union[str, callable] = 'mean',
+        seed: Optional[int] = None,
+        generator: Optional[torch.Generator] = None,
+    ):
         if not callable(pool) and pool not in ('mean', 'concat', 'last'):
-            raise ValueError(f"'pool' must be 'mean', 'concat', 'last' or a "
-                             f"callable (got {pool!r})")
+            raise ValueError(
+                f"'pool' must be 'mean', 'concat', 'last' or a "
+                f'callable (got {pool!r})'
+            )
         self.pool = pool
         self.generator = make_generator(seed, generator)
 
@@ -84,32 +91,45 @@ class MixGCF:
         Returns:
             ``[B, k, D]`` synthetic negative embeddings (pooled).
         """
-        for name, value in (('user_layers', user_layers),
-                            ('pos_layers', pos_layers),
-                            ('cand_layers', cand_layers)):
+        for name, value in (
+            ('user_layers', user_layers),
+            ('pos_layers', pos_layers),
+            ('cand_layers', cand_layers),
+        ):
             if not isinstance(value, Tensor):
-                raise TypeError(f"'{name}' must be a torch.Tensor (got "
-                                f"{type(value).__name__})")
+                raise TypeError(
+                    f"'{name}' must be a torch.Tensor (got "
+                    f'{type(value).__name__})'
+                )
         if user_layers.dim() != 3 or pos_layers.shape != user_layers.shape:
-            raise ValueError(f"'user_layers' and 'pos_layers' must both have "
-                             f"shape [B, L + 1, d] (got "
-                             f"{list(user_layers.shape)} and "
-                             f"{list(pos_layers.shape)})")
+            raise ValueError(
+                f"'user_layers' and 'pos_layers' must both have "
+                f'shape [B, L + 1, d] (got '
+                f'{list(user_layers.shape)} and '
+                f'{list(pos_layers.shape)})'
+            )
         if cand_layers.dim() == 4:
             cand_layers = cand_layers.unsqueeze(1)
         B, L1, d = user_layers.shape
-        if (cand_layers.dim() != 5 or cand_layers.size(0) != B
-                or cand_layers.shape[3:] != (L1, d)):
-            raise ValueError(f"'cand_layers' must have shape [B, M, L + 1, "
-                             f"d] or [B, k, M, L + 1, d] with B={B}, "
-                             f"L + 1={L1}, d={d} (got "
-                             f"{list(cand_layers.shape)})")
+        if (
+            cand_layers.dim() != 5
+            or cand_layers.size(0) != B
+            or cand_layers.shape[3:] != (L1, d)
+        ):
+            raise ValueError(
+                f"'cand_layers' must have shape [B, M, L + 1, "
+                f'd] or [B, k, M, L + 1, d] with B={B}, '
+                f'L + 1={L1}, d={d} (got '
+                f'{list(cand_layers.shape)})'
+            )
         if cand_layers.size(2) == 0:
-            raise ValueError("'cand_layers' holds an empty candidate pool "
-                             "(M = 0)")
+            raise ValueError(
+                "'cand_layers' holds an empty candidate pool (M = 0)"
+            )
         k = cand_layers.size(1)
-        alpha = uniform((B, k, 1, L1, 1), user_layers.device,
-                        self.generator).to(cand_layers.dtype)
+        alpha = uniform(
+            (B, k, 1, L1, 1), user_layers.device, self.generator
+        ).to(cand_layers.dtype)
         mixed = alpha * pos_layers[:, None, None] + (1 - alpha) * cand_layers
         with torch.no_grad():
             scores = (user_layers[:, None, None] * mixed).sum(-1)
@@ -148,49 +168,66 @@ class MixGCF:
             ``[B, k, D]`` synthetic negative embeddings (pooled).
         """
         if user_layers.dim() != 3 or pos_layers.shape != user_layers.shape:
-            raise ValueError(f"'user_layers' and 'pos_layers' must both have "
-                             f"shape [B, L + 1, d] (got "
-                             f"{list(user_layers.shape)} and "
-                             f"{list(pos_layers.shape)})")
+            raise ValueError(
+                f"'user_layers' and 'pos_layers' must both have "
+                f'shape [B, L + 1, d] (got '
+                f'{list(user_layers.shape)} and '
+                f'{list(pos_layers.shape)})'
+            )
         B, L1, d = user_layers.shape
         if isinstance(item_layers, Tensor):
             if item_layers.dim() != 3 or item_layers.shape[1:] != (L1, d):
-                raise ValueError(f"'item_layers' must have shape [I, {L1}, "
-                                 f"{d}] (got {list(item_layers.shape)})")
+                raise ValueError(
+                    f"'item_layers' must have shape [I, {L1}, "
+                    f'{d}] (got {list(item_layers.shape)})'
+                )
             layers = item_layers.unbind(1)
         else:
             layers = list(item_layers)
-            if len(layers) != L1 or any(t.dim() != 2 or t.size(1) != d
-                                        for t in layers):
-                raise ValueError(f"'item_layers' must hold {L1} tensors of "
-                                 f"shape [I, {d}] (got "
-                                 f"{[list(t.shape) for t in layers]})")
+            if len(layers) != L1 or any(
+                t.dim() != 2 or t.size(1) != d for t in layers
+            ):
+                raise ValueError(
+                    f"'item_layers' must hold {L1} tensors of "
+                    f'shape [I, {d}] (got '
+                    f'{[list(t.shape) for t in layers]})'
+                )
         if candidates.dim() == 2:
             candidates = candidates.unsqueeze(1)
         if candidates.dim() != 3 or candidates.size(0) != B:
-            raise ValueError(f"'candidates' must have shape [{B}, M] or "
-                             f"[{B}, k, M] (got {list(candidates.shape)})")
+            raise ValueError(
+                f"'candidates' must have shape [{B}, M] or "
+                f'[{B}, k, M] (got {list(candidates.shape)})'
+            )
         if candidates.size(2) == 0:
-            raise ValueError("'candidates' holds an empty candidate pool "
-                             "(M = 0)")
+            raise ValueError(
+                "'candidates' holds an empty candidate pool (M = 0)"
+            )
         k = candidates.size(1)
-        alpha = uniform((B, k, 1, L1, 1), user_layers.device,
-                        self.generator).to(layers[0].dtype)
+        alpha = uniform(
+            (B, k, 1, L1, 1), user_layers.device, self.generator
+        ).to(layers[0].dtype)
         with torch.no_grad():
             user = user_layers.detach()
             # <u, a p + (1 - a) c> = a <u, p> + (1 - a) <u, c>, per layer:
             up = (user * pos_layers.detach()).sum(-1)  # [B, L + 1]
-            uc = torch.stack([
-                (layer.detach()[candidates] * user[:, None, None, l]).sum(-1)
-                for l, layer in enumerate(layers)
-            ], dim=-1)  # [B, k, M, L + 1]
+            uc = torch.stack(
+                [
+                    (layer.detach()[candidates] * user[:, None, None, l]).sum(
+                        -1
+                    )
+                    for l, layer in enumerate(layers)
+                ],
+                dim=-1,
+            )  # [B, k, M, L + 1]
             a = alpha.squeeze(-1)  # [B, k, 1, L + 1]
             scores = a * up[:, None, None] + (1 - a) * uc
             choice = scores.argmax(dim=2)  # [B, k, L + 1]
         chosen_ids = candidates.gather(2, choice)  # [B, k, L + 1]
-        chosen = torch.stack([layer[chosen_ids[..., l]]
-                              for l, layer in enumerate(layers)],
-                             dim=2)  # [B, k, L + 1, d]
+        chosen = torch.stack(
+            [layer[chosen_ids[..., l]] for l, layer in enumerate(layers)],
+            dim=2,
+        )  # [B, k, L + 1, d]
         a = alpha.squeeze(2)  # [B, k, L + 1, 1]
         mixed = a * pos_layers[:, None] + (1 - a) * chosen
         return self._pool(mixed)

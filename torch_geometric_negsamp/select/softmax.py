@@ -1,4 +1,5 @@
 r"""Softmax (self-adversarial) selection of hard negatives."""
+
 from typing import Optional, Tuple
 
 import torch
@@ -32,9 +33,14 @@ class SoftmaxSelector:
         seed (int, optional): Seed of the selector's generator.
         generator (torch.Generator, optional): A generator instead.
     """
-    def __init__(self, k: int = 1, temperature: float = 1.0,
-                 seed: Optional[int] = None,
-                 generator: Optional[torch.Generator] = None):
+
+    def __init__(
+        self,
+        k: int = 1,
+        temperature: float = 1.0,
+        seed: Optional[int] = None,
+        generator: Optional[torch.Generator] = None,
+    ):
         self.k = check_k(k)
         self.temperature = check_temperature(temperature)
         self.generator = make_generator(seed, generator)
@@ -51,12 +57,15 @@ class SoftmaxSelector:
         return index, log_prob.gather(1, index)
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(k={self.k}, '
-                f'temperature={self.temperature})')
+        return (
+            f'{self.__class__.__name__}(k={self.k}, '
+            f'temperature={self.temperature})'
+        )
 
 
-def self_adversarial_weights(neg_scores: Tensor,
-                             temperature: float = 1.0) -> Tensor:
+def self_adversarial_weights(
+    neg_scores: Tensor, temperature: float = 1.0
+) -> Tensor:
     r"""The weights of self-adversarial negative sampling (Sun et al., 2019):
     :math:`w_{ij} = \mathrm{softmax}_j(s^-_{ij} / \tau)`, detached, so that a
     loss :math:`\sum_j w_{ij} \, \ell(s^-_{ij})` weighs each negative by its

@@ -1,5 +1,6 @@
 r"""Training of graph recommenders with swappable negative sampling: the
 library behind the :obj:`negsamp-train` command."""
+
 from torch_geometric_negsamp.train.strategies import (
     Context,
     Negatives,

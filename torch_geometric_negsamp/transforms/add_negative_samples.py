@@ -1,4 +1,5 @@
 r"""A transform that adds fresh negatives to a graph on every call."""
+
 import math
 from typing import Optional, Union
 
@@ -67,6 +68,7 @@ class AddNegativeSamples(BaseTransform):
         ...                                extra_positives=held_out)
         >>> batch = transform(train)  # fresh negatives on every call
     """
+
     def __init__(
         self,
         sampler: Union[NegativeSampler, str],
@@ -81,14 +83,18 @@ class AddNegativeSamples(BaseTransform):
         if isinstance(sampler, str):
             sampler = resolve_sampler(sampler, mode, amount)
         elif not isinstance(sampler, NegativeSampler):
-            raise TypeError(f"'sampler' must be a NegativeSampler or a "
-                            f"registered name (got "
-                            f"{type(sampler).__name__})")
+            raise TypeError(
+                f"'sampler' must be a NegativeSampler or a "
+                f'registered name (got '
+                f'{type(sampler).__name__})'
+            )
         if not isinstance(key, str) or not key:
             raise ValueError(f"'key' must be a non-empty string (got {key!r})")
         if split_labels and sampler.is_triplet():
-            raise ValueError("'split_labels=True' applies to binary mode "
-                             "only (the sampler is in triplet mode)")
+            raise ValueError(
+                "'split_labels=True' applies to binary mode "
+                'only (the sampler is in triplet mode)'
+            )
         self.sampler = sampler
         self.edge_type = edge_type
         self.key = key
@@ -98,21 +104,29 @@ class AddNegativeSamples(BaseTransform):
     def forward(self, data: Union[Data, HeteroData]):
         if isinstance(data, HeteroData):
             if self.edge_type is None:
-                raise ValueError("'edge_type' must be given for HeteroData "
-                                 "(got None)")
+                raise ValueError(
+                    "'edge_type' must be given for HeteroData (got None)"
+                )
             edge_type = data._to_canonical(self.edge_type)
             if edge_type not in data.edge_types:
-                raise ValueError(f"'edge_type' {edge_type} is not an edge "
-                                 f"type of the data ({data.edge_types})")
+                raise ValueError(
+                    f"'edge_type' {edge_type} is not an edge "
+                    f'type of the data ({data.edge_types})'
+                )
             store = data[edge_type]
         elif isinstance(data, Data):
             edge_type, store = None, data
         else:
-            raise TypeError(f"'data' must be Data or HeteroData (got "
-                            f"{type(data).__name__})")
+            raise TypeError(
+                f"'data' must be Data or HeteroData (got "
+                f'{type(data).__name__})'
+            )
 
-        pos = store[f'{self.key}_index'] if f'{self.key}_index' in store \
+        pos = (
+            store[f'{self.key}_index']
+            if f'{self.key}_index' in store
             else store.edge_index
+        )
         label = store[self.key] if self.key in store else None
         if label is not None and label.is_floating_point():
             # Float labels mark existing negatives with 0 (e.g. the output of
@@ -125,7 +139,8 @@ class AddNegativeSamples(BaseTransform):
 
         if self.sampler.is_triplet():
             neg, keep = self.sampler.sample_negatives(
-                pos[0], pos[1], edge_type=edge_type, return_mask=True)
+                pos[0], pos[1], edge_type=edge_type, return_mask=True
+            )
             store.src_index = pos[0][keep]
             store.dst_pos_index = pos[1][keep]
             store.dst_neg_index = neg.squeeze(1) if neg.size(1) == 1 else neg
@@ -140,8 +155,9 @@ class AddNegativeSamples(BaseTransform):
             pos_label = label
         else:
             pos_label = label + 1
-        neg_label = torch.zeros(num_neg, dtype=pos_label.dtype,
-                                device=pos.device)
+        neg_label = torch.zeros(
+            num_neg, dtype=pos_label.dtype, device=pos.device
+        )
         if self.split_labels:
             store[f'pos_{self.key}_index'] = pos
             store[f'pos_{self.key}'] = pos_label
@@ -156,15 +172,21 @@ class AddNegativeSamples(BaseTransform):
         return data
 
     def _fit(self, data, edge_type, pos: Tensor):
-        extra = [pos] if self.extra_positives is None else \
-            [pos, self.extra_positives]
+        extra = (
+            [pos]
+            if self.extra_positives is None
+            else [pos, self.extra_positives]
+        )
         if edge_type is None:
             self.sampler.fit(data, extra_positives=extra)
         else:
-            self.sampler.fit(data, edge_type=edge_type,
-                             extra_positives={edge_type: extra})
+            self.sampler.fit(
+                data, edge_type=edge_type, extra_positives={edge_type: extra}
+            )
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}({self.sampler}, '
-                f'edge_type={self.edge_type}, key={self.key!r}, '
-                f'split_labels={self.split_labels})')
+        return (
+            f'{self.__class__.__name__}({self.sampler}, '
+            f'edge_type={self.edge_type}, key={self.key!r}, '
+            f'split_labels={self.split_labels})'
+        )
