@@ -156,7 +156,7 @@ def test_repr():
         (
             dict(edge_index=torch.tensor([[0], [0]]), num_src_nodes=0),
             ValueError,
-            "'num_src_nodes' must be positive",
+            "'num_src_nodes' must be a positive integer",
         ),
         (
             dict(edge_index=torch.tensor([[0], [0]]), num_src_nodes=2.0),

@@ -240,7 +240,7 @@ def test_bad_reduction(loss):
             ValueError,
             r"'temperature' must be positive \(got",
         ),
-        (dict(temperature='1'), TypeError, "'temperature' must be a number"),
+        (dict(temperature='1'), TypeError, "'temperature' must be a float"),
         (
             dict(log_q_pos=torch.zeros(3)),
             ValueError,

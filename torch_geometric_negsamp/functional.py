@@ -42,11 +42,12 @@ from typing import Callable, List, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._random import randint_below
 from torch_geometric_negsamp._validate import (
     check_in_range,
     check_index_tensor,
 )
-from torch_geometric_negsamp.index import PositiveIndex, randint_below
+from torch_geometric_negsamp.index import PositiveIndex
 
 __all__ = [
     'negative_sampling',
@@ -562,7 +563,9 @@ def _index_is_bad(
 ) -> Callable[[Tensor], Tensor]:
     def is_bad(key: Tensor) -> Tensor:
         row, col = _decode_single(kind, key, num_src, num_dst)
-        return index._contains(row, col)  # loops are keys of the index
+        return index.contains_unchecked(
+            row, col
+        )  # loops are keys of the index
 
     return is_bad
 
@@ -1075,8 +1078,8 @@ def structured_negative_sampling(
         k = torch.empty(0, dtype=torch.long, device=edge_index.device)
         return edge_index[0], edge_index[1], k.view(shape)
     src = edge_index[0].long()
-    start = index._row_start(src)
-    count = num_dst - (index._row_end(src) - start)
+    start, end = index.row_bounds_unchecked(src)
+    count = num_dst - (end - start)
     if bool((count <= 0).any()):
         node = int(src[count <= 0][0])
         loops = (
@@ -1094,7 +1097,9 @@ def structured_negative_sampling(
             t.view(-1, 1).expand(-1, num_neg_samples).contiguous()
             for t in (src, start, count)
         )
-    k = index._sample_complement(src, start, count, generator)
+    k = index.complement_select_unchecked(
+        src, randint_below(count, generator), start
+    )
     return edge_index[0], edge_index[1], k.view(shape)
 
 

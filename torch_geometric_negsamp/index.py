@@ -1,57 +1,46 @@
-r"""The exact index of known positive pairs."""
+r"""The exact index of known positive pairs, and the sorted-key math it
+rests on (the one home of membership and complement ranks)."""
 
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._random import randint_below
 from torch_geometric_negsamp._validate import (
+    check_bool,
     check_in_range,
     check_index_tensor,
     check_num_nodes,
+    check_same_device,
 )
 
 
-def uniform(
-    shape: Union[int, Tuple[int, ...]],
-    device: torch.device,
-    generator: Optional[torch.Generator] = None,
-    dtype: torch.dtype = torch.float32,
-) -> Tensor:
-    r"""Draws ``U[0, 1)`` floats of :obj:`dtype` on :obj:`device` through
-    :obj:`generator` (which may live on another device: the draw then happens
-    there and is moved, so that one CPU generator can drive CUDA data
-    reproducibly)."""
-    if isinstance(shape, int):
-        shape = (shape,)
-    if generator is None:
-        return torch.rand(shape, device=device, dtype=dtype)
-    device = torch.device(device)
-    if device.type == 'cuda' and device.index is None:
-        device = torch.device('cuda', torch.cuda.current_device())
-    if generator.device == device or (
-        generator.device.type == 'cpu' and device.type == 'cpu'
-    ):
-        return torch.rand(
-            shape, device=device, generator=generator, dtype=dtype
-        )
-    return torch.rand(
-        shape, generator=generator, device=generator.device, dtype=dtype
-    ).to(device)
+# ---------------------------------------------------- sorted-key math
+def sorted_contains(keys: Tensor, query: Tensor) -> Tensor:
+    r"""Boolean mask, :obj:`True` where :obj:`query` is in the sorted 1-D
+    :obj:`keys` (one :func:`torch.searchsorted`; any query shape)."""
+    if keys.numel() == 0:
+        return torch.zeros(query.shape, dtype=torch.bool, device=query.device)
+    flat = query.reshape(-1)
+    pos = torch.searchsorted(keys, flat).clamp_(max=keys.numel() - 1)
+    return (keys[pos] == flat).view(query.shape)
 
 
-def randint_below(
-    high: Tensor,
-    generator: Optional[torch.Generator] = None,
-) -> Tensor:
-    r"""Draws one integer uniformly from ``[0, high_i)`` for every entry of
-    :obj:`high` (which must be positive)."""
-    # A float32 draw has only 2**24 distinct values: ranges above that
-    # would miss values, and smaller ones would be visibly non-uniform, so
-    # the draw itself is float64 (53 random bits, exact up to 2**53):
-    r = uniform(high.shape, high.device, generator, dtype=torch.float64)
-    out = (r * high.double()).long()
-    return torch.minimum(out, high - 1)
+def complement_shift(keys: Tensor) -> Tensor:
+    r"""``keys[i] - i`` of sorted distinct :obj:`keys`: the sorted array
+    that :func:`complement_select` searches."""
+    return keys - torch.arange(keys.numel(), device=keys.device)
+
+
+def complement_select(shift: Tensor, rank: Tensor) -> Tensor:
+    r"""The :obj:`rank`-th (0-based) non-negative integer that is *not* one
+    of the sorted distinct keys whose :func:`complement_shift` is
+    :obj:`shift`: :math:`t + \#\{i : k_i - i \le t\}`."""
+    if shift.numel() == 0:
+        return rank
+    flat = rank.reshape(-1)
+    return rank + torch.searchsorted(shift, flat, right=True).view(rank.shape)
 
 
 class PositiveIndex:
@@ -68,9 +57,15 @@ class PositiveIndex:
     the :math:`r`-th non-neighbour of :math:`u` is :math:`r + j`, where
     :math:`j` counts the positives with :math:`v_i - i \le r`.
 
-    Memory is two ``int64`` values per positive; no per-source array is
-    stored, so the source space may be large (e.g. relation x entity pairs of
-    a knowledge graph).
+    Memory is two ``int64`` values (16 bytes) per positive, plus an ``int64``
+    row pointer per source node when the sources are at most four times as
+    many as the positives (plus 2**20); otherwise row bounds come from a
+    binary search on the keys, so the source space may be huge (e.g.
+    relation x entity pairs of a knowledge graph). :attr:`nbytes` tells.
+
+    Methods without a suffix check their arguments; the ``*_unchecked``
+    variants are for callers that validated once (see :meth:`check_src`)
+    and must not synchronise with a GPU on every call.
 
     Args:
         edge_index (torch.Tensor): The known positives, shape ``[2, E]``
@@ -105,6 +100,8 @@ class PositiveIndex:
         if num_dst_nodes is None:
             num_dst_nodes = num_src_nodes
         num_dst_nodes = check_num_nodes(num_dst_nodes, 'num_dst_nodes')
+        check_bool(undirected, 'undirected')
+        check_bool(exclude_self, 'exclude_self')
         if (undirected or exclude_self) and num_src_nodes != num_dst_nodes:
             which = 'undirected' if undirected else 'exclude_self'
             raise ValueError(
@@ -117,21 +114,24 @@ class PositiveIndex:
                 f'keys (got {num_src_nodes} x {num_dst_nodes})'
             )
 
-        parts = [edge_index]
+        parts = [('edge_index', edge_index)]
         if extra_positives is not None:
             if isinstance(extra_positives, Tensor):
                 extra_positives = [extra_positives]
-            for i, extra in enumerate(extra_positives):
-                check_index_tensor(
-                    extra, f'extra_positives[{i}]', dim=2, rows=2
+            if not isinstance(extra_positives, (list, tuple)):
+                raise TypeError(
+                    "'extra_positives' must be a tensor or a list of tensors "
+                    f'(got {type(extra_positives).__name__})'
                 )
-                parts.append(extra.to(edge_index.device))
-        for i, part in enumerate(parts):
-            name = 'edge_index' if i == 0 else f'extra_positives[{i - 1}]'
+            for i, extra in enumerate(extra_positives):
+                name = f'extra_positives[{i}]'
+                check_index_tensor(extra, name, dim=2, rows=2)
+                parts.append((name, extra.to(edge_index.device)))
+        for name, part in parts:
             check_in_range(part[0], f'{name}[0]', num_src_nodes)
             check_in_range(part[1], f'{name}[1]', num_dst_nodes)
 
-        pairs = torch.cat([p.long() for p in parts], dim=1)
+        pairs = torch.cat([p.long() for _, p in parts], dim=1)
         if undirected:
             pairs = torch.cat([pairs, pairs.flip(0)], dim=1)
         if exclude_self:
@@ -157,22 +157,25 @@ class PositiveIndex:
             torch.cumsum(count, 0, out=self.rowptr[1:])
         dst = self.keys - src * num_dst_nodes
         rank = torch.arange(self.keys.numel(), device=src.device)
-        rank = rank - self._row_start(src)
+        rank = rank - self.row_bounds_unchecked(src)[0]
         self.rank_keys = src * (num_dst_nodes + 1) + (dst - rank)
 
     @classmethod
     def from_data(cls, data, edge_type=None, **kwargs) -> 'PositiveIndex':
         r"""Builds the index of a :class:`~torch_geometric.data.Data` (the
         graph is treated as homogeneous) or of one :obj:`edge_type` of a
-        :class:`~torch_geometric.data.HeteroData`."""
+        :class:`~torch_geometric.data.HeteroData` (any form PyG accepts,
+        the ``(src, dst)`` shorthand included)."""
         from torch_geometric.data import HeteroData
+
+        from torch_geometric_negsamp._edge_types import canonical_edge_type
 
         if isinstance(data, HeteroData):
             if edge_type is None:
                 raise ValueError(
                     "'edge_type' must be given for HeteroData (got None)"
                 )
-            edge_type = data._to_canonical(edge_type)
+            edge_type = canonical_edge_type(data, edge_type)
             src_type, _, dst_type = edge_type
             return cls(
                 data[edge_type].edge_index,
@@ -192,25 +195,36 @@ class PositiveIndex:
     def device(self) -> torch.device:
         return self.keys.device
 
-    def _row_start(self, src: Tensor) -> Tensor:
+    @property
+    def nbytes(self) -> int:
+        r"""Bytes held by the index's tensors."""
+        tensors = [self.keys, self.rank_keys]
         if self.rowptr is not None:
-            return self.rowptr[src]
-        return torch.searchsorted(self.keys, src * self.num_dst_nodes)
+            tensors.append(self.rowptr)
+        return sum(t.numel() * t.element_size() for t in tensors)
 
-    def _row_end(self, src: Tensor) -> Tensor:
-        if self.rowptr is not None:
-            return self.rowptr[src + 1]
-        return torch.searchsorted(self.keys, (src + 1) * self.num_dst_nodes)
-
-    def _check_src(self, src: Tensor, name: str = 'src') -> Tensor:
+    def check_src(self, src, name: str = 'src') -> Tensor:
+        r"""Checks that :obj:`src` holds source ids of this index (integer
+        dtype, same device, in range) and returns it as :obj:`long`."""
         check_index_tensor(src, name)
-        if src.device != self.device:
-            raise ValueError(
-                f"'{name}' is on {src.device} but the index is "
-                f'on {self.device}; move one of them'
-            )
+        check_same_device(src, name, self.device, 'the index of positives')
         check_in_range(src, name, self.num_src_nodes)
         return src.long()
+
+    def check_dst(self, dst, name: str = 'dst') -> Tensor:
+        check_index_tensor(dst, name)
+        check_same_device(dst, name, self.device, 'the index of positives')
+        check_in_range(dst, name, self.num_dst_nodes)
+        return dst.long()
+
+    def row_bounds_unchecked(self, src: Tensor) -> Tuple[Tensor, Tensor]:
+        r"""``(start, end)``: the positives of :obj:`src[i]` are
+        ``keys[start[i]:end[i]]``."""
+        if self.rowptr is not None:
+            return self.rowptr[src], self.rowptr[src + 1]
+        start = torch.searchsorted(self.keys, src * self.num_dst_nodes)
+        end = torch.searchsorted(self.keys, (src + 1) * self.num_dst_nodes)
+        return start, end
 
     def contains(self, src: Tensor, dst: Tensor) -> Tensor:
         r"""Returns a boolean tensor, :obj:`True` where :math:`(src_i, dst_i)`
@@ -220,20 +234,13 @@ class PositiveIndex:
             src (torch.Tensor): Source nodes.
             dst (torch.Tensor): Destination nodes.
         """
-        src = self._check_src(src)
-        check_index_tensor(dst, 'dst')
-        check_in_range(dst, 'dst', self.num_dst_nodes)
-        return self._contains(src, dst.long())
+        return self.contains_unchecked(
+            self.check_src(src), self.check_dst(dst)
+        )
 
-    def _contains(self, src: Tensor, dst: Tensor) -> Tensor:
-        query = src * self.num_dst_nodes + dst
-        if self.keys.numel() == 0:
-            return torch.zeros(
-                query.shape, dtype=torch.bool, device=self.device
-            )
-        pos = torch.searchsorted(self.keys, query.reshape(-1))
-        pos = pos.clamp_(max=self.keys.numel() - 1)
-        return (self.keys[pos] == query.reshape(-1)).view(query.shape)
+    def contains_unchecked(self, src: Tensor, dst: Tensor) -> Tensor:
+        r""":meth:`contains` for ids known to be in range (``long``)."""
+        return sorted_contains(self.keys, src * self.num_dst_nodes + dst)
 
     def degree(self, src: Optional[Tensor] = None) -> Tensor:
         r"""Returns the number of positives of every node in :obj:`src` (of
@@ -243,20 +250,29 @@ class PositiveIndex:
                 self.keys, self.num_dst_nodes, rounding_mode='floor'
             )
             return torch.bincount(src_all, minlength=self.num_src_nodes)
-        src = self._check_src(src)
-        return self._row_end(src) - self._row_start(src)
+        start, end = self.row_bounds_unchecked(self.check_src(src))
+        return end - start
 
-    def num_candidates(self, src: Tensor) -> Tensor:
-        r"""Returns, for every node in :obj:`src`, how many destinations are
-        *not* known positives of it."""
+    def num_candidates(self, src: Optional[Tensor] = None) -> Tensor:
+        r"""Returns, for every node in :obj:`src` (every source node if
+        :obj:`None`), how many destinations are *not* known positives of
+        it."""
         return self.num_dst_nodes - self.degree(src)
+
+    def edges(self) -> Tuple[Tensor, Tensor]:
+        r"""All positives held, as ``(src, dst)`` sorted by source, then
+        destination."""
+        src = torch.div(self.keys, self.num_dst_nodes, rounding_mode='floor')
+        return src, self.keys - src * self.num_dst_nodes
 
     def neighbors(self, src: Tensor) -> Tuple[Tensor, Tensor]:
         r"""Returns the positives of the nodes in :obj:`src` as a pair
         ``(batch, dst)``: :obj:`dst[j]` is a positive of :obj:`src[batch[j]]`;
         destinations of one source are sorted."""
-        src = self._check_src(src).view(-1)
-        start, end = self._row_start(src), self._row_end(src)
+        return self.neighbors_unchecked(self.check_src(src).view(-1))
+
+    def neighbors_unchecked(self, src: Tensor) -> Tuple[Tensor, Tensor]:
+        start, end = self.row_bounds_unchecked(src)
         count = end - start
         batch = torch.repeat_interleave(
             torch.arange(src.numel(), device=self.device), count
@@ -269,6 +285,31 @@ class PositiveIndex:
             self.keys[start[batch] + offset] - src[batch] * self.num_dst_nodes
         )
         return batch, dst
+
+    # ---------------------------------------------------- complement ranks
+    def complement_select_unchecked(
+        self, src: Tensor, rank: Tensor, start: Optional[Tensor] = None
+    ) -> Tensor:
+        r"""The :obj:`rank[i]`-th (0-based) destination that is *not* a
+        positive of :obj:`src[i]` (``0 <= rank < num_candidates(src)``);
+        :obj:`start` may pass the row starts when known."""
+        if self.keys.numel() == 0:
+            return rank
+        if start is None:
+            start = self.row_bounds_unchecked(src)[0]
+        query = src * (self.num_dst_nodes + 1) + rank
+        j = torch.searchsorted(self.rank_keys, query.reshape(-1), right=True)
+        return rank + (j.view(query.shape) - start)
+
+    def complement_rank_unchecked(self, src: Tensor, dst: Tensor) -> Tensor:
+        r"""The inverse of :meth:`complement_select_unchecked`: the rank of
+        the non-positive :obj:`dst` among the non-positives of :obj:`src`
+        (the number of them below it)."""
+        start = self.row_bounds_unchecked(src)[0]
+        below = torch.searchsorted(
+            self.keys, (src * self.num_dst_nodes + dst).reshape(-1)
+        ).view(dst.shape)
+        return dst - (below - start)
 
     def sample_complement(
         self,
@@ -289,30 +330,29 @@ class PositiveIndex:
             ValueError: If a node in :obj:`src` is a positive of every
                 destination.
         """
-        src = self._check_src(src)
-        start = self._row_start(src)
-        count = self.num_dst_nodes - (self._row_end(src) - start)
+        src = self.check_src(src)
+        start, end = self.row_bounds_unchecked(src)
+        count = self.num_dst_nodes - (end - start)
         if count.numel() > 0 and bool((count <= 0).any()):
             bad = int(src[count <= 0].view(-1)[0])
             raise ValueError(
                 f"node {bad} in 'src' is a known positive of all "
                 f'{self.num_dst_nodes} destination nodes; no negative exists'
             )
-        return self._sample_complement(src, start, count, generator)
+        return self.complement_select_unchecked(
+            src, randint_below(count, generator), start
+        )
 
-    def _sample_complement(
-        self,
-        src: Tensor,
-        start: Tensor,
-        count: Tensor,
-        generator: Optional[torch.Generator],
+    def sample_complement_unchecked(
+        self, src: Tensor, generator: Optional[torch.Generator] = None
     ) -> Tensor:
-        r = randint_below(count, generator)
-        if self.keys.numel() == 0:
-            return r
-        query = src * (self.num_dst_nodes + 1) + r
-        j = torch.searchsorted(self.rank_keys, query.reshape(-1), right=True)
-        return r + (j.view(query.shape) - start)
+        r""":meth:`sample_complement` for sources known to be valid and to
+        have at least one non-positive (no host synchronisation)."""
+        start, end = self.row_bounds_unchecked(src)
+        count = self.num_dst_nodes - (end - start)
+        return self.complement_select_unchecked(
+            src, randint_below(count, generator), start
+        )
 
     # ------------------------------------------------------------- device
     def to(self, device) -> 'PositiveIndex':
@@ -324,6 +364,8 @@ class PositiveIndex:
         return self
 
     def share_memory_(self) -> 'PositiveIndex':
+        r"""Moves the index to shared memory (in place), so that
+        :class:`~torch.utils.data.DataLoader` workers read one copy."""
         self.keys.share_memory_()
         self.rank_keys.share_memory_()
         if self.rowptr is not None:

@@ -147,10 +147,10 @@ def _check_block_inputs(
     _check_positive_int('k', k)
     num_users, num_items = scores.shape
     train_index = check_user_item_index(
-        'train_index', train_index, num_users, num_items
+        train_index, 'train_index', num_users, num_items
     )
     test_index = check_user_item_index(
-        'test_index', test_index, num_users, num_items
+        test_index, 'test_index', num_users, num_items
     )
     return scores, train_index, test_index
 
@@ -317,10 +317,10 @@ def evaluate_ranking(
     batch_size = _check_positive_int('batch_size', batch_size)
     num_users, num_items = user_emb.size(0), item_emb.size(0)
     train_index = check_user_item_index(
-        'train_index', train_index, num_users, num_items
+        train_index, 'train_index', num_users, num_items
     )
     test_index = check_user_item_index(
-        'test_index', test_index, num_users, num_items
+        test_index, 'test_index', num_users, num_items
     )
     if test_index.size(1) == 0:
         raise ValueError(

@@ -64,7 +64,7 @@ def test_int32_indices_become_long():
         (
             dict(val_index=torch.empty(2, 0, dtype=torch.long, device='meta')),
             ValueError,
-            'one device',
+            "'val_index' is on meta",
         ),
     ],
 )

@@ -130,9 +130,9 @@ def test_encoder_adjacency_resolution():
         (
             dict(embedding_dim=0),
             ValueError,
-            "'embedding_dim' must be positive",
+            "'embedding_dim' must be a positive integer",
         ),
-        (dict(num_layers=-1), ValueError, "'num_layers' must be >= 0"),
+        (dict(num_layers=-1), ValueError, "'num_layers' must be non-negative"),
         (dict(num_users='3'), TypeError, "'num_users' must be an int"),
     ],
 )

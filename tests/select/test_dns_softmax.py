@@ -72,7 +72,7 @@ def test_softmax_determinism_and_errors():
     assert torch.equal(a, b)
     with pytest.raises(ValueError, match="'temperature' must be positive"):
         SoftmaxSelector(temperature=0)
-    with pytest.raises(TypeError, match="'temperature' must be a number"):
+    with pytest.raises(TypeError, match="'temperature' must be a float"):
         SoftmaxSelector(temperature='1')
     with pytest.raises(ValueError, match='at most one of'):
         SoftmaxSelector(seed=1, generator=torch.Generator())

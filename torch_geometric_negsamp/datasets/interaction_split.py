@@ -64,7 +64,7 @@ class InteractionSplit:
                 self,
                 name,
                 check_user_item_index(
-                    name, getattr(self, name), self.num_users, self.num_items
+                    getattr(self, name), name, self.num_users, self.num_items
                 ),
             )
         devices = {getattr(self, name).device for name in names}

@@ -7,7 +7,7 @@ from torch import Tensor
 from torch_geometric.utils import degree, to_undirected
 from torch_geometric.utils.sparse import index2ptr
 
-from torch_geometric_negsamp.nn._validate import check_int, check_train_index
+from torch_geometric_negsamp._validate import check_int, check_user_item_index
 
 
 def normalized_adjacency(
@@ -48,9 +48,11 @@ def normalized_adjacency(
         :obj:`[U + I, U + I]` on the device of :obj:`train_index`, with
         sorted column indices in every row.
     """
-    num_users = check_int('num_users', num_users)
-    num_items = check_int('num_items', num_items)
-    check_train_index(train_index, num_users, num_items)
+    num_users = check_int(num_users, 'num_users', minimum=1)
+    num_items = check_int(num_items, 'num_items', minimum=1)
+    train_index = check_user_item_index(
+        train_index, 'train_index', num_users, num_items
+    )
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(
             f"'dtype' must be a floating point torch.dtype (got {dtype!r})"

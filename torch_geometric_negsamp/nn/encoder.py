@@ -5,10 +5,10 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
-from torch_geometric_negsamp.nn._validate import (
-    check_adjacency,
+from torch_geometric_negsamp._validate import (
     check_int,
-    check_train_index,
+    check_sparse_adjacency,
+    check_user_item_index,
 )
 from torch_geometric_negsamp.nn.adjacency import normalized_adjacency
 
@@ -60,19 +60,23 @@ class RecommenderEncoder(torch.nn.Module):
         train_index: Optional[Tensor] = None,
     ):
         super().__init__()
-        self.num_users = check_int('num_users', num_users)
-        self.num_items = check_int('num_items', num_items)
-        self.embedding_dim = check_int('embedding_dim', embedding_dim)
-        self.num_layers = check_int('num_layers', num_layers, minimum=0)
+        self.num_users = check_int(num_users, 'num_users', minimum=1)
+        self.num_items = check_int(num_items, 'num_items', minimum=1)
+        self.embedding_dim = check_int(
+            embedding_dim, 'embedding_dim', minimum=1
+        )
+        self.num_layers = check_int(num_layers, 'num_layers', minimum=0)
         if adj is not None and train_index is not None:
             raise ValueError(
                 "Give at most one of 'adj' and 'train_index' (got both)"
             )
         if train_index is not None:
-            check_train_index(train_index, self.num_users, self.num_items)
+            train_index = check_user_item_index(
+                train_index, 'train_index', self.num_users, self.num_items
+            )
             adj = self.build_adjacency(train_index)
         if adj is not None:
-            check_adjacency('adj', adj, self.num_nodes)
+            check_sparse_adjacency(adj, 'adj', self.num_nodes)
         self.register_buffer('adj', adj, persistent=False)
         self.embedding = torch.nn.Embedding(self.num_nodes, self.embedding_dim)
 
@@ -109,7 +113,7 @@ class RecommenderEncoder(torch.nn.Module):
                     f"or build it with 'adj=' or 'train_index='"
                 )
         else:
-            check_adjacency('adj', adj, self.num_nodes)
+            check_sparse_adjacency(adj, 'adj', self.num_nodes)
         weight = self.embedding.weight
         if adj.device != weight.device:
             raise ValueError(

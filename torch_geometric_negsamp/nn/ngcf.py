@@ -8,10 +8,10 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.utils.sparse import index2ptr, ptr2index
 
-from torch_geometric_negsamp.nn._validate import (
+from torch_geometric_negsamp._random import uniform
+from torch_geometric_negsamp._validate import (
     check_generator,
     check_probability,
-    rand,
 )
 from torch_geometric_negsamp.nn.adjacency import _csr
 from torch_geometric_negsamp.nn.encoder import RecommenderEncoder
@@ -97,7 +97,9 @@ class NGCF(RecommenderEncoder):
             adj=adj,
             train_index=train_index,
         )
-        self.node_dropout = check_probability('node_dropout', node_dropout)
+        self.node_dropout = check_probability(
+            node_dropout, 'node_dropout', allow_one=False
+        )
         if isinstance(message_dropout, numbers.Real) and not isinstance(
             message_dropout, bool
         ):
@@ -112,7 +114,8 @@ class NGCF(RecommenderEncoder):
                 f'{message_dropout!r})'
             )
         self.message_dropout = [
-            check_probability('message_dropout', p) for p in message_dropout
+            check_probability(p, 'message_dropout', allow_one=False)
+            for p in message_dropout
         ]
         if isinstance(negative_slope, bool) or not isinstance(
             negative_slope, numbers.Real
@@ -196,7 +199,7 @@ class NGCF(RecommenderEncoder):
             return x
         if self.generator is None:
             return F.dropout(x, p, training=True)
-        keep = rand(x.shape, self.generator, x.device) >= p
+        keep = uniform(x.shape, x.device, self.generator, torch.float32) >= p
         return x * keep / (1.0 - p)
 
     def extra_repr_args(self) -> str:
@@ -228,7 +231,9 @@ def _drop_edges(
     r"""Drops undirected edges with probability :obj:`p` (both directions
     together) and rescales the kept values by :math:`1 / (1 - p)`.
     """
-    keep = (rand(num_pairs, generator, adj.device) >= p)[pair]
+    keep = (uniform(num_pairs, adj.device, generator, torch.float32) >= p)[
+        pair
+    ]
     row = ptr2index(adj.crow_indices(), adj._nnz())[keep]
     crow = index2ptr(row, adj.size(0))
     # Masking keeps the row-major order, so the result is a valid CSR.

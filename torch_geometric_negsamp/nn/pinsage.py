@@ -8,12 +8,12 @@ from torch import Tensor
 from torch_geometric.utils import scatter, to_undirected
 from torch_geometric.utils.sparse import index2ptr
 
-from torch_geometric_negsamp.nn._validate import (
-    check_adjacency,
+from torch_geometric_negsamp._random import randint_below
+from torch_geometric_negsamp._validate import (
     check_generator,
     check_int,
-    check_train_index,
-    rand,
+    check_sparse_adjacency,
+    check_user_item_index,
 )
 from torch_geometric_negsamp.nn.adjacency import _csr
 from torch_geometric_negsamp.nn.encoder import RecommenderEncoder
@@ -100,9 +100,9 @@ class PinSage(RecommenderEncoder):
             )
         if aggr not in _AGGRS:
             raise ValueError(f"'aggr' must be one of {_AGGRS} (got {aggr!r})")
-        self.num_walks = check_int('num_walks', num_walks)
-        self.walk_length = check_int('walk_length', walk_length)
-        self.top_k = check_int('top_k', top_k)
+        self.num_walks = check_int(num_walks, 'num_walks', minimum=1)
+        self.walk_length = check_int(walk_length, 'walk_length', minimum=1)
+        self.top_k = check_int(top_k, 'top_k', minimum=1)
         self.aggr = aggr
         self.generator = check_generator(generator)
         # The base class validates and calls build_adjacency(train_index).
@@ -187,12 +187,14 @@ class PinSage(RecommenderEncoder):
             decreasing weight) and :obj:`weight` of shape :obj:`[M]`, summing
             to one per node that has neighbours.
         """
-        num_users = check_int('num_users', num_users)
-        num_items = check_int('num_items', num_items)
-        check_train_index(train_index, num_users, num_items)
-        num_walks = check_int('num_walks', num_walks)
-        walk_length = check_int('walk_length', walk_length)
-        top_k = check_int('top_k', top_k)
+        num_users = check_int(num_users, 'num_users', minimum=1)
+        num_items = check_int(num_items, 'num_items', minimum=1)
+        train_index = check_user_item_index(
+            train_index, 'train_index', num_users, num_items
+        )
+        num_walks = check_int(num_walks, 'num_walks', minimum=1)
+        walk_length = check_int(walk_length, 'walk_length', minimum=1)
+        top_k = check_int(top_k, 'top_k', minimum=1)
         if aggr not in _AGGRS:
             raise ValueError(f"'aggr' must be one of {_AGGRS} (got {aggr!r})")
         check_generator(generator)
@@ -213,8 +215,7 @@ class PinSage(RecommenderEncoder):
         # graph is undirected), and isolated nodes start no walk.
         for _ in range(walk_length):
             cur_deg = deg[cur]
-            offset = (rand(cur.numel(), generator, device) * cur_deg).long()
-            offset = torch.minimum(offset, cur_deg - 1)  # float rounding
+            offset = randint_below(cur_deg, generator)
             cur = col[rowptr[cur] + offset]
             keys.append(start * num_nodes + cur)
         key = torch.cat(keys) if keys else start.new_empty(0)
@@ -282,5 +283,5 @@ def _transpose(adj: Tensor) -> Tensor:
     Goes through COO (transpose, coalesce, convert), the conversions
     supported on every device.
     """
-    check_adjacency('adj', adj)
+    check_sparse_adjacency(adj, 'adj')
     return adj.to_sparse_coo().t().coalesce().to_sparse_csr()

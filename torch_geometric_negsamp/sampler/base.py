@@ -10,16 +10,13 @@ from torch import Tensor
 from torch_geometric.sampler import NegativeSampling
 from torch_geometric.typing import EdgeType
 
+from torch_geometric_negsamp._random import randint_below, uniform
 from torch_geometric_negsamp._validate import (
     check_in_range,
     check_index_tensor,
     check_positive_int,
 )
-from torch_geometric_negsamp.index import (
-    PositiveIndex,
-    randint_below,
-    uniform,
-)
+from torch_geometric_negsamp.index import PositiveIndex
 
 Positives = Union[Tensor, Sequence[Tensor], Dict[EdgeType, Tensor]]
 
@@ -347,7 +344,7 @@ class NegativeSampler(NegativeSampling):
         :obj:`src`: rejection for :attr:`max_trials` rounds, then an exact
         draw for what is left."""
         out = self._propose(src, src.numel(), index, edge_type, generator)
-        bad = index._contains(src, out)
+        bad = index.contains_unchecked(src, out)
         for _ in range(self.max_trials):
             if not bool(bad.any()):
                 return out
@@ -356,7 +353,7 @@ class NegativeSampler(NegativeSampling):
                 src[idx], idx.numel(), index, edge_type, generator
             )
             out[idx] = new
-            bad[idx] = index._contains(src[idx], new)
+            bad[idx] = index.contains_unchecked(src[idx], new)
         idx = bad.nonzero().view(-1)
         if idx.numel() > 0:
             out[idx] = self._sample_exact(

@@ -6,13 +6,14 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._random import uniform
 from torch_geometric_negsamp._validate import (
     check_in_range,
     check_index_tensor,
     check_num_nodes,
     check_positive_int,
 )
-from torch_geometric_negsamp.index import PositiveIndex, uniform
+from torch_geometric_negsamp.index import PositiveIndex
 from torch_geometric_negsamp.sampler.base import (
     NegativeSampler,
     UnsatisfiableError,
@@ -258,7 +259,7 @@ class BernoulliSampler(NegativeSampler):
                 )
         prob = self.head_prob.to(head.device)[rel]
         corrupt_head = uniform(
-            (head.numel(), num_neg), head.device, generator
+            (head.numel(), num_neg), head.device, generator, torch.float32
         ) < prob.view(-1, 1)
         if self.filtered:
             corrupt_head = (

@@ -6,7 +6,8 @@ import torch
 from torch import Tensor
 from torch_geometric.typing import EdgeType
 
-from torch_geometric_negsamp.index import PositiveIndex, uniform
+from torch_geometric_negsamp._random import uniform
+from torch_geometric_negsamp.index import PositiveIndex
 from torch_geometric_negsamp.sampler.base import (
     NegativeSampler,
     _draw_weighted,
@@ -143,8 +144,7 @@ class PopularitySampler(NegativeSampler):
         self._cdf[et] = weight.cumsum(0)
         # Exact feasibility: how many positive-weight destinations remain
         # for each source once its positives are removed.
-        src = torch.div(index.keys, index.num_dst_nodes, rounding_mode='floor')
-        dst = index.keys - src * index.num_dst_nodes
+        src, dst = index.edges()
         blocked = torch.bincount(
             src,
             weights=(weight[dst] > 0).double(),

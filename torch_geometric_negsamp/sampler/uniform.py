@@ -54,9 +54,7 @@ class UniformSampler(NegativeSampler):
     def _sample_filtered(
         self, src: Tensor, index: PositiveIndex, edge_type, generator
     ) -> Tensor:
-        start = index._row_start(src)
-        count = index.num_dst_nodes - (index._row_end(src) - start)
-        return index._sample_complement(src, start, count, generator)
+        return index.sample_complement_unchecked(src, generator)
 
     def _filtered_src_weight(self, index: PositiveIndex, edge_type) -> Tensor:
         if self.src_weight is not None:

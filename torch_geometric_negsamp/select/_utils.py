@@ -5,7 +5,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from torch_geometric_negsamp.index import uniform
+from torch_geometric_negsamp._random import uniform
 
 
 def check_scores(scores, name: str = 'scores') -> Tensor:

@@ -6,11 +6,11 @@ from typing import Callable, Optional, Tuple
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._random import randint_below
 from torch_geometric_negsamp._validate import (
     check_positive_int,
     check_temperature,
 )
-from torch_geometric_negsamp.index import randint_below
 from torch_geometric_negsamp.sampler.base import NegativeSampler
 from torch_geometric_negsamp.select._utils import (
     gumbel,

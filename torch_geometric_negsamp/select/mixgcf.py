@@ -5,7 +5,7 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
-from torch_geometric_negsamp.index import uniform
+from torch_geometric_negsamp._random import uniform
 from torch_geometric_negsamp.select._utils import make_generator
 
 
@@ -128,7 +128,7 @@ class MixGCF:
             )
         k = cand_layers.size(1)
         alpha = uniform(
-            (B, k, 1, L1, 1), user_layers.device, self.generator
+            (B, k, 1, L1, 1), user_layers.device, self.generator, torch.float32
         ).to(cand_layers.dtype)
         mixed = alpha * pos_layers[:, None, None] + (1 - alpha) * cand_layers
         with torch.no_grad():
@@ -205,7 +205,7 @@ class MixGCF:
             )
         k = candidates.size(1)
         alpha = uniform(
-            (B, k, 1, L1, 1), user_layers.device, self.generator
+            (B, k, 1, L1, 1), user_layers.device, self.generator, torch.float32
         ).to(layers[0].dtype)
         with torch.no_grad():
             user = user_layers.detach()

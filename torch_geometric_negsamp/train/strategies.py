@@ -7,7 +7,7 @@ from typing import Dict, List, NamedTuple, Optional, Type
 import torch
 from torch import Tensor
 
-from torch_geometric_negsamp.index import randint_below
+from torch_geometric_negsamp._random import randint_below
 from torch_geometric_negsamp.sampler import (
     SAMPLERS,
     NegativeSampler,

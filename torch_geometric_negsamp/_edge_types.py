@@ -1,0 +1,110 @@
+r"""Edge types and edge-type-keyed arguments: the one home of their
+canonicalisation.
+
+A heterogeneous argument may name an edge type as PyG lets one name it: the
+full ``(src, rel, dst)`` triple, the ``(src, dst)`` shorthand when one
+relation joins the two node types, or a relation name that occurs once. Each
+is resolved against the data exactly as
+:meth:`torch_geometric.data.HeteroData._to_canonical` does; a key that names
+no edge type of the data is an error, never silently ignored.
+"""
+
+from typing import Any, Dict, List, Mapping, Optional, Sequence, TypeVar
+
+from torch_geometric.typing import EdgeType
+
+V = TypeVar('V')
+
+
+def edge_types_of(data_or_edge_types: Any) -> List[EdgeType]:
+    r"""The edge types of a :class:`~torch_geometric.data.HeteroData` (or a
+    list of edge types, returned as a list)."""
+    edge_types = getattr(data_or_edge_types, 'edge_types', data_or_edge_types)
+    return [tuple(et) for et in edge_types]
+
+
+def is_edge_type(key: Any) -> bool:
+    return (
+        isinstance(key, tuple)
+        and len(key) == 3
+        and all(isinstance(part, str) for part in key)
+    )
+
+
+def _resolve(edge_types: Sequence[EdgeType], key: Any) -> Optional[EdgeType]:
+    # Mirrors HeteroData._to_canonical for edge types (PyG 2.8).
+    if isinstance(key, str):
+        match = [et for et in edge_types if et[1] == key]
+        return match[0] if len(match) == 1 else None
+    if isinstance(key, (tuple, list)) and all(isinstance(p, str) for p in key):
+        key = tuple(key)
+        if len(key) == 3:
+            return key if key in edge_types else None
+        if len(key) == 2:
+            match = [
+                et for et in edge_types if et[0] == key[0] and et[2] == key[1]
+            ]
+            return match[0] if len(match) == 1 else None
+    return None
+
+
+def canonical_edge_type(
+    data_or_edge_types: Any, key: Any, name: str = 'edge_type'
+) -> EdgeType:
+    r"""The ``(src, rel, dst)`` edge type of the data that :obj:`key`
+    names; raises :class:`ValueError` naming :obj:`name` otherwise."""
+    edge_types = edge_types_of(data_or_edge_types)
+    out = _resolve(edge_types, key)
+    if out is None:
+        if not isinstance(key, (str, tuple, list)):
+            raise TypeError(
+                f"'{name}' must name an edge type as a (src, rel, dst) or "
+                f'(src, dst) tuple or a relation name '
+                f'(got {type(key).__name__})'
+            )
+        raise ValueError(
+            f"'{name}' {key!r} names no single edge type of the data "
+            f'(edge types: {edge_types})'
+        )
+    return out
+
+
+def resolve_edge_types(
+    data_or_edge_types: Any, edge_type: Any = None, name: str = 'edge_type'
+) -> List[EdgeType]:
+    r"""The edge types that :obj:`edge_type` selects: all of them for
+    :obj:`None`, one for a single key, several for a list of keys."""
+    if edge_type is None:
+        return edge_types_of(data_or_edge_types)
+    single = isinstance(edge_type, str) or (
+        isinstance(edge_type, tuple)
+        and all(isinstance(p, str) for p in edge_type)
+    )
+    keys = [edge_type] if single else list(edge_type)
+    return [canonical_edge_type(data_or_edge_types, key, name) for key in keys]
+
+
+def resolve_keyed(
+    data_or_edge_types: Any,
+    mapping: Optional[Mapping[Any, V]],
+    name: str,
+) -> Dict[EdgeType, V]:
+    r""":obj:`mapping` with every key resolved to its canonical edge type;
+    a key naming no edge type, or two keys naming the same one, is a
+    :class:`ValueError` naming :obj:`name`."""
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, Mapping):
+        raise TypeError(
+            f"'{name}' must be a dict keyed by edge type for HeteroData "
+            f'(got {type(mapping).__name__})'
+        )
+    out: Dict[EdgeType, V] = {}
+    for key, value in mapping.items():
+        et = canonical_edge_type(data_or_edge_types, key, f'{name}[{key!r}]')
+        if et in out:
+            raise ValueError(
+                f"'{name}' names edge type {et} twice (once as {key!r})"
+            )
+        out[et] = value
+    return out

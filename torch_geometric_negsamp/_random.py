@@ -1,0 +1,217 @@
+r"""Random draws: the one home of every draw the package makes.
+
+Every function takes an optional :class:`torch.Generator`. A generator may
+live on another device than the data (one CPU generator driving CUDA data
+reproducibly): the draw then happens where the generator lives and is
+moved. Integer draws are exact: a float64 uniform has 53 random bits, so
+``floor(u * high)`` is exactly uniform-up-to-2**-53 and, as ``u < 1``, always
+below :obj:`high` for ``high <= 2**53`` (the product rounds down, never up
+to :obj:`high`); larger ranges combine two draws. No result is clamped into
+range.
+"""
+
+from typing import Optional, Tuple, Union
+
+import torch
+from torch import Tensor
+
+from torch_geometric_negsamp._validate import check_generator, check_seed
+
+Shape = Union[int, Tuple[int, ...], torch.Size]
+
+_EXACT_FLOAT = 2**53
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    # A CUDA device without an index means the current one.
+    if a.type != b.type:
+        return False
+    if a.type == 'cpu':
+        return True
+    return a.index is None or b.index is None or a.index == b.index
+
+
+def on_generator_device(make, device, generator):
+    r"""Runs ``make(device=..., generator=...)`` where :obj:`generator`
+    lives and moves the result to :obj:`device`."""
+    device = torch.device(device)
+    if generator is None or _same_device(generator.device, device):
+        return make(device=device, generator=generator)
+    return make(device=generator.device, generator=generator).to(device)
+
+
+def uniform(
+    shape: Shape,
+    device,
+    generator: Optional[torch.Generator] = None,
+    dtype: torch.dtype = torch.float64,
+) -> Tensor:
+    r"""``U[0, 1)`` floats of :obj:`dtype` on :obj:`device`."""
+    if isinstance(shape, int):
+        shape = (shape,)
+    return on_generator_device(
+        lambda **kw: torch.rand(shape, dtype=dtype, **kw), device, generator
+    )
+
+
+def gumbel(
+    shape: Shape,
+    device,
+    generator: Optional[torch.Generator] = None,
+    dtype: torch.dtype = torch.float32,
+) -> Tensor:
+    r"""Standard Gumbel noise (for the Gumbel-max trick)."""
+    u = uniform(shape, device, generator, torch.float64)
+    # u in [0, 1): -log(-log(u)) is -inf at 0 and finite below 1; nudge 0.
+    u = u.clamp_(min=2**-60)
+    return (-torch.log(-torch.log(u))).to(dtype)
+
+
+def randint_below(
+    high: Tensor, generator: Optional[torch.Generator] = None
+) -> Tensor:
+    r"""One integer uniform in ``[0, high_i)`` for every entry of
+    :obj:`high`, each in ``[1, 2**53]`` (callers bound their ranges once,
+    e.g. node counts by :func:`~torch_geometric_negsamp._validate.
+    check_num_nodes`; no host synchronisation here)."""
+    return (uniform(high.shape, high.device, generator) * high.double()).long()
+
+
+def randint_below_wide(
+    high: Tensor, generator: Optional[torch.Generator] = None
+) -> Tensor:
+    r""":func:`randint_below` for ranges up to 2**62 (pair-key spaces)."""
+    out = randint_below(high.clamp(max=_EXACT_FLOAT), generator)
+    if high.numel() == 0 or int(high.max()) <= _EXACT_FLOAT:
+        return out
+    # Beyond 2**53 a float64 draw would skip values: two 31-bit halves make
+    # a uniform 62-bit integer; a draw at or above 'high' is redrawn (each
+    # such draw has probability below 2**-22, so the loop is short), and
+    # the cap keeps it bounded whatever the generator yields.
+    todo = (high > _EXACT_FLOAT).nonzero().view(-1)
+    for _ in range(64):
+        h = high[todo]
+        half = torch.full_like(h, 2**31)
+        x = randint_below(half, generator) * 2**31
+        x = x + randint_below(half, generator)
+        ok = x < h
+        out[todo[ok]] = x[ok]
+        todo = todo[~ok]
+        if todo.numel() == 0:
+            return out
+    raise RuntimeError(
+        'the random generator returned 64 rounds of draws out of range; '
+        'it is not uniform'
+    )
+
+
+def randint(
+    high: int,
+    num: int,
+    device,
+    generator: Optional[torch.Generator] = None,
+) -> Tensor:
+    r""":obj:`num` integers uniform in ``[0, high)``, ``1 <= high <=
+    2**53``."""
+    full = torch.full((num,), high, dtype=torch.long, device=device)
+    return randint_below(full, generator)
+
+
+def randperm(
+    num: int, device, generator: Optional[torch.Generator] = None
+) -> Tensor:
+    r"""A uniformly random permutation of ``range(num)``."""
+    return on_generator_device(
+        lambda **kw: torch.randperm(num, **kw), device, generator
+    )
+
+
+def group_shuffle(
+    seg: Tensor, num_seg: int, generator: Optional[torch.Generator] = None
+) -> Tuple[Tensor, Tensor]:
+    r"""A permutation that groups :obj:`seg` by segment (ascending) in
+    uniformly random order within each segment, and the position of each
+    permuted element inside its segment."""
+    order = randperm(seg.numel(), seg.device, generator)
+    order = order[torch.sort(seg[order], stable=True).indices]
+    count = torch.bincount(seg, minlength=num_seg)
+    start = torch.cumsum(count, 0) - count
+    pos = torch.arange(seg.numel(), device=seg.device) - start[seg[order]]
+    return order, pos
+
+
+# ----------------------------------------------------------- weighted draws
+def quantize_weights(weight: Tensor, name: str = 'weight') -> Tensor:
+    r"""Non-negative float weights as ``int64`` units whose total is at most
+    2**53, so that every cumulative sum and every draw from them is exact
+    integer arithmetic, whatever the magnitude of the weights.
+
+    The weights are scaled by their maximum first (only ratios matter, so
+    no weight can overflow), then rounded; a positive weight keeps at least
+    one unit (it stays drawable) and a zero weight stays zero (it is never
+    drawn). The relative error of each probability is below
+    ``N / 2**53`` for :math:`N` weights.
+    """
+    weight = weight.double()
+    if weight.numel() == 0:
+        raise ValueError(f"'{name}' must not be empty")
+    if not bool(torch.isfinite(weight).all()):
+        raise ValueError(f"'{name}' must be finite")
+    if bool((weight < 0).any()):
+        raise ValueError(f"'{name}' must be non-negative")
+    top = weight.max()
+    if not bool(top > 0):
+        raise ValueError(
+            f"'{name}' must have a positive entry (got all zeros)"
+        )
+    unit = float(_EXACT_FLOAT // weight.numel())
+    units = torch.round(weight / top * unit).long()
+    return torch.where(weight > 0, units.clamp_(min=1), units)
+
+
+def quantize_log_weights(log_weight: Tensor, name: str = 'weight') -> Tensor:
+    r""":func:`quantize_weights` of ``exp(log_weight)``, computed without
+    ever forming the (possibly overflowing) weights: :math:`-\infty` marks a
+    zero weight."""
+    log_weight = log_weight.double()
+    if bool(torch.isnan(log_weight).any()) or bool(
+        (log_weight == float('inf')).any()
+    ):
+        raise ValueError(f"'{name}' must be finite")
+    top = log_weight.max()
+    if not bool(top > float('-inf')):
+        raise ValueError(
+            f"'{name}' must have a positive entry (got all zeros)"
+        )
+    return quantize_weights(torch.exp(log_weight - top), name)
+
+
+def draw_from_cdf(
+    cdf: Tensor,
+    num: int,
+    generator: Optional[torch.Generator] = None,
+) -> Tensor:
+    r""":obj:`num` indices drawn with probability proportional to the
+    ``int64`` units whose inclusive cumulative sum is :obj:`cdf` (see
+    :func:`quantize_weights`). Exact; an index of zero units is never
+    drawn."""
+    total = cdf[-1:].expand(num)
+    u = randint_below(total, generator)
+    return torch.searchsorted(cdf, u, right=True)
+
+
+def make_generator(
+    seed: Optional[int],
+    generator: Optional[torch.Generator],
+) -> Optional[torch.Generator]:
+    r"""The generator of a component given :obj:`seed` or
+    :obj:`generator` (at most one of them), or :obj:`None` for the global
+    one."""
+    if seed is not None and generator is not None:
+        raise ValueError(
+            "give at most one of 'seed' and 'generator' (got both)"
+        )
+    check_generator(generator)
+    if seed is not None:
+        return torch.Generator().manual_seed(check_seed(seed))
+    return generator
