@@ -133,8 +133,8 @@ def test_pinsage_shapes_pool_and_override():
     [
         (dict(train_index=None), ValueError, "requires 'train_index'"),
         (dict(aggr='max'), ValueError, "'aggr' must be one of"),
-        (dict(num_walks=0), ValueError, "'num_walks' must be a positive integer"),
-        (dict(walk_length=0), ValueError, "'walk_length' must be a positive integer"),
+        (dict(num_walks=0), ValueError, "'num_walks' must be a positive"),
+        (dict(walk_length=0), ValueError, "'walk_length' must be a positive"),
         (dict(top_k=True), TypeError, "'top_k' must be an int"),
         (dict(generator='seed'), TypeError, "'generator' must be a"),
     ],
