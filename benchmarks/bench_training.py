@@ -334,7 +334,7 @@ def build_cuda_graph(
     def forward_backward() -> Tensor:
         neg = torch.randint(0, num_items, (batch_size,), device=device)
         layers = model.layer_embeddings()
-        final = model.pool(layers)
+        final = model.combine_layers(layers)
         user_emb = final[static_users]
         loss = bpr_loss(
             model.score(user_emb, final[U + static_pos]),

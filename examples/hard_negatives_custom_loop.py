@@ -144,7 +144,9 @@ def main(argv=None):
     k, M = args.num_neg, args.candidates
     dns = DNS(k)
     softmax = SoftmaxSelector(k, args.temperature, seed=args.seed)
-    mixgcf = MixGCF(pool='mean', seed=args.seed)  # LightGCN mean-pools
+    mixgcf = MixGCF(
+        combine='mean', seed=args.seed
+    )  # LightGCN averages its layers
     in_batch = InBatchNegatives(index, item_log_frequency(train, I), I)
     loss_name = 'softmax' if args.method == 'inbatch' else args.loss
     print(f'method {args.method} (pool M={M}, k={k}), loss {loss_name}')
@@ -159,7 +161,7 @@ def main(argv=None):
         for step in range(0, perm.numel(), args.batch_size):
             users, pos = train[:, perm[step : step + args.batch_size]]
             layers = model.layer_embeddings()  # L + 1 x [U + I, d]
-            final = model.pool(layers)  # [U + I, d]
+            final = model.combine_layers(layers)  # [U + I, d]
             user_emb, item_emb = final[:U], final[U:]
             u = user_emb[users]  # [B, d]
             pos_score = model.score(u, item_emb[pos])  # [B]

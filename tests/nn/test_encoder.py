@@ -15,7 +15,7 @@ class _Identity(RecommenderEncoder):
         self.resolve_adjacency(adj)
         return [self.embedding.weight]
 
-    def pool(self, layers):
+    def combine_layers(self, layers):
         return layers[-1]
 
 
@@ -24,7 +24,7 @@ def test_encoder_base_is_abstract():
     with pytest.raises(NotImplementedError):
         encoder()
     with pytest.raises(NotImplementedError):
-        encoder.pool([torch.ones(5, 4)])
+        encoder.combine_layers([torch.ones(5, 4)])
 
 
 def test_encoder_forward_splits_users_and_items():

@@ -10,7 +10,7 @@ def test_hardest_mixed_candidate_per_layer_is_chosen():
     user = torch.randn(B, L1, d, generator=gen)
     pos = torch.randn(B, L1, d, generator=gen)
     cand = torch.randn(B, M, L1, d, generator=gen)
-    out, alpha, choice = MixGCF(pool='last', seed=1)(
+    out, alpha, choice = MixGCF(combine='last', seed=1)(
         user, pos, cand, return_details=True
     )
     assert out.shape == (B, 1, d)
@@ -60,7 +60,7 @@ def test_determinism_and_errors():
     assert torch.equal(
         MixGCF(seed=3)(user, pos, cand), MixGCF(seed=3)(user, pos, cand)
     )
-    with pytest.raises(ValueError, match="'pool' must be"):
+    with pytest.raises(ValueError, match="'combine' must be"):
         MixGCF('max')
     with pytest.raises(ValueError, match='must both have shape'):
         MixGCF()(user, pos[:1], cand)
@@ -70,7 +70,7 @@ def test_determinism_and_errors():
         MixGCF()(user, pos, torch.randn(2, 0, 2, 3))
     with pytest.raises(TypeError, match="'user_layers' must be a torch"):
         MixGCF()(None, pos, cand)
-    assert repr(MixGCF('concat')) == "MixGCF(pool='concat')"
+    assert repr(MixGCF('concat')) == "MixGCF(combine='concat')"
 
 
 @pytest.mark.parametrize('k', [1, 3])

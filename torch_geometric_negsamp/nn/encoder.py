@@ -22,14 +22,14 @@ class RecommenderEncoder(torch.nn.Module):
     An encoder holds one ego embedding table of :obj:`U + I` rows (users
     first, item :obj:`i` at row :obj:`U + i`), propagates it over a graph
     into per-layer embeddings (:meth:`layer_embeddings`), combines the layers
-    (:meth:`pool`) and splits the result into users and items
+    (:meth:`combine_layers`) and splits the result into users and items
     (:meth:`forward`). Negative samplers and selectors rely only on this
     interface: :meth:`score` takes plain tensors, so synthesized item
     embeddings (e.g. MixGCF's mixed negatives) can be scored like real ones.
 
-    Subclasses implement :meth:`layer_embeddings` and :meth:`pool`, and set
-    :attr:`out_channels` when the pooled size differs from
-    :obj:`embedding_dim`.
+    Subclasses implement :meth:`layer_embeddings` and
+    :meth:`combine_layers`, and set :attr:`out_channels` when the combined
+    size differs from :obj:`embedding_dim`.
 
     Args:
         num_users (int): The number of users :obj:`U`.
@@ -98,7 +98,7 @@ class RecommenderEncoder(torch.nn.Module):
 
     @property
     def out_channels(self) -> int:
-        r"""The size of the pooled user and item embeddings."""
+        r"""The size of the combined user and item embeddings."""
         return self.embedding_dim
 
     def resolve_adjacency(self, adj: Optional[Tensor] = None) -> Tensor:
@@ -140,7 +140,7 @@ class RecommenderEncoder(torch.nn.Module):
         """
         raise NotImplementedError
 
-    def pool(self, layers: List[Tensor]) -> Tensor:
+    def combine_layers(self, layers: List[Tensor]) -> Tensor:
         r"""Combines the per-layer embeddings of :meth:`layer_embeddings`
         into the final ones, shape :obj:`[U + I, out_channels]`.
         """
@@ -158,7 +158,7 @@ class RecommenderEncoder(torch.nn.Module):
             :obj:`[U, out_channels]` and item embeddings of shape
             :obj:`[I, out_channels]`.
         """
-        out = self.pool(self.layer_embeddings(adj))
+        out = self.combine_layers(self.layer_embeddings(adj))
         return out[: self.num_users], out[self.num_users :]
 
     def score(self, user_emb: Tensor, item_emb: Tensor) -> Tensor:

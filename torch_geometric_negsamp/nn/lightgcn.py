@@ -92,7 +92,7 @@ class LightGCN(RecommenderEncoder):
             layers.append(x)
         return layers
 
-    def pool(self, layers: List[Tensor]) -> Tensor:
+    def combine_layers(self, layers: List[Tensor]) -> Tensor:
         r"""The layer mean, :math:`\alpha_k = 1 / (K + 1)`."""
         out = layers[0]
         for layer in layers[1:]:

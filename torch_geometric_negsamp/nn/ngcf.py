@@ -36,7 +36,7 @@ class NGCF(RecommenderEncoder):
     biases on both linear maps as in the reference code, then message
     dropout. As in the reference code, the next layer propagates the
     un-normalized :math:`\mathbf{E}^{(k+1)}`, while the layer output kept for
-    pooling is its row-wise L2 normalization; the final embedding is the
+    combination is its row-wise L2 normalization; the final embedding is the
     concatenation of the ego embedding and the :math:`K` normalized layer
     outputs, of size :math:`d (K + 1)`.
 
@@ -188,7 +188,7 @@ class NGCF(RecommenderEncoder):
             layers.append(F.normalize(x, p=2.0, dim=-1))
         return layers
 
-    def pool(self, layers: List[Tensor]) -> Tensor:
+    def combine_layers(self, layers: List[Tensor]) -> Tensor:
         r"""The concatenation of all layers, shape
         :obj:`[U + I, d (K + 1)]`.
         """

@@ -265,7 +265,7 @@ class PinSage(RecommenderEncoder):
             layers.append(x)
         return layers
 
-    def pool(self, layers: List[Tensor]) -> Tensor:
+    def combine_layers(self, layers: List[Tensor]) -> Tensor:
         r"""The final layer, shape :obj:`[U + I, d]`."""
         return layers[-1]
 

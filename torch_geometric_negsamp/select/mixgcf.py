@@ -31,15 +31,15 @@ class MixGCF:
        scores highest,
        :math:`\mathbf{e}^{(l)}_{v^-} = \mathbf{e}'^{(l)}_{v_{m_l}}` with
        :math:`m_l = \arg\max_m \mathbf{e}^{(l)}_u \cdot
-       \mathbf{e}'^{(l)}_{v_m}`, and the layers are pooled as the encoder
-       pools them (mean for LightGCN, concatenation for NGCF).
+       \mathbf{e}'^{(l)}_{v_m}`, and the layers are combined as the encoder
+       combines them (mean for LightGCN, concatenation for NGCF).
 
     The choice :math:`m_l` is not differentiated; gradients reach the
     positive's and the chosen candidates' layer embeddings through the
     mixture, as in the reference implementation.
 
     Args:
-        pool (str or callable, optional): :obj:`"mean"`, :obj:`"concat"`,
+        combine (str or callable, optional): :obj:`"mean"`, :obj:`"concat"`,
             :obj:`"last"`, or a function from ``[B, k, L + 1, d]`` to
             ``[B, k, D]``. (default: :obj:`"mean"`)
         seed (int, optional): Seed of the generator drawing :math:`\alpha`.
@@ -48,24 +48,24 @@ class MixGCF:
 
     def __init__(
         self,
-        pool: Union[str, callable] = 'mean',
+        combine: Union[str, callable] = 'mean',
         seed: Optional[int] = None,
         generator: Optional[torch.Generator] = None,
     ):
-        if not callable(pool) and pool not in ('mean', 'concat', 'last'):
+        if not callable(combine) and combine not in ('mean', 'concat', 'last'):
             raise ValueError(
-                f"'pool' must be 'mean', 'concat', 'last' or a "
-                f'callable (got {pool!r})'
+                f"'combine' must be 'mean', 'concat', 'last' or a "
+                f'callable (got {combine!r})'
             )
-        self.pool = pool
+        self.combine = combine
         self.generator = make_generator(seed, generator)
 
-    def _pool(self, layers: Tensor) -> Tensor:
-        if callable(self.pool):
-            return self.pool(layers)
-        if self.pool == 'mean':
+    def _combine(self, layers: Tensor) -> Tensor:
+        if callable(self.combine):
+            return self.combine(layers)
+        if self.combine == 'mean':
             return layers.mean(dim=-2)
-        if self.pool == 'last':
+        if self.combine == 'last':
             return layers[..., -1, :]
         return layers.flatten(-2)
 
@@ -89,7 +89,7 @@ class MixGCF:
                 ``[B, k, L + 1]``. (default: :obj:`False`)
 
         Returns:
-            ``[B, k, D]`` synthetic negative embeddings (pooled).
+            ``[B, k, D]`` synthetic negative embeddings (layers combined).
         """
         for name, value in (
             ('user_layers', user_layers),
@@ -136,7 +136,7 @@ class MixGCF:
             choice = scores.argmax(dim=2)  # [B, k, L + 1]
         index = choice[:, :, None, :, None].expand(-1, -1, 1, -1, d)
         chosen = mixed.gather(2, index).squeeze(2)  # [B, k, L + 1, d]
-        out = self._pool(chosen)
+        out = self._combine(chosen)
         if return_details:
             return out, alpha.view(B, k, L1), choice
         return out
@@ -165,7 +165,7 @@ class MixGCF:
             candidates (torch.Tensor): ``[B, M]`` or ``[B, k, M]`` item ids.
 
         Returns:
-            ``[B, k, D]`` synthetic negative embeddings (pooled).
+            ``[B, k, D]`` synthetic negative embeddings (layers combined).
         """
         if user_layers.dim() != 3 or pos_layers.shape != user_layers.shape:
             raise ValueError(
@@ -230,8 +230,8 @@ class MixGCF:
         )  # [B, k, L + 1, d]
         a = alpha.squeeze(2)  # [B, k, L + 1, 1]
         mixed = a * pos_layers[:, None] + (1 - a) * chosen
-        return self._pool(mixed)
+        return self._combine(mixed)
 
     def __repr__(self) -> str:
-        pool = self.pool if isinstance(self.pool, str) else 'callable'
-        return f"{self.__class__.__name__}(pool='{pool}')"
+        combine = self.combine if isinstance(self.combine, str) else 'callable'
+        return f"{self.__class__.__name__}(combine='{combine}')"

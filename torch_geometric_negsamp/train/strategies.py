@@ -64,7 +64,7 @@ class Strategy:
         base: str = 'uniform',
         temperature: float = 1.0,
         alpha: float = 0.75,
-        pool=None,
+        combine=None,
     ):
         self.num_users, self.num_items = num_users, num_items
         self.num_neg, self.candidates = num_neg, candidates
@@ -75,7 +75,7 @@ class Strategy:
         # Every training user is checked once here, so that each step can
         # draw without per-call checks (and their host syncs on a GPU):
         self.sampler.check_sources(torch.unique(train_index[0]))
-        self.pool = pool
+        self.combine = combine
 
     def reseed(self, seed: int) -> None:
         self.sampler.reseed(seed)
@@ -148,7 +148,7 @@ class MixGCFStrategy(Strategy):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.selector = MixGCF(self.pool, generator=torch.Generator())
+        self.selector = MixGCF(self.combine, generator=torch.Generator())
 
     def reseed(self, seed):
         super().reseed(seed)

@@ -342,7 +342,7 @@ class Trainer:
             candidates=config.candidates,
             temperature=config.temperature,
             alpha=config.alpha,
-            pool=lambda x: self.model.pool(list(x.unbind(-2))),
+            combine=lambda x: self.model.combine_layers(list(x.unbind(-2))),
         ).to(self.device)
         self.loss_name = self.strategy.forces_loss or config.loss
         if self.strategy.forces_loss and config.loss != self.loss_name:
@@ -370,7 +370,7 @@ class Trainer:
     def _loss(self, users: Tensor, pos: Tensor) -> Tensor:
         model, config = self.model, self.config
         layers = model.layer_embeddings()
-        final = model.pool(layers)
+        final = model.combine_layers(layers)
         U = self.split.num_users
         ctx = Context(
             final[:U],
