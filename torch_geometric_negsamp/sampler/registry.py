@@ -1,37 +1,30 @@
 r"""Name-based lookup of samplers, so that a sampler can be given as a
 string, a class or an instance."""
 
-from typing import Any, Dict, Type, Union
+from typing import Any, Type, Union
 
+from torch_geometric_negsamp._registry import Registry
 from torch_geometric_negsamp.sampler.base import NegativeSampler
 
-SAMPLERS: Dict[str, Type[NegativeSampler]] = {}
+
+def _check_sampler_class(cls: Any) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, NegativeSampler)):
+        raise TypeError(
+            "'register_sampler' needs a NegativeSampler subclass "
+            f'(got {cls!r})'
+        )
 
 
-def _normalize(name: str) -> str:
-    return name.lower().replace('-', '').replace('_', '')
+#: The registered samplers, by normalised name.
+SAMPLERS: Registry[Type[NegativeSampler]] = Registry(
+    'sampler', suffix='sampler', check=_check_sampler_class
+)
 
 
 def register_sampler(name: str):
     r"""Class decorator that registers a sampler under :obj:`name`, so that
     :func:`resolve_sampler` and the training command can find it."""
-
-    def decorator(cls):
-        if not (isinstance(cls, type) and issubclass(cls, NegativeSampler)):
-            raise TypeError(
-                f"'register_sampler' needs a NegativeSampler "
-                f'subclass (got {cls!r})'
-            )
-        key = _normalize(name)
-        if key in SAMPLERS and SAMPLERS[key] is not cls:
-            raise ValueError(
-                f'a sampler named {name!r} is already '
-                f'registered ({SAMPLERS[key].__name__})'
-            )
-        SAMPLERS[key] = cls
-        return cls
-
-    return decorator
+    return SAMPLERS.register(name)
 
 
 def resolve_sampler(
@@ -51,22 +44,14 @@ def resolve_sampler(
     if isinstance(query, NegativeSampler):
         if args or kwargs:
             raise ValueError(
-                'arguments cannot be passed with a sampler '
-                'instance (got '
+                'arguments cannot be passed with a sampler instance (got '
                 f'{list(kwargs) or len(args)})'
             )
         return query
     if isinstance(query, type) and issubclass(query, NegativeSampler):
         return query(*args, **kwargs)
     if isinstance(query, str):
-        key = _normalize(query)
-        if key not in SAMPLERS and key.endswith('sampler'):
-            key = key[: -len('sampler')]
-        if key not in SAMPLERS:
-            raise ValueError(
-                f'unknown sampler {query!r}; registered: {sorted(SAMPLERS)}'
-            )
-        return SAMPLERS[key](*args, **kwargs)
+        return SAMPLERS.get(query, 'query')(*args, **kwargs)
     raise TypeError(
         f"'query' must be a sampler name, class or instance "
         f'(got {type(query).__name__})'
