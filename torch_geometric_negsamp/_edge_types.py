@@ -31,8 +31,11 @@ def is_edge_type(key: Any) -> bool:
     )
 
 
-def _resolve(edge_types: Sequence[EdgeType], key: Any) -> Optional[EdgeType]:
-    # Mirrors HeteroData._to_canonical for edge types (PyG 2.8).
+def find_edge_type(
+    edge_types: Sequence[EdgeType], key: Any
+) -> Optional[EdgeType]:
+    r"""The edge type among :obj:`edge_types` that :obj:`key` names, or
+    :obj:`None` (mirrors :meth:`HeteroData._to_canonical`, PyG 2.8)."""
     if isinstance(key, str):
         match = [et for et in edge_types if et[1] == key]
         return match[0] if len(match) == 1 else None
@@ -54,7 +57,7 @@ def canonical_edge_type(
     r"""The ``(src, rel, dst)`` edge type of the data that :obj:`key`
     names; raises :class:`ValueError` naming :obj:`name` otherwise."""
     edge_types = edge_types_of(data_or_edge_types)
-    out = _resolve(edge_types, key)
+    out = find_edge_type(edge_types, key)
     if out is None:
         if not isinstance(key, (str, tuple, list)):
             raise TypeError(

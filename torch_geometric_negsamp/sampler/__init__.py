@@ -13,6 +13,7 @@ from torch_geometric_negsamp.sampler.registry import (
     resolve_sampler,
 )
 from torch_geometric_negsamp.sampler.uniform import UniformSampler
+from torch_geometric_negsamp.sampler.weighted import WeightedSampler
 
 register_sampler('uniform')(UniformSampler)
 register_sampler('popularity')(PopularitySampler)
@@ -22,6 +23,7 @@ __all__ = [
     'NegativeSampler',
     'UnsatisfiableError',
     'UniformSampler',
+    'WeightedSampler',
     'PopularitySampler',
     'BernoulliSampler',
     'SAMPLERS',
