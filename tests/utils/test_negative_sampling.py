@@ -187,6 +187,36 @@ def test_uniform_over_a_few_non_edges(kind, use_index):
     assert chisquare(list(counts.values())).pvalue > 1e-3
 
 
+@pytest.mark.parametrize('kind', KINDS)
+@pytest.mark.parametrize('use_index', [False, True])
+def test_rejection_path_returns_every_non_edge(monkeypatch, kind, use_index):
+    # The rejection path alone (the exact draw is disabled) must reach every
+    # valid pair, the first and last keys of the space included.
+    def fail(*args, **kwargs):
+        raise AssertionError('the exact draw was used')
+
+    monkeypatch.setattr(_rejection, 'exact_keys', fail)
+    num_src, num_dst = (10, 13) if kind == 'bipartite' else (12, 12)
+    edge_index = torch.tensor([[0, 3, 5, 11 % num_src], [1, 3, 2, 7]])
+    valid = valid_pairs(edge_index, num_src, num_dst, kind)
+    index = _index(edge_index, num_src, num_dst, kind) if use_index else None
+    seen, g = set(), gen(7)
+    for _ in range(300):
+        out, _ = _call(
+            edge_index,
+            num_src,
+            num_dst,
+            kind,
+            8 if kind == 'undirected' else 4,
+            generator=g,
+            index=index,
+        )
+        pairs = _forward_pairs(out, kind)
+        assert len(pairs) == 4 and set(pairs) <= valid
+        seen.update(pairs)
+    assert seen == valid
+
+
 @pytest.mark.parametrize('num,max_rounds', [(20, 4), (600, 4), (20, 0)])
 def test_uniform_over_the_non_edges(monkeypatch, num, max_rounds):
     # (20, 4): rejection; (600, 4): exact draw by enumeration;
