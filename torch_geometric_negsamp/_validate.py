@@ -10,7 +10,7 @@ loops validate once up front and then use the unchecked paths.
 import math
 import numbers
 import os
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -371,3 +371,84 @@ def check_keys_known(
                 f"'{name}' has a key {key!r} that is not a {what} of the "
                 f'data ({list(known)})'
             )
+
+
+# ------------------------------------------------------------------ utils
+def check_instance(
+    value: Any, name: str, cls: type, *, optional: bool = False
+) -> Any:
+    r"""An instance of :obj:`cls` (or :obj:`None` when :obj:`optional`)."""
+    if (value is None and optional) or isinstance(value, cls):
+        return value
+    kind = f'a {cls.__name__}' + (' or None' if optional else '')
+    raise TypeError(f"'{name}' must be {kind} (got {type(value).__name__})")
+
+
+def check_key_space(num_src: int, num_dst: int, name: str) -> None:
+    r"""Pair keys of :obj:`num_src` x :obj:`num_dst` nodes fit in 64 bits
+    with room to spare: ``num_src * (num_dst + 1) < 2**62`` (so that the
+    offsets and rank shifts added to them stay below 2**63)."""
+    if num_src * (num_dst + 1) >= 2**62:
+        raise ValueError(
+            f"'{name}' is too large for 64-bit pair keys "
+            f'(got {num_src} x {num_dst} nodes)'
+        )
+
+
+def check_edge_ids(
+    value: Tensor,
+    name: str,
+    num_src: Optional[int] = None,
+    num_dst: Optional[int] = None,
+) -> Tuple[int, int]:
+    r"""Every id of the ``[2, E]`` integer tensor :obj:`value` is
+    non-negative, row 0 below :obj:`num_src` and row 1 below
+    :obj:`num_dst` where given. Returns ``(max of row 0 + 1, max of row 1 +
+    1)`` (0 for no edge): the node counts PyG infers. One pass and one host
+    synchronisation."""
+    if value.numel() == 0:
+        return 0, 0
+    # One aminmax per row (a reduction over dim=1 is far slower on small or
+    # transposed tensors with several threads), one synchronisation:
+    lo_src, hi_src, lo_dst, hi_dst = torch.stack(
+        [*torch.aminmax(value[0]), *torch.aminmax(value[1])]
+    ).tolist()
+    for row, lo, hi, size in (
+        (0, lo_src, hi_src, num_src),
+        (1, lo_dst, hi_dst, num_dst),
+    ):
+        if size is None and lo < 0:
+            raise ValueError(
+                f"'{name}[{row}]' holds node index {lo}, out of range "
+                f'(node ids are non-negative)'
+            )
+        if size is not None and (lo < 0 or hi >= size):
+            bad = lo if lo < 0 else hi
+            raise ValueError(
+                f"'{name}[{row}]' holds node index {bad}, out of range for "
+                f'{size} nodes'
+            )
+    return hi_src + 1, hi_dst + 1
+
+
+def check_batch_vector(value: Any, name: str) -> int:
+    r"""A PyG batch vector: a 1-D integer tensor of non-negative graph ids,
+    sorted (the nodes of each graph contiguous, in graph order). Returns the
+    number of graphs it names (its maximum + 1; 0 when empty)."""
+    check_index_tensor(value, name, dim=1)
+    if value.numel() == 0:
+        return 0
+    unsorted = (value[1:] < value[:-1]).sum()
+    lo, hi, unsorted = torch.stack(
+        [value.min().long(), value.max().long(), unsorted]
+    ).tolist()
+    if lo < 0:
+        raise ValueError(
+            f"'{name}' must hold non-negative graph ids (got {lo})"
+        )
+    if unsorted:
+        raise ValueError(
+            f"'{name}' must be sorted (the nodes of each graph contiguous "
+            f'and in graph order)'
+        )
+    return hi + 1
