@@ -11,6 +11,7 @@ from torch_geometric_negsamp._validate import (
     check_bool,
     check_in_range,
     check_index_tensor,
+    check_key_space,
     check_num_nodes,
     check_same_device,
 )
@@ -108,11 +109,7 @@ class PositiveIndex:
                 f"'{which}=True' needs as many source as destination nodes "
                 f'(got {num_src_nodes} and {num_dst_nodes})'
             )
-        if num_src_nodes * (num_dst_nodes + 1) >= 2**62:
-            raise ValueError(
-                f"'num_src_nodes' x 'num_dst_nodes' is too large for 64-bit "
-                f'keys (got {num_src_nodes} x {num_dst_nodes})'
-            )
+        check_key_space(num_src_nodes, num_dst_nodes, 'num_src_nodes')
 
         parts = [('edge_index', edge_index)]
         if extra_positives is not None:
