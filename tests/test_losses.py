@@ -316,6 +316,24 @@ def test_scores_on_two_devices(loss):
         loss(POS, NEG.cuda())
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_other_arguments_on_another_device():
+    with pytest.raises(ValueError, match="'log_q_neg' is on cuda"):
+        sampled_softmax_loss(POS, NEG, log_q_neg=torch.zeros(2, 2).cuda())
+    with pytest.raises(ValueError, match="'accidental_hits' is on cuda"):
+        sampled_softmax_loss(
+            POS, NEG, accidental_hits=torch.zeros(2, 2, dtype=bool).cuda()
+        )
+    with pytest.raises(ValueError, match="'neg_ids' is on cuda"):
+        accidental_hit_mask(
+            torch.zeros(2).long(), torch.zeros(2).long().cuda()
+        )
+    with pytest.raises(ValueError, match=r"'tensors\[1\]' is on cuda"):
+        l2_regularization(torch.zeros(1), torch.zeros(1).cuda(), batch_size=1)
+    # On one device, the checks pass and the loss is finite.
+    assert sampled_softmax_loss(POS.cuda(), NEG.cuda()).isfinite()
+
+
 @pytest.mark.parametrize(
     'loss', [bpr_loss, bce_loss, hinge_loss, sampled_softmax_loss]
 )

@@ -342,7 +342,7 @@ def test_ranking_metrics_errors(args, error, match):
     kwargs.update(args)
     with pytest.raises(error, match=match):
         ranking_metrics(**kwargs)
-    if "holds no pair" not in match:  # Allowed for the sums.
+    if 'holds no pair' not in match:  # Allowed for the sums.
         with pytest.raises(error, match=match):
             ranking_metric_sums(**kwargs)
 

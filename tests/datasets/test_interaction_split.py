@@ -89,6 +89,14 @@ def test_validation(kwargs, error, match):
         InteractionSplit(**args)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_indices_on_two_devices():
+    with pytest.raises(ValueError, match="'test_index' is on cuda"):
+        InteractionSplit(
+            torch.tensor([[0], [1]]), torch.tensor([[0], [1]]).cuda(), 1, 2
+        )
+
+
 def test_to_hetero_data_and_back():
     split = make_split().with_validation(0.5, seed=0)
     data = split.to_hetero_data()
