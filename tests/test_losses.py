@@ -317,6 +317,26 @@ def test_scores_on_two_devices(loss):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_losses_can_be_captured_in_a_cuda_graph():
+    # The finiteness check synchronises with the host, which a capture
+    # forbids: it is skipped there (benchmarks/bench_training.py captures
+    # bpr_loss and l2_regularization).
+    pos = torch.zeros(2, device='cuda', requires_grad=True)
+    neg = torch.zeros(2, 3, device='cuda')
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        bpr_loss(pos, neg)  # Warm-up outside the capture.
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph, stream=side):
+        out = bpr_loss(pos, neg) + l2_regularization(pos, batch_size=2)
+    graph.replay()
+    torch.cuda.synchronize()
+    assert out.item() == pytest.approx(math.log(2))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_other_arguments_on_another_device():
     with pytest.raises(ValueError, match="'log_q_neg' is on cuda"):
         sampled_softmax_loss(POS, NEG, log_q_neg=torch.zeros(2, 2).cuda())

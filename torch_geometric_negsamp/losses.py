@@ -13,8 +13,10 @@ Every argument is checked before any computation, and a bad one raises
 device with every entry finite (a NaN or infinite score would otherwise
 propagate silently into the loss and the gradients); shapes as above; an
 unknown :obj:`reduction`; :obj:`reduction='mean'` over an empty batch (the
-mean of nothing is undefined). Computed from finite inputs, no loss here
-is NaN: the forms below cannot subtract two infinities.
+mean of nothing is undefined). The finiteness check costs one host
+synchronisation per call and is skipped while a CUDA graph is captured.
+Computed from finite inputs, no loss here is NaN: the forms below cannot
+subtract two infinities.
 """
 
 from typing import List, Optional, Tuple
