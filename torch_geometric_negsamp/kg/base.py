@@ -13,6 +13,7 @@ from torch_geometric_negsamp._random import (
 )
 from torch_geometric_negsamp._validate import (
     check_bool,
+    check_key_space,
     check_num_nodes,
     check_positive_int,
     check_request_size,
@@ -149,11 +150,10 @@ class TripleCorruption(SeededStream):
             num_relations = _largest_id(parts, ('relation',), 'relations')
         num_entities = check_num_nodes(num_entities, 'num_entities')
         num_relations = check_num_nodes(num_relations, 'num_relations')
-        if num_relations * num_entities * (num_entities + 1) >= 2**62:
-            raise ValueError(
-                f"'num_relations' x 'num_entities' ** 2 must be below 2**62 "
-                f'for 64-bit keys (got {num_relations} x {num_entities} ** 2)'
-            )
+        # The indices key (relation, kept entity) pairs by replaced entity:
+        check_key_space(
+            num_relations * num_entities, num_entities, 'num_entities'
+        )
         for part in parts:
             check_triple_ids(part, num_entities, num_relations)
 
