@@ -1,7 +1,6 @@
 r"""The base class of every negative sampler."""
 
 import math
-import os
 import warnings
 from typing import Dict, Optional, Sequence, Tuple, Union
 
@@ -17,8 +16,8 @@ from torch_geometric_negsamp._edge_types import (
     resolve_keyed,
 )
 from torch_geometric_negsamp._random import (
+    SeededStream,
     draw_from_cdf,
-    mix_seed,
     quantize_weights,
     randint,
 )
@@ -46,7 +45,7 @@ class UnsatisfiableError(ValueError):
     positive of every destination it could be paired with)."""
 
 
-class NegativeSampler(NegativeSampling):
+class NegativeSampler(NegativeSampling, SeededStream):
     r"""Base class of the library's negative samplers.
 
     A :class:`NegativeSampler` is a
@@ -305,39 +304,6 @@ class NegativeSampler(NegativeSampling):
         of each receiving its own."""
         for index in self._indices.values():
             index.share_memory_()
-        return self
-
-    # ----------------------------------------------------------- generators
-    def get_generator(self) -> Optional[torch.Generator]:
-        r"""Returns the generator for this process: the given one (or one
-        seeded with :obj:`seed`) in the main process, and in a
-        :class:`~torch.utils.data.DataLoader` worker one seeded from the
-        sampler's seed and the worker's own seed, so that workers draw
-        distinct streams that are reproducible under
-        :func:`torch.manual_seed`. Returns :obj:`None` (the global
-        generator) if neither :obj:`seed` nor :obj:`generator` was given."""
-        if self.seed is None and self.generator is None:
-            return None
-        info = torch.utils.data.get_worker_info()
-        key = (os.getpid(), None if info is None else info.seed)
-        if self._worker_key != key:
-            self._worker_key = key
-            if info is None and self.generator is not None:
-                self._worker_generator = self.generator
-            else:
-                base = self.seed
-                if base is None:
-                    base = self.generator.initial_seed()
-                seed = base if info is None else mix_seed(base, info.seed)
-                self._worker_generator = torch.Generator().manual_seed(seed)
-        return self._worker_generator
-
-    def reseed(self, seed: int) -> 'NegativeSampler':
-        r"""Restarts the sampler's random stream from :obj:`seed` (e.g. at
-        every epoch, so that a run resumed from a checkpoint draws what an
-        uninterrupted run would have drawn)."""
-        self.seed, self.generator = check_seed(seed), None
-        self._worker_key = None
         return self
 
     # ------------------------------------------------------------ proposals
