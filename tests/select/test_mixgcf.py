@@ -1,7 +1,82 @@
 import pytest
 import torch
+from scipy.stats import kstest
+from selector_contract import Bad, SelectorContract
 
 from torch_geometric_negsamp.select import MixGCF
+
+
+def test_mixing_by_hand():
+    # B = 1, M = 2 candidates, L + 1 = 2 layers, d = 1. Positive mixing
+    # adds a <u, p> to every candidate's score alike, so the hop choice is
+    # argmax_m <u, c_m> per layer whatever alpha is:
+    #   layer 0: u = 1, c = (1, 5)   -> candidate 1
+    #   layer 1: u = -1, c = (3, 6)  -> candidate 0 (-3 > -6)
+    user = torch.tensor([[[1.0], [-1.0]]])
+    pos = torch.tensor([[[2.0], [4.0]]])
+    cand = torch.tensor([[[[1.0], [3.0]], [[5.0], [6.0]]]])  # [1, M, 2, 1]
+    out, alpha, choice = MixGCF('mean', seed=0)(
+        user, pos, cand, return_details=True
+    )
+    assert choice.tolist() == [[[1, 0]]]
+    a0, a1 = alpha[0, 0].tolist()
+    layer0 = a0 * 2.0 + (1 - a0) * 5.0  # the positive weighs alpha
+    layer1 = a1 * 4.0 + (1 - a1) * 3.0
+    assert out.shape == (1, 1, 1)
+    assert abs(out.item() - (layer0 + layer1) / 2) < 1e-6
+    last = MixGCF('last', seed=0)(user, pos, cand)
+    assert abs(last.item() - layer1) < 1e-6
+    concat = MixGCF('concat', seed=0)(user, pos, cand)
+    assert torch.allclose(concat, torch.tensor([[[layer0, layer1]]]))
+    # The same by ids, from an item table:
+    items = torch.tensor([[[1.0], [3.0]], [[5.0], [6.0]], [[9.0], [9.0]]])
+    by_ids = MixGCF('mean', seed=0).synthesize(
+        user, pos, items, torch.tensor([[0, 1]])
+    )
+    assert torch.allclose(by_ids, out)
+
+
+def test_alpha_is_uniform_on_zero_one():
+    user, pos = torch.randn(500, 4, 2), torch.randn(500, 4, 2)
+    cand = torch.randn(500, 3, 4, 2)
+    _, alpha, _ = MixGCF(seed=0)(user, pos, cand, return_details=True)
+    assert kstest(alpha.view(-1).double().numpy(), 'uniform').pvalue > 1e-3
+
+
+def test_candidate_ids_are_checked():
+    # -1 used to be read as the last item.
+    B, I, L1, d = 2, 5, 2, 3
+    user, pos = torch.randn(B, L1, d), torch.randn(B, L1, d)
+    items = torch.randn(I, L1, d)
+    for bad in (-1, I):
+        cand = torch.tensor([[0, 1, bad], [2, 3, 4]])
+        with pytest.raises(ValueError, match=f"'candidates' holds .*{bad}"):
+            MixGCF(seed=0).synthesize(user, pos, items, cand)
+    with pytest.raises(TypeError, match="'candidates' must hold integer"):
+        MixGCF(seed=0).synthesize(user, pos, items, torch.zeros(B, 3))
+
+
+def test_non_finite_embeddings_are_refused():
+    B, I, L1, d = 2, 5, 2, 3
+    user, pos = torch.randn(B, L1, d), torch.randn(B, L1, d)
+    items = torch.randn(I, L1, d)
+    cand = torch.tensor([[0, 1], [2, 3]])
+    bad = items.clone()
+    bad[3, 1, 0] = float('nan')  # a candidate's row
+    with pytest.raises(ValueError, match="'item_layers' must be finite"):
+        MixGCF(seed=0).synthesize(user, pos, bad, cand)
+    # A non-finite row that is no candidate is not looked at:
+    far = items.clone()
+    far[4] = float('inf')
+    assert torch.isfinite(
+        MixGCF(seed=0).synthesize(user, pos, far, cand)
+    ).all()
+    pos_nan = pos.clone()
+    pos_nan[0, 0, 0] = float('nan')
+    with pytest.raises(ValueError, match="'pos_layers' must be finite"):
+        MixGCF(seed=0).synthesize(user, pos_nan, items, cand)
+    with pytest.raises(ValueError, match="'cand_layers' must be finite"):
+        MixGCF(seed=0)(user, pos, bad[cand])
 
 
 def test_hardest_mixed_candidate_per_layer_is_chosen():
@@ -60,7 +135,7 @@ def test_determinism_and_errors():
     assert torch.equal(
         MixGCF(seed=3)(user, pos, cand), MixGCF(seed=3)(user, pos, cand)
     )
-    with pytest.raises(ValueError, match="'combine' must be"):
+    with pytest.raises(ValueError, match="'combine' must be one of"):
         MixGCF('max')
     with pytest.raises(ValueError, match='must both have shape'):
         MixGCF()(user, pos[:1], cand)
@@ -70,6 +145,8 @@ def test_determinism_and_errors():
         MixGCF()(user, pos, torch.randn(2, 0, 2, 3))
     with pytest.raises(TypeError, match="'user_layers' must be a torch"):
         MixGCF()(None, pos, cand)
+    with pytest.raises(TypeError, match="'return_details' must be a bool"):
+        MixGCF()(user, pos, cand, return_details='no')
     assert repr(MixGCF('concat')) == "MixGCF(combine='concat')"
 
 
@@ -96,6 +173,8 @@ def test_synthesize_from_ids_equals_call_with_gathered_layers(k):
         pos.grad = items.grad = None
     with pytest.raises(ValueError, match="'item_layers' must have shape"):
         MixGCF().synthesize(user, pos, items[:, :2], cand)
+    with pytest.raises(TypeError, match="'item_layers' must be a tensor"):
+        MixGCF().synthesize(user, pos, 'items', cand)
     with pytest.raises(ValueError, match="'item_layers' must hold 3"):
         MixGCF().synthesize(user, pos, [items[:, 0]], cand)
     with pytest.raises(ValueError, match="'candidates' must have shape"):
@@ -104,3 +183,138 @@ def test_synthesize_from_ids_equals_call_with_gathered_layers(k):
         MixGCF().synthesize(user, pos, items, cand[:, :, :0])
     with pytest.raises(ValueError, match='must both have shape'):
         MixGCF().synthesize(user, pos[:1], items, cand)
+
+
+def _layers(device, B=3, k=2, M=5, I=10, L1=2, d=4):
+    gen = torch.Generator().manual_seed(0)
+    return {
+        'user_layers': torch.randn(B, L1, d, generator=gen).to(device),
+        'pos_layers': torch.randn(B, L1, d, generator=gen).to(device),
+        'item_layers': torch.randn(I, L1, d, generator=gen).to(device),
+        'candidates': torch.randint(I, (B, k, M), generator=gen).to(device),
+    }
+
+
+def _layer_bad_calls():
+    return [
+        Bad(
+            'pos-shape',
+            lambda x: {**x, 'pos_layers': x['pos_layers'][:1]},
+            ValueError,
+            'must both have shape',
+        ),
+        Bad(
+            'user-2d',
+            lambda x: {**x, 'user_layers': x['user_layers'][0]},
+            ValueError,
+            "'user_layers' must have 3 dim",
+        ),
+    ]
+
+
+class TestMixGCFContract(SelectorContract):
+    r"""The synthesis from candidate ids."""
+
+    selector_class = MixGCF
+    id_bounds = {'candidates': 10}
+    repr_contains = ("combine='mean'",)
+
+    def make(self, **kwargs):
+        return MixGCF('mean', **kwargs)
+
+    def inputs(self, device='cpu'):
+        return _layers(device)
+
+    def call(self, selector, **x):
+        return selector.synthesize(
+            x['user_layers'],
+            x['pos_layers'],
+            x['item_layers'],
+            x['candidates'],
+        )
+
+    def expected_shapes(self, inputs):
+        return [(3, 2, 4)]
+
+    def check_outputs(self, selector, inputs, outputs):
+        x = inputs
+        cand_layers = x['item_layers'][x['candidates']]
+        expected = selector(x['user_layers'], x['pos_layers'], cand_layers)
+        assert torch.allclose(outputs[0], expected, atol=1e-6)
+
+    def bad_calls(self):
+        return _layer_bad_calls() + [
+            Bad(
+                'candidates-rows',
+                lambda x: {**x, 'candidates': x['candidates'][:2]},
+                ValueError,
+                "'candidates' must have shape",
+            ),
+            Bad(
+                'empty-pool',
+                lambda x: {**x, 'candidates': x['candidates'][..., :0]},
+                ValueError,
+                'empty candidate pool',
+            ),
+            Bad(
+                'item-layers-shape',
+                lambda x: {**x, 'item_layers': x['item_layers'][:, :1]},
+                ValueError,
+                "'item_layers' must have shape",
+            ),
+        ]
+
+    def bad_constructions(self):
+        return [
+            Bad(
+                'combine-unknown',
+                lambda: MixGCF('max'),
+                ValueError,
+                "'combine' must be one of",
+            ),
+            Bad(
+                'combine-int',
+                lambda: MixGCF(3),
+                ValueError,
+                "'combine'",
+            ),
+        ]
+
+
+class TestMixGCFForwardContract(TestMixGCFContract):
+    r"""The synthesis from the candidates' embeddings."""
+
+    id_bounds = {}
+
+    def inputs(self, device='cpu'):
+        x = _layers(device)
+        return {
+            'user_layers': x['user_layers'],
+            'pos_layers': x['pos_layers'],
+            'cand_layers': x['item_layers'][x['candidates']],
+        }
+
+    def call(self, selector, user_layers, pos_layers, cand_layers):
+        return selector(user_layers, pos_layers, cand_layers)
+
+    def check_outputs(self, selector, inputs, outputs):
+        out, alpha, choice = selector(*inputs.values(), return_details=True)
+        assert torch.equal(out, outputs[0])
+        assert ((alpha > 0) & (alpha < 1)).all()
+        assert ((choice >= 0) & (choice < 5)).all()
+
+    def bad_calls(self):
+        return _layer_bad_calls() + [
+            Bad(
+                'cand-shape',
+                lambda x: {**x, 'cand_layers': x['cand_layers'][..., :3]},
+                ValueError,
+                "'cand_layers' must have shape",
+            ),
+            Bad(
+                'empty-pool',
+                lambda x: {**x, 'cand_layers': x['cand_layers'][:, :, :0]},
+                ValueError,
+                'empty candidate pool',
+            ),
+        ]

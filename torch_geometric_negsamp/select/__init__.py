@@ -1,20 +1,24 @@
 r"""Model-aware selectors: pick or synthesise hard negatives from a pool of
-candidates, given the current model's embeddings or scores."""
+candidates, given the current model's embeddings or scores. Every selector
+is a :class:`Selector` (a :class:`torch.nn.Module` that owns its state)."""
 
-from torch_geometric_negsamp.select.cache import MemoryQueue, NegativeCache
 from torch_geometric_negsamp.select.dns import DNS
 from torch_geometric_negsamp.select.in_batch import (
     InBatchNegatives,
     InBatchOutput,
     item_log_frequency,
 )
+from torch_geometric_negsamp.select.memory_queue import MemoryQueue
 from torch_geometric_negsamp.select.mixgcf import MixGCF
+from torch_geometric_negsamp.select.negative_cache import NegativeCache
+from torch_geometric_negsamp.select.selector import Selector
 from torch_geometric_negsamp.select.softmax import (
     SoftmaxSelector,
     self_adversarial_weights,
 )
 
 __all__ = [
+    'Selector',
     'DNS',
     'SoftmaxSelector',
     'self_adversarial_weights',

@@ -1,15 +1,23 @@
 r"""MixGCF: hard negatives synthesised in embedding space."""
 
-from typing import Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
 
 from torch_geometric_negsamp._random import uniform
-from torch_geometric_negsamp.select._utils import make_generator
+from torch_geometric_negsamp._validate import (
+    check_bool,
+    check_float_tensor,
+    check_index_tensor,
+    check_values,
+)
+from torch_geometric_negsamp.select.selector import Selector
+
+_COMBINE = ('mean', 'concat', 'last')
 
 
-class MixGCF:
+class MixGCF(Selector):
     r"""Synthesises hard negative item embeddings as in Huang et al. (2021),
     "MixGCF: An Improved Training Method for Graph Neural Network-based
     Recommender Systems" (KDD).
@@ -43,22 +51,33 @@ class MixGCF:
             :obj:`"last"`, or a function from ``[B, k, L + 1, d]`` to
             ``[B, k, D]``. (default: :obj:`"mean"`)
         seed (int, optional): Seed of the generator drawing :math:`\alpha`.
-        generator (torch.Generator, optional): A generator instead.
+            (default: :obj:`None`)
+        generator (torch.Generator, optional): A generator instead; without
+            either, PyTorch's global generator. (default: :obj:`None`)
+
+    Shapes: ``user_layers`` and ``pos_layers`` ``[B, L + 1, d]``, candidates
+    ``[B, M, L + 1, d]`` (one negative per positive) or
+    ``[B, k, M, L + 1, d]`` (:math:`k` negatives, each from its own pool of
+    :math:`M`); the output ``[B, k, D]`` (:math:`D = d`, or
+    :math:`(L + 1) d` for :obj:`"concat"`). Every embedding that takes part
+    must be finite.
     """
+
+    stochastic = True
 
     def __init__(
         self,
-        combine: Union[str, callable] = 'mean',
+        combine: Union[str, Callable[[Tensor], Tensor]] = 'mean',
         seed: Optional[int] = None,
         generator: Optional[torch.Generator] = None,
     ):
-        if not callable(combine) and combine not in ('mean', 'concat', 'last'):
+        super().__init__(seed, generator)
+        if not callable(combine) and combine not in _COMBINE:
             raise ValueError(
-                f"'combine' must be 'mean', 'concat', 'last' or a "
+                f"'combine' must be one of 'mean', 'concat', 'last' or a "
                 f'callable (got {combine!r})'
             )
         self.combine = combine
-        self.generator = make_generator(seed, generator)
 
     def _combine(self, layers: Tensor) -> Tensor:
         if callable(self.combine):
@@ -69,14 +88,34 @@ class MixGCF:
             return layers[..., -1, :]
         return layers.flatten(-2)
 
-    def __call__(
+    @staticmethod
+    def _check_layers(user_layers: Tensor, pos_layers: Tensor):
+        for name, value in (
+            ('user_layers', user_layers),
+            ('pos_layers', pos_layers),
+        ):
+            check_float_tensor(value, name, dim=3, finite=False)
+        if pos_layers.shape != user_layers.shape:
+            raise ValueError(
+                f"'user_layers' and 'pos_layers' must both have shape "
+                f'[B, L + 1, d] (got {list(user_layers.shape)} and '
+                f'{list(pos_layers.shape)})'
+            )
+        return user_layers.shape
+
+    def _draw_alpha(self, B: int, k: int, L1: int, device, dtype) -> Tensor:
+        return uniform(
+            (B, k, 1, L1, 1), device, self.generator, torch.float32
+        ).to(dtype)
+
+    def forward(
         self,
         user_layers: Tensor,
         pos_layers: Tensor,
         cand_layers: Tensor,
         return_details: bool = False,
     ) -> Union[Tensor, Tuple[Tensor, Tensor, Tensor]]:
-        r"""Synthesises the negatives.
+        r"""Synthesises the negatives from the candidates' embeddings.
 
         Args:
             user_layers (torch.Tensor): ``[B, L + 1, d]``.
@@ -91,45 +130,41 @@ class MixGCF:
         Returns:
             ``[B, k, D]`` synthetic negative embeddings (layers combined).
         """
-        for name, value in (
-            ('user_layers', user_layers),
-            ('pos_layers', pos_layers),
-            ('cand_layers', cand_layers),
-        ):
-            if not isinstance(value, Tensor):
-                raise TypeError(
-                    f"'{name}' must be a torch.Tensor (got "
-                    f'{type(value).__name__})'
-                )
-        if user_layers.dim() != 3 or pos_layers.shape != user_layers.shape:
-            raise ValueError(
-                f"'user_layers' and 'pos_layers' must both have "
-                f'shape [B, L + 1, d] (got '
-                f'{list(user_layers.shape)} and '
-                f'{list(pos_layers.shape)})'
-            )
+        B, L1, d = self._check_layers(user_layers, pos_layers)
+        check_float_tensor(cand_layers, 'cand_layers', finite=False)
+        check_bool(return_details, 'return_details')
         if cand_layers.dim() == 4:
             cand_layers = cand_layers.unsqueeze(1)
-        B, L1, d = user_layers.shape
         if (
             cand_layers.dim() != 5
             or cand_layers.size(0) != B
             or cand_layers.shape[3:] != (L1, d)
         ):
             raise ValueError(
-                f"'cand_layers' must have shape [B, M, L + 1, "
-                f'd] or [B, k, M, L + 1, d] with B={B}, '
-                f'L + 1={L1}, d={d} (got '
+                f"'cand_layers' must have shape [B, M, L + 1, d] or "
+                f'[B, k, M, L + 1, d] with B={B}, L + 1={L1}, d={d} (got '
                 f'{list(cand_layers.shape)})'
             )
         if cand_layers.size(2) == 0:
             raise ValueError(
                 "'cand_layers' holds an empty candidate pool (M = 0)"
             )
+        self._check_devices(
+            user_layers=user_layers,
+            pos_layers=pos_layers,
+            cand_layers=cand_layers,
+        )
+        check_values(
+            finite=[
+                ('user_layers', user_layers),
+                ('pos_layers', pos_layers),
+                ('cand_layers', cand_layers),
+            ]
+        )
         k = cand_layers.size(1)
-        alpha = uniform(
-            (B, k, 1, L1, 1), user_layers.device, self.generator, torch.float32
-        ).to(cand_layers.dtype)
+        alpha = self._draw_alpha(
+            B, k, L1, user_layers.device, cand_layers.dtype
+        )
         mixed = alpha * pos_layers[:, None, None] + (1 - alpha) * cand_layers
         with torch.no_grad():
             scores = (user_layers[:, None, None] * mixed).sum(-1)
@@ -141,6 +176,33 @@ class MixGCF:
             return out, alpha.view(B, k, L1), choice
         return out
 
+    def _item_layers(self, item_layers, L1: int, d: int) -> List[Tensor]:
+        if isinstance(item_layers, Tensor):
+            check_float_tensor(item_layers, 'item_layers', finite=False)
+            if item_layers.dim() != 3 or item_layers.shape[1:] != (L1, d):
+                raise ValueError(
+                    f"'item_layers' must have shape [I, {L1}, {d}] (got "
+                    f'{list(item_layers.shape)})'
+                )
+            return list(item_layers.unbind(1))
+        if not isinstance(item_layers, (list, tuple)):
+            raise TypeError(
+                f"'item_layers' must be a tensor [I, L + 1, d] or a list of "
+                f'L + 1 tensors [I, d] (got {type(item_layers).__name__})'
+            )
+        for layer in item_layers:
+            check_float_tensor(layer, 'item_layers', finite=False)
+        layers = list(item_layers)
+        if len(layers) != L1 or any(
+            t.dim() != 2 or t.shape != layers[0].shape or t.size(1) != d
+            for t in layers
+        ):
+            raise ValueError(
+                f"'item_layers' must hold {L1} tensors of one shape [I, {d}] "
+                f'(got {[list(t.shape) for t in layers]})'
+            )
+        return layers
+
     def synthesize(
         self,
         user_layers: Tensor,
@@ -151,9 +213,9 @@ class MixGCF:
         r"""The same synthesis from candidate *ids*: equal to
         ``self(user_layers, pos_layers, item_layers[candidates])`` (same
         generator state, same result and gradients, up to floating-point
-        ties between candidates), but the :math:`M`
-        candidates are scored without autograd and only the chosen ones are
-        gathered with gradients, which saves the memory and time of the
+        ties between candidates), but the :math:`M` candidates are scored
+        without autograd and only the chosen ones are gathered with
+        gradients, which saves the memory and time of the
         ``[B, k, M, L + 1, d]`` tensor's backward.
 
         Args:
@@ -162,51 +224,35 @@ class MixGCF:
             item_layers (torch.Tensor or list): ``[I, L + 1, d]``, all
                 items, or the list of the :math:`L + 1` per-layer ``[I, d]``
                 tensors (which spares stacking the whole table).
-            candidates (torch.Tensor): ``[B, M]`` or ``[B, k, M]`` item ids.
+            candidates (torch.Tensor): ``[B, M]`` or ``[B, k, M]`` item ids
+                in ``[0, I)``.
 
         Returns:
             ``[B, k, D]`` synthetic negative embeddings (layers combined).
         """
-        if user_layers.dim() != 3 or pos_layers.shape != user_layers.shape:
-            raise ValueError(
-                f"'user_layers' and 'pos_layers' must both have "
-                f'shape [B, L + 1, d] (got '
-                f'{list(user_layers.shape)} and '
-                f'{list(pos_layers.shape)})'
-            )
-        B, L1, d = user_layers.shape
-        if isinstance(item_layers, Tensor):
-            if item_layers.dim() != 3 or item_layers.shape[1:] != (L1, d):
-                raise ValueError(
-                    f"'item_layers' must have shape [I, {L1}, "
-                    f'{d}] (got {list(item_layers.shape)})'
-                )
-            layers = item_layers.unbind(1)
-        else:
-            layers = list(item_layers)
-            if len(layers) != L1 or any(
-                t.dim() != 2 or t.size(1) != d for t in layers
-            ):
-                raise ValueError(
-                    f"'item_layers' must hold {L1} tensors of "
-                    f'shape [I, {d}] (got '
-                    f'{[list(t.shape) for t in layers]})'
-                )
+        B, L1, d = self._check_layers(user_layers, pos_layers)
+        layers = self._item_layers(item_layers, L1, d)
+        check_index_tensor(candidates, 'candidates')
         if candidates.dim() == 2:
             candidates = candidates.unsqueeze(1)
         if candidates.dim() != 3 or candidates.size(0) != B:
             raise ValueError(
-                f"'candidates' must have shape [{B}, M] or "
-                f'[{B}, k, M] (got {list(candidates.shape)})'
+                f"'candidates' must have shape [{B}, M] or [{B}, k, M] "
+                f'(got {list(candidates.shape)})'
             )
         if candidates.size(2) == 0:
             raise ValueError(
                 "'candidates' holds an empty candidate pool (M = 0)"
             )
-        k = candidates.size(1)
-        alpha = uniform(
-            (B, k, 1, L1, 1), user_layers.device, self.generator, torch.float32
-        ).to(layers[0].dtype)
+        self._check_devices(
+            user_layers=user_layers,
+            pos_layers=pos_layers,
+            item_layers=layers[0],
+            candidates=candidates,
+        )
+        check_values(
+            ids=[('candidates', candidates, layers[0].size(0), 'item')]
+        )
         with torch.no_grad():
             user = user_layers.detach()
             # <u, a p + (1 - a) c> = a <u, p> + (1 - a) <u, c>, per layer:
@@ -220,6 +266,22 @@ class MixGCF:
                 ],
                 dim=-1,
             )  # [B, k, M, L + 1]
+        # Non-finite user, positive or candidate rows show in the scores:
+        if not bool(torch.isfinite(up).all() & torch.isfinite(uc).all()):
+            check_values(
+                finite=[
+                    ('user_layers', user_layers),
+                    ('pos_layers', pos_layers),
+                ]
+            )
+            raise ValueError(
+                "'item_layers' must be finite at the rows of 'candidates' "
+                '(got non-finite or overflowing scores against '
+                "'user_layers')"
+            )
+        k = candidates.size(1)
+        alpha = self._draw_alpha(B, k, L1, user_layers.device, layers[0].dtype)
+        with torch.no_grad():
             a = alpha.squeeze(-1)  # [B, k, 1, L + 1]
             scores = a * up[:, None, None] + (1 - a) * uc
             choice = scores.argmax(dim=2)  # [B, k, L + 1]
@@ -232,6 +294,6 @@ class MixGCF:
         mixed = a * pos_layers[:, None] + (1 - a) * chosen
         return self._combine(mixed)
 
-    def __repr__(self) -> str:
+    def extra_repr(self) -> str:
         combine = self.combine if isinstance(self.combine, str) else 'callable'
-        return f"{self.__class__.__name__}(combine='{combine}')"
+        return f"combine='{combine}'"

@@ -5,34 +5,45 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from torch_geometric_negsamp._validate import check_temperature
-from torch_geometric_negsamp.select._utils import (
-    check_k,
-    check_scores,
-    gumbel,
-    make_generator,
+from torch_geometric_negsamp._random import gumbel
+from torch_geometric_negsamp._validate import (
+    check_positive_int,
+    check_temperature,
 )
+from torch_geometric_negsamp.select._checks import check_k_fits, check_scores
+from torch_geometric_negsamp.select.selector import Selector
 
 
-class SoftmaxSelector:
+class SoftmaxSelector(Selector):
     r"""Samples :math:`k` of :math:`M` candidates without replacement with
-    probability :math:`\mathrm{softmax}(s / \tau)`, the sampling form of
-    self-adversarial negative sampling (Sun et al., 2019, "RotatE: Knowledge
-    Graph Embedding by Relational Rotation in Complex Space", ICLR). Lower
-    temperatures approach :class:`DNS`, higher ones uniform selection.
+    probability
 
-    Draws use the Gumbel-top-:math:`k` trick through the selector's
-    generator. Along with the positions, the selector returns the log
-    probability of each chosen candidate under the (first-draw) softmax, for
-    the logQ correction of
+    .. math::
+        p_{im} = \mathrm{softmax}_m(s_{im} / \tau) =
+        \frac{\exp(s_{im} / \tau)}{\sum_{m'} \exp(s_{im'} / \tau)},
+
+    the sampling form of self-adversarial negative sampling (Sun et al.,
+    2019, "RotatE: Knowledge Graph Embedding by Relational Rotation in
+    Complex Space", ICLR). Lower temperatures approach :class:`DNS`, higher
+    ones uniform selection.
+
+    Draws use the Gumbel-top-:math:`k` trick (:math:`\operatorname{top-}k`
+    of :math:`s_{im} / \tau + g_{im}`, :math:`g_{im}` standard Gumbel)
+    through the selector's generator. Along with the positions, the selector
+    returns :math:`\log p_{im}` of each chosen candidate under the
+    (first-draw) softmax, for the logQ correction of
     :func:`~torch_geometric_negsamp.losses.sampled_softmax_loss`.
 
     Args:
         k (int, optional): Negatives per positive. (default: :obj:`1`)
         temperature (float, optional): :math:`\tau > 0`. (default: :obj:`1.0`)
         seed (int, optional): Seed of the selector's generator.
-        generator (torch.Generator, optional): A generator instead.
+            (default: :obj:`None`)
+        generator (torch.Generator, optional): A generator instead; without
+            either, PyTorch's global generator. (default: :obj:`None`)
     """
+
+    stochastic = True
 
     def __init__(
         self,
@@ -41,44 +52,54 @@ class SoftmaxSelector:
         seed: Optional[int] = None,
         generator: Optional[torch.Generator] = None,
     ):
-        self.k = check_k(k)
+        super().__init__(seed, generator)
+        self.k = check_positive_int(k, 'k')
         self.temperature = check_temperature(temperature)
-        self.generator = make_generator(seed, generator)
 
-    def __call__(self, scores: Tensor) -> Tuple[Tensor, Tensor]:
-        r"""Returns ``(index [B, k], log_prob [B, k])`` for ``scores``
-        ``[B, M]``."""
-        scores = check_scores(scores)
-        check_k(self.k, scores.size(1))
+    def log_prob(self, scores: Tensor) -> Tensor:
+        r"""Returns :math:`\log p_{im}` ``[B, M]`` for the finite
+        ``scores`` ``[B, M]`` (detached)."""
+        check_scores(scores)
+        return torch.log_softmax(scores.detach() / self.temperature, dim=1)
+
+    def forward(self, scores: Tensor) -> Tuple[Tensor, Tensor]:
+        r"""Returns ``(index [B, k], log_prob [B, k])`` for the finite
+        ``scores`` ``[B, M]``: the drawn positions and their
+        :math:`\log p_{im}`."""
+        check_scores(scores)
+        check_k_fits(self.k, scores.size(1))
         logits = scores.detach() / self.temperature
         log_prob = torch.log_softmax(logits, dim=1)
-        noise = gumbel(logits.shape, logits.device, self.generator)
+        noise = gumbel(
+            logits.shape, logits.device, self.generator, torch.double
+        )
         index = (logits + noise).topk(self.k, dim=1).indices
         return index, log_prob.gather(1, index)
 
-    def __repr__(self) -> str:
-        return (
-            f'{self.__class__.__name__}(k={self.k}, '
-            f'temperature={self.temperature})'
-        )
+    def extra_repr(self) -> str:
+        return f'k={self.k}, temperature={self.temperature}'
 
 
 def self_adversarial_weights(
     neg_scores: Tensor, temperature: float = 1.0
 ) -> Tensor:
     r"""The weights of self-adversarial negative sampling (Sun et al., 2019):
-    :math:`w_{ij} = \mathrm{softmax}_j(s^-_{ij} / \tau)`, detached, so that a
-    loss :math:`\sum_j w_{ij} \, \ell(s^-_{ij})` weighs each negative by its
-    hardness without back-propagating through the weights.
+
+    .. math::
+        w_{ij} = \mathrm{softmax}_j(s^-_{ij} / \tau),
+
+    detached, so that a loss :math:`\sum_j w_{ij} \, \ell(s^-_{ij})` weighs
+    each negative by its hardness without back-propagating through the
+    weights.
 
     Args:
-        neg_scores (torch.Tensor): Negative scores ``[B, k]``.
+        neg_scores (torch.Tensor): Finite negative scores ``[B, k]``.
         temperature (float, optional): :math:`\tau > 0`.
             (default: :obj:`1.0`)
 
     Returns:
         ``[B, k]`` weights, each row summing to one.
     """
-    neg_scores = check_scores(neg_scores, 'neg_scores')
+    check_scores(neg_scores, 'neg_scores')
     temperature = check_temperature(temperature)
     return torch.softmax(neg_scores.detach() / temperature, dim=1)

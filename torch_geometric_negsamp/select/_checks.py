@@ -1,0 +1,33 @@
+r"""The checks particular to selectors (scores ``[B, M]``, ``k <= M``),
+built on :mod:`torch_geometric_negsamp._validate`."""
+
+from typing import Any
+
+from torch import Tensor
+
+from torch_geometric_negsamp._validate import check_float_tensor
+
+
+def check_scores(
+    scores: Any, name: str = 'scores', finite: bool = True
+) -> Tensor:
+    r"""Floating-point scores ``[B, M]`` of a non-empty candidate pool
+    (:math:`M \geq 1`), finite unless :obj:`finite=False` (a caller that
+    checks several tensors' values at once with
+    :func:`~torch_geometric_negsamp._validate.check_values`)."""
+    check_float_tensor(scores, name, dim=2, finite=False)
+    if scores.size(1) == 0:
+        raise ValueError(
+            f"'{name}' holds an empty candidate pool (got shape "
+            f'{list(scores.shape)}, M = 0)'
+        )
+    return check_float_tensor(scores, name, finite=finite)
+
+
+def check_k_fits(k: int, num_candidates: int, name: str = 'k') -> None:
+    r""":math:`k` selections fit in a pool of :obj:`num_candidates`."""
+    if k > num_candidates:
+        raise ValueError(
+            f"'{name}' ({k}) cannot exceed the number of candidates M "
+            f'(got M = {num_candidates})'
+        )
