@@ -1,211 +1,169 @@
 r"""Negative strategies of the training loop: a static sampler, or a static
-candidate pool plus a model-aware selector."""
+candidate pool plus a model-aware selector (the strategies registered in
+:obj:`STRATEGIES`), and :func:`build_strategy`, which builds one by
+name."""
 
 import math
-from typing import Dict, List, NamedTuple, Optional, Type
+from typing import Callable, List, Mapping, Optional
 
 import torch
 from torch import Tensor
 
 from torch_geometric_negsamp._random import randint_below
-from torch_geometric_negsamp.sampler import (
-    SAMPLERS,
-    NegativeSampler,
-    resolve_sampler,
-)
+from torch_geometric_negsamp.sampler import SAMPLERS
 from torch_geometric_negsamp.select import (
     DNS,
     InBatchNegatives,
     MemoryQueue,
     MixGCF,
     NegativeCache,
+    Selector,
     SoftmaxSelector,
     item_log_frequency,
 )
+from torch_geometric_negsamp.train.strategy_base import (
+    STRATEGIES,
+    Context,
+    Negatives,
+    StaticStrategy,
+    Strategy,
+)
 
 
-class Negatives(NamedTuple):
-    r"""What a strategy hands the loss: ``emb`` ``[B, k, D]`` negative item
-    embeddings (pooled), ``ids`` ``[B, k]`` their item ids (:obj:`None` for
-    synthetic ones), and the optional sampled-softmax extras."""
-
-    emb: Tensor
-    ids: Optional[Tensor]
-    log_q_pos: Optional[Tensor] = None
-    log_q_neg: Optional[Tensor] = None
-    accidental_hits: Optional[Tensor] = None
-    pos_scores: Optional[Tensor] = None
-    neg_scores: Optional[Tensor] = None
-
-
-class Context(NamedTuple):
-    r"""One training step's view of the model: the pooled user and item
-    embeddings and, for strategies that need them, the list of the
-    :math:`L + 1` per-layer embeddings ``[U + I, d]``."""
-
-    user_emb: Tensor
-    item_emb: Tensor
-    layers: Optional[List[Tensor]]
-
-
-class Strategy:
-    r"""Base class: turns a batch of positives into negatives."""
-
-    needs_layers = False
-    forces_loss: Optional[str] = None
-
-    def __init__(
-        self,
-        train_index: Tensor,
-        num_users: int,
-        num_items: int,
-        num_neg: int,
-        candidates: int,
-        base: str = 'uniform',
-        temperature: float = 1.0,
-        alpha: float = 0.75,
-        combine=None,
-    ):
-        self.num_users, self.num_items = num_users, num_items
-        self.num_neg, self.candidates = num_neg, candidates
-        self.temperature = temperature
-        kwargs = {'alpha': alpha} if base == 'popularity' else {}
-        self.sampler: NegativeSampler = resolve_sampler(base, **kwargs)
-        self.sampler.fit(train_index, (num_users, num_items))
-        # Every training user is checked once here, so that each step can
-        # draw without per-call checks (and their host syncs on a GPU):
-        self.sampler.check_sources(torch.unique(train_index[0]))
-        self.combine = combine
-
-    def reseed(self, seed: int) -> None:
-        self.sampler.reseed(seed)
-
-    def to(self, device) -> 'Strategy':
-        self.sampler.to(device)
-        return self
-
-    def state_dict(self) -> Dict[str, Tensor]:
-        return {}
-
-    def load_state_dict(self, state: Dict[str, Tensor]) -> None:
-        pass
-
-    def negatives(self, users: Tensor, pos: Tensor, ctx: Context) -> Negatives:
-        raise NotImplementedError
-
-
-class StaticStrategy(Strategy):
-    r"""Negatives drawn by a static sampler (uniform, popularity, ...)."""
-
-    def negatives(self, users, pos, ctx):
-        ids = self.sampler.sample_trusted(users, self.num_neg)
-        return Negatives(ctx.item_emb[ids], ids)
-
-
+@STRATEGIES.register('dns')
 class DNSStrategy(Strategy):
-    r"""The top-``k`` of ``candidates`` filtered uniform candidates."""
+    r"""The top-``num_neg`` of ``candidates`` filtered uniform
+    candidates."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.selector = DNS(self.num_neg)
+        self._at_least('candidates', self.num_neg, " ('num_neg')")
+        self.selector = self._make_selector()
+        self.selectors['selector'] = self.selector
+
+    def _make_selector(self) -> Selector:
+        return DNS(self.num_neg)
 
     def _scores(self, users, cand, ctx):
         with torch.no_grad():
-            return (ctx.user_emb[users].unsqueeze(1) * ctx.item_emb[cand]).sum(
-                -1
-            )
+            user = ctx.user_emb[users].unsqueeze(1)
+            return (user * ctx.item_emb[cand]).sum(-1)
+
+    def _select(self, cand, scores):
+        return self.selector.select(cand, scores)
 
     def negatives(self, users, pos, ctx):
         cand = self.sampler.sample_trusted(users, self.candidates)
-        ids = self.selector.select(cand, self._scores(users, cand, ctx))
+        ids = self._select(cand, self._scores(users, cand, ctx))
         return Negatives(ctx.item_emb[ids], ids)
 
 
+@STRATEGIES.register('softmax')
 class SoftmaxStrategy(DNSStrategy):
-    r"""``k`` of ``candidates`` drawn by softmax(score / temperature)."""
+    r"""``num_neg`` of ``candidates`` drawn by softmax(score /
+    temperature)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.selector = SoftmaxSelector(
+    def _make_selector(self) -> Selector:
+        return SoftmaxSelector(
             self.num_neg, self.temperature, generator=torch.Generator()
         )
 
-    def reseed(self, seed):
-        super().reseed(seed)
-        self.selector.generator.manual_seed(seed + 1)
-
-    def negatives(self, users, pos, ctx):
-        cand = self.sampler.sample_trusted(users, self.candidates)
-        index, _ = self.selector(self._scores(users, cand, ctx))
-        ids = cand.gather(1, index)
-        return Negatives(ctx.item_emb[ids], ids)
+    def _select(self, cand, scores):
+        index, _ = self.selector(scores)
+        return cand.gather(1, index)
 
 
+@STRATEGIES.register('mixgcf')
 class MixGCFStrategy(Strategy):
-    r"""MixGCF synthetic negatives from ``k`` pools of ``candidates``."""
+    r"""MixGCF synthetic negatives, each from its own pool of
+    ``candidates``."""
 
     needs_layers = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.selector = MixGCF(self.combine, generator=torch.Generator())
-
-    def reseed(self, seed):
-        super().reseed(seed)
-        self.selector.generator.manual_seed(seed + 1)
+        self._at_least('candidates', 1)
+        combine = 'mean' if self.combine is None else self.combine
+        self.selector = MixGCF(combine, generator=torch.Generator())
+        self.selectors['selector'] = self.selector
 
     def negatives(self, users, pos, ctx):
-        B = users.numel()
-        cand = self.sampler.sample_trusted(
-            users, self.num_neg * self.candidates
-        )
+        B, k, M = users.numel(), self.num_neg, self.candidates
+        cand = self.sampler.sample_trusted(users, k * M)
         layers, U = ctx.layers, self.num_users
         emb = self.selector.synthesize(
             torch.stack([layer[users] for layer in layers], dim=1),
             torch.stack([layer[U + pos] for layer in layers], dim=1),
             [layer[U:] for layer in layers],
-            cand.view(B, self.num_neg, self.candidates),
+            cand.view(B, k, M),
         )
         return Negatives(emb, None)
 
 
+@STRATEGIES.register('inbatch')
 class InBatchStrategy(Strategy):
-    r"""The batch's other positive items (plus ``candidates`` shared
+    r"""The batch's other positive items (plus ``mixed_negatives`` shared
     uniform items), scored with sampled softmax, accidental hits masked and
     the logQ correction applied."""
 
     forces_loss = 'softmax'
 
-    def __init__(self, train_index, num_users, num_items, *args, **kwargs):
-        super().__init__(train_index, num_users, num_items, *args, **kwargs)
+    def __init__(self, train_index, num_users, num_items, **kwargs):
+        super().__init__(train_index, num_users, num_items, **kwargs)
         self.selector = InBatchNegatives(
             self.sampler.index(),
             item_log_frequency(train_index, num_items),
             num_items,
         )
+        self.selectors['selector'] = self.selector
+        # The mixed items are the strategy's own draw:
         self.generator = torch.Generator()
 
     def reseed(self, seed):
         super().reseed(seed)
-        self.generator.manual_seed(seed + 1)
+        self.generator = torch.Generator().manual_seed(seed + 1)
 
-    def to(self, device):
-        super().to(device)
-        self.selector.item_log_q = self.selector.item_log_q.to(device)
-        return self
+    def state_dict(self):
+        return {**super().state_dict(), 'mixed': self.generator.get_state()}
+
+    def load_state_dict(self, state):
+        if not isinstance(state, Mapping) or not isinstance(
+            state.get('mixed'), Tensor
+        ):
+            raise ValueError(
+                "'state' must hold the generator state 'mixed' of the "
+                'InBatchStrategy'
+            )
+        rest = {key: value for key, value in state.items() if key != 'mixed'}
+        generator = torch.Generator()
+        try:
+            generator.set_state(state['mixed'])
+        except (RuntimeError, TypeError) as error:
+            raise ValueError(
+                f"'state' entry 'mixed' is no generator state: {error}"
+            ) from None
+        super().load_state_dict(rest)
+        self.generator = generator
 
     def negatives(self, users, pos, ctx):
-        pool = pool_emb = None
-        if self.candidates > 0:
-            pool = randint_below(
+        mixed = mixed_emb = None
+        if self.mixed_negatives > 0:
+            mixed = randint_below(
                 torch.full(
-                    (self.candidates,), self.num_items, device=users.device
+                    (self.mixed_negatives,),
+                    self.num_items,
+                    device=users.device,
                 ),
                 self.generator,
             )
-            pool_emb = ctx.item_emb[pool]
+            mixed_emb = ctx.item_emb[mixed]
         out = self.selector(
-            users, pos, ctx.user_emb[users], ctx.item_emb[pos], pool, pool_emb
+            users,
+            pos,
+            ctx.user_emb[users],
+            ctx.item_emb[pos],
+            mixed,
+            mixed_emb,
         )
         return Negatives(
             None,
@@ -218,35 +176,23 @@ class InBatchStrategy(Strategy):
         )
 
 
+@STRATEGIES.register('cache')
 class CacheStrategy(Strategy):
-    r"""NSCaching-style per-user caches of ``candidates`` hard negatives,
-    refreshed every step with ``candidates`` fresh uniform ones."""
+    r"""NSCaching-style per-user caches of ``cache_size`` hard negatives,
+    refreshed every step with ``cache_size`` fresh uniform ones."""
 
-    def __init__(self, train_index, num_users, num_items, *args, **kwargs):
-        super().__init__(train_index, num_users, num_items, *args, **kwargs)
+    def __init__(self, train_index, num_users, num_items, **kwargs):
+        super().__init__(train_index, num_users, num_items, **kwargs)
+        self._at_least('cache_size', 1)
         self.cache = NegativeCache(
             self.sampler,
             num_users,
-            cache_size=self.candidates,
-            num_fresh=self.candidates,
+            cache_size=self.cache_size,
+            num_fresh=self.cache_size,
             temperature=self.temperature,
             generator=torch.Generator(),
         )
-
-    def reseed(self, seed):
-        super().reseed(seed)
-        self.cache.generator.manual_seed(seed + 1)
-
-    def to(self, device):
-        super().to(device)
-        self.cache.cache = self.cache.cache.to(device)
-        return self
-
-    def state_dict(self):
-        return {'cache': self.cache.cache}
-
-    def load_state_dict(self, state):
-        self.cache.cache = state['cache'].to(self.cache.cache.device)
+        self.selectors['cache'] = self.cache
 
     def negatives(self, users, pos, ctx):
         user_emb, item_emb = ctx.user_emb.detach(), ctx.item_emb.detach()
@@ -259,17 +205,21 @@ class CacheStrategy(Strategy):
         return Negatives(ctx.item_emb[ids], ids)
 
 
+@STRATEGIES.register('queue')
 class QueueStrategy(Strategy):
-    r"""A MoCo-style queue of the ``candidates`` most recent positive items
+    r"""A MoCo-style queue of the ``queue_size`` most recent positive items
     as negatives for every user of the batch, re-embedded with the current
     model, scored with sampled softmax, accidental hits (known positives of
     the user) masked and the popularity logQ correction applied."""
 
     forces_loss = 'softmax'
 
-    def __init__(self, train_index, num_users, num_items, *args, **kwargs):
-        super().__init__(train_index, num_users, num_items, *args, **kwargs)
-        self.queue = MemoryQueue(max(self.candidates, 1))
+    def __init__(self, train_index, num_users, num_items, **kwargs):
+        super().__init__(train_index, num_users, num_items, **kwargs)
+        self._at_least('queue_size', 1)
+        self.queue = MemoryQueue(self.queue_size, num_items=num_items)
+        self.queue.to(self.sampler.index().device)
+        self.selectors['queue'] = self.queue
         self.log_q = item_log_frequency(train_index, num_items)
 
     def to(self, device):
@@ -277,21 +227,16 @@ class QueueStrategy(Strategy):
         self.log_q = self.log_q.to(device)
         return self
 
-    def state_dict(self):
-        return {} if self.queue.items is None else {'queue': self.queue.items}
-
-    def load_state_dict(self, state):
-        self.queue.items = state.get('queue')
-
     def negatives(self, users, pos, ctx):
         if len(self.queue) == 0:
             self.queue.push(pos)
         items, _ = self.queue.negatives()
-        items = items.to(users.device)
         user_emb = ctx.user_emb[users]
         neg = user_emb @ ctx.item_emb[items].t()  # [B, Q]
-        hits = self.sampler.index().contains(
-            users.view(-1, 1), items.view(1, -1)
+        # The users were checked when the sampler was fitted, the queued
+        # items when they were pushed:
+        hits = self.sampler.index().contains_unchecked(
+            users.long().view(-1, 1), items.view(1, -1)
         )
         hits |= items.view(1, -1) == pos.view(-1, 1)
         log_q = self.log_q + math.log(items.numel())
@@ -308,42 +253,57 @@ class QueueStrategy(Strategy):
         )
 
 
-STRATEGIES: Dict[str, Type[Strategy]] = {
-    'dns': DNSStrategy,
-    'softmax': SoftmaxStrategy,
-    'mixgcf': MixGCFStrategy,
-    'inbatch': InBatchStrategy,
-    'cache': CacheStrategy,
-    'queue': QueueStrategy,
-}
-
-
 def strategy_names() -> List[str]:
     r"""All names accepted by :func:`build_strategy`."""
-    return sorted(SAMPLERS) + sorted(STRATEGIES)
+    return SAMPLERS.names() + STRATEGIES.names()
 
 
 def build_strategy(
-    name: str, train_index: Tensor, num_users: int, num_items: int, **kwargs
+    name: str,
+    train_index: Tensor,
+    num_users: int,
+    num_items: int,
+    *,
+    num_neg: int = 1,
+    candidates: int = 32,
+    cache_size: int = 32,
+    queue_size: int = 32,
+    mixed_negatives: int = 32,
+    temperature: float = 1.0,
+    alpha: float = 0.75,
+    combine: Optional[Callable[[Tensor], Tensor]] = None,
 ) -> Strategy:
-    r"""Builds the strategy called :obj:`name`: a registered static sampler
-    (e.g. :obj:`"uniform"`, :obj:`"popularity"`) or one of
-    :obj:`"dns"`, :obj:`"softmax"`, :obj:`"mixgcf"`, :obj:`"inbatch"`,
-    :obj:`"cache"`, :obj:`"queue"` (candidate pools from the uniform
-    sampler)."""
-    key = name.lower().replace('-', '').replace('_', '')
-    if key in STRATEGIES:
-        return STRATEGIES[key](train_index, num_users, num_items, **kwargs)
-    if key in SAMPLERS:
+    r"""Builds the strategy called :obj:`name` (case, ``-`` and ``_``
+    ignored): a registered static sampler (e.g. :obj:`"uniform"`,
+    :obj:`"popularity"`) or one of :obj:`"dns"`, :obj:`"softmax"`,
+    :obj:`"mixgcf"`, :obj:`"inbatch"`, :obj:`"cache"`, :obj:`"queue"`
+    (candidates from the filtered uniform sampler). Each size is used only
+    by the strategies named beside it in :class:`Strategy`."""
+    kwargs = dict(
+        num_neg=num_neg,
+        candidates=candidates,
+        cache_size=cache_size,
+        queue_size=queue_size,
+        mixed_negatives=mixed_negatives,
+        temperature=temperature,
+        alpha=alpha,
+        combine=combine,
+    )
+    if not isinstance(name, str):
+        raise TypeError(
+            f"'name' must be a strategy name (got {type(name).__name__})"
+        )
+    if name in STRATEGIES:
+        cls = STRATEGIES.get(name)
+        return cls(train_index, num_users, num_items, **kwargs)
+    base = SAMPLERS.key(name)
+    if base is not None:
         return StaticStrategy(
-            train_index,
-            num_users,
-            num_items,
-            base=key,
-            **{k: v for k, v in kwargs.items() if k != 'base'},
+            train_index, num_users, num_items, base=base, **kwargs
         )
     raise ValueError(
-        f'unknown sampler {name!r}; choose from {strategy_names()}'
+        f"'name' names no known strategy (got {name!r}; known: "
+        f'{", ".join(strategy_names())})'
     )
 
 
@@ -351,6 +311,7 @@ __all__ = [
     'Negatives',
     'Context',
     'Strategy',
+    'STRATEGIES',
     'build_strategy',
     'strategy_names',
 ]

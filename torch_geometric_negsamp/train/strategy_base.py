@@ -1,0 +1,187 @@
+r"""The base of the training loop's negative strategies: what a strategy
+hands the loss, the step's view of the model, the :class:`Strategy` base
+class, the registry of model-aware strategies and the static one."""
+
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Type,
+)
+
+import torch
+from torch import Tensor
+
+from torch_geometric_negsamp._registry import Registry
+from torch_geometric_negsamp._validate import (
+    check_int,
+    check_num_nodes,
+    check_positive_int,
+    check_temperature,
+)
+from torch_geometric_negsamp.sampler import NegativeSampler, resolve_sampler
+from torch_geometric_negsamp.select import Selector
+
+
+class Negatives(NamedTuple):
+    r"""What a strategy hands the loss: ``emb`` ``[B, k, D]`` negative item
+    embeddings (layers combined), ``ids`` ``[B, k]`` their item ids
+    (:obj:`None` for synthetic ones), and the optional sampled-softmax
+    extras."""
+
+    emb: Tensor
+    ids: Optional[Tensor]
+    log_q_pos: Optional[Tensor] = None
+    log_q_neg: Optional[Tensor] = None
+    accidental_hits: Optional[Tensor] = None
+    pos_scores: Optional[Tensor] = None
+    neg_scores: Optional[Tensor] = None
+
+
+class Context(NamedTuple):
+    r"""One training step's view of the model: the final user and item
+    embeddings and, for strategies that need them, the list of the
+    :math:`L + 1` per-layer embeddings ``[U + I, d]``."""
+
+    user_emb: Tensor
+    item_emb: Tensor
+    layers: Optional[List[Tensor]]
+
+
+class Strategy:
+    r"""Base class: turns a batch of positives into negatives.
+
+    A strategy owns a fitted static sampler and the selectors it builds
+    (:attr:`selectors`, by name); it reaches them through their public
+    methods only. Every size is validated here; each strategy checks that
+    the sizes it uses are large enough.
+
+    Args:
+        train_index (torch.Tensor): ``[2, E]`` training (user, item) pairs.
+        num_users (int): Number of users.
+        num_items (int): Number of items.
+        num_neg (int, optional): Negatives per positive :math:`k`.
+            (default: :obj:`1`)
+        candidates (int, optional): Candidate pool size :math:`M` per
+            negative (DNS, softmax, MixGCF). (default: :obj:`32`)
+        cache_size (int, optional): NSCaching cache per user, also the fresh
+            candidates per refresh. (default: :obj:`32`)
+        queue_size (int, optional): MoCo queue length. (default: :obj:`32`)
+        mixed_negatives (int, optional): Uniform items mixed into the
+            in-batch negatives (0: none). (default: :obj:`32`)
+        temperature (float, optional): Softmax selector and cache
+            temperature. (default: :obj:`1.0`)
+        alpha (float, optional): Exponent of the popularity sampler.
+            (default: :obj:`0.75`)
+        combine (callable, optional): How MixGCF combines the layers of its
+            synthetic negatives (as the encoder does). (default:
+            :obj:`None`, the mean)
+        base (str, optional): The static sampler. (default:
+            :obj:`"uniform"`)
+    """
+
+    needs_layers = False
+    forces_loss: Optional[str] = None
+
+    def __init__(
+        self,
+        train_index: Tensor,
+        num_users: int,
+        num_items: int,
+        *,
+        num_neg: int = 1,
+        candidates: int = 32,
+        cache_size: int = 32,
+        queue_size: int = 32,
+        mixed_negatives: int = 32,
+        temperature: float = 1.0,
+        alpha: float = 0.75,
+        combine: Optional[Callable[[Tensor], Tensor]] = None,
+        base: str = 'uniform',
+    ):
+        self.num_users = check_num_nodes(num_users, 'num_users')
+        self.num_items = check_num_nodes(num_items, 'num_items')
+        self.num_neg = check_positive_int(num_neg, 'num_neg')
+        self.candidates = check_int(candidates, 'candidates', minimum=0)
+        self.cache_size = check_int(cache_size, 'cache_size', minimum=0)
+        self.queue_size = check_int(queue_size, 'queue_size', minimum=0)
+        self.mixed_negatives = check_int(
+            mixed_negatives, 'mixed_negatives', minimum=0
+        )
+        self.temperature = check_temperature(temperature)
+        if combine is not None and not callable(combine):
+            raise TypeError(
+                f"'combine' must be callable or None (got "
+                f'{type(combine).__name__})'
+            )
+        self.combine = combine
+        kwargs = {'alpha': alpha} if base == 'popularity' else {}
+        self.sampler: NegativeSampler = resolve_sampler(base, **kwargs)
+        self.sampler.fit(train_index, (num_users, num_items))
+        # Every training user is checked once here, so that each step can
+        # draw without per-call checks (and their host syncs on a GPU):
+        self.sampler.check_sources(torch.unique(train_index[0]))
+        self.selectors: Dict[str, Selector] = {}
+
+    def _at_least(self, name: str, minimum: int, why: str = '') -> int:
+        value = getattr(self, name)
+        if value < minimum:
+            raise ValueError(
+                f"'{name}' must be at least {minimum}{why} for the "
+                f'{self.__class__.__name__} (got {value})'
+            )
+        return value
+
+    def reseed(self, seed: int) -> None:
+        r"""Restarts the sampler's stream from :obj:`seed` and every
+        selector's from :obj:`seed + 1`."""
+        self.sampler.reseed(seed)
+        for selector in self.selectors.values():
+            selector.reseed(seed + 1)
+
+    def to(self, device) -> 'Strategy':
+        self.sampler.to(device)
+        for selector in self.selectors.values():
+            selector.to(device)
+        return self
+
+    def state_dict(self) -> Dict[str, Any]:
+        r"""The selectors' state dicts, by name."""
+        return {name: sel.state_dict() for name, sel in self.selectors.items()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if not isinstance(state, Mapping) or set(state) != set(self.selectors):
+            got = sorted(state) if isinstance(state, Mapping) else state
+            raise ValueError(
+                f"'state' must hold the entries {sorted(self.selectors)} of "
+                f'the {self.__class__.__name__} (got {got!r:.80})'
+            )
+        for name, selector in self.selectors.items():
+            selector.load_state_dict(state[name])
+
+    def negatives(self, users: Tensor, pos: Tensor, ctx: Context) -> Negatives:
+        raise NotImplementedError
+
+
+def _check_strategy_class(cls: Any) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise TypeError(f'a strategy must subclass Strategy (got {cls!r})')
+
+
+#: The model-aware strategies, by normalised name (the static samplers of
+#: :obj:`SAMPLERS` are strategies too, see :func:`build_strategy`).
+STRATEGIES: Registry[Type[Strategy]] = Registry(
+    'strategy', check=_check_strategy_class
+)
+
+
+class StaticStrategy(Strategy):
+    r"""Negatives drawn by a static sampler (uniform, popularity, ...)."""
+
+    def negatives(self, users, pos, ctx):
+        ids = self.sampler.sample_trusted(users, self.num_neg)
+        return Negatives(ctx.item_emb[ids], ids)
