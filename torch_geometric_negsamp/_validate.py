@@ -499,34 +499,25 @@ def check_callable(value: Any, name: str) -> Any:
 
 
 # ---------------------------------------------------------------- select
-def check_values(
-    *,
-    finite: Sequence[Tuple[str, Tensor]] = (),
-    ids: Sequence[Tuple[str, Tensor, Optional[int], str]] = (),
+def check_ids_in_range(
+    entries: Sequence[Tuple[str, Tensor, Optional[int], str]],
 ) -> None:
-    r"""The value checks of several tensors at the cost of one host
-    synchronisation: every tensor of :obj:`finite` ``(name, tensor)`` is
-    finite, every tensor of :obj:`ids` ``(name, tensor, size, kind)`` holds
-    ids in ``[0, size)`` (non-negative when :obj:`size` is :obj:`None`;
-    :obj:`kind` names them, e.g. ``'item'``). On failure the first offending
-    argument is named as :func:`check_float_tensor` and
-    :func:`check_in_range` name it. Types and shapes are checked before."""
-    flags = [torch.isfinite(t).all() for _, t in finite if t.numel()]
-    for _, t, size, _ in ids:
-        if t.numel():
-            ok = t >= 0 if size is None else (t >= 0) & (t < size)
-            flags.append(ok.all())
-    if not flags:
+    r"""Every ``(name, tensor, size, kind)`` of :obj:`entries` holds ids in
+    ``[0, size)`` (non-negative ids when :obj:`size` is :obj:`None`;
+    :obj:`kind` names them, e.g. ``'item'``), checked with one host
+    synchronisation for all of them (all on one device); the error names the
+    first offending tensor as :func:`check_in_range` does."""
+    flags = [
+        (t >= 0 if size is None else (t >= 0) & (t < size)).all()
+        for _, t, size, _ in entries
+        if t.numel() > 0
+    ]
+    if not flags or all(torch.stack(flags).tolist()):
         return
-    device = flags[0].device
-    if bool(torch.stack([f.to(device) for f in flags]).all()):
-        return
-    for name, t in finite:
-        check_float_tensor(t, name)
-    for name, t, size, kind in ids:
+    for name, t, size, kind in entries:
         if size is not None:
             check_in_range(t, name, size, what=f'{kind} id', unit=f'{kind}s')
-        elif t.numel() and int(t.min()) < 0:
+        elif t.numel() > 0 and int(t.min()) < 0:
             raise ValueError(
                 f"'{name}' holds {kind} id {int(t.min())}; ids must be "
                 f'non-negative'

@@ -1,37 +1,37 @@
-r"""The selectors' private checks and the shared ``check_values`` (one host
-synchronisation for several value checks) they use."""
+r"""The selectors' private checks and the shared ``check_ids_in_range``
+(several id tensors, one host synchronisation) they use."""
 
 import pytest
 import torch
 
-from torch_geometric_negsamp._validate import check_values
+from torch_geometric_negsamp._validate import check_ids_in_range
 from torch_geometric_negsamp.select._checks import check_k_fits, check_scores
 
 
-def test_check_values_passes_valid_tensors_and_empty_ones():
-    check_values(
-        finite=[('a', torch.zeros(3)), ('e', torch.zeros(0))],
-        ids=[
+def test_check_ids_in_range_passes_valid_and_empty_tensors():
+    check_ids_in_range(
+        [
             ('i', torch.tensor([0, 4]), 5, 'item'),
             ('j', torch.tensor([7]), None, 'user'),
             ('k', torch.zeros(0, dtype=torch.long), 1, 'item'),
-        ],
+        ]
     )
-    check_values()
+    check_ids_in_range([])
 
 
-def test_check_values_names_the_first_offender():
-    ok, nan = torch.zeros(2), torch.tensor([0.0, float('nan')])
-    with pytest.raises(ValueError, match="'b' must be finite .*nan"):
-        check_values(finite=[('a', ok), ('b', nan), ('c', nan)])
+def test_check_ids_in_range_names_the_first_offender():
+    good = ('a', torch.tensor([1]), 2, 'item')
     with pytest.raises(ValueError, match="'x' holds item id 5, out of .*5"):
-        check_values(ids=[('x', torch.tensor([0, 5]), 5, 'item')])
+        check_ids_in_range([good, ('x', torch.tensor([0, 5]), 5, 'item')])
     with pytest.raises(ValueError, match="'x' holds user id -2; ids must"):
-        check_values(ids=[('x', torch.tensor([3, -2]), None, 'user')])
-    # finite checks come first, whatever fails among the ids:
-    with pytest.raises(ValueError, match="'b' must be finite"):
-        check_values(
-            finite=[('b', nan)], ids=[('x', torch.tensor([-1]), 3, 'item')]
+        check_ids_in_range([('x', torch.tensor([3, -2]), None, 'user')])
+    with pytest.raises(ValueError, match="'y' holds source id -1"):
+        check_ids_in_range(
+            [
+                good,
+                ('y', torch.tensor([-1]), 3, 'source'),
+                ('z', torch.tensor([9]), 3, 'source'),
+            ]
         )
 
 

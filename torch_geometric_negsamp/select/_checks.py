@@ -13,8 +13,7 @@ def check_scores(
 ) -> Tensor:
     r"""Floating-point scores ``[B, M]`` of a non-empty candidate pool
     (:math:`M \geq 1`), finite unless :obj:`finite=False` (a caller that
-    checks several tensors' values at once with
-    :func:`~torch_geometric_negsamp._validate.check_values`)."""
+    checks the values later, after its other arguments' shapes)."""
     check_float_tensor(scores, name, dim=2, finite=False)
     if scores.size(1) == 0:
         raise ValueError(

@@ -3,9 +3,9 @@ r"""Dynamic negative sampling: the hardest candidates."""
 from torch import Tensor
 
 from torch_geometric_negsamp._validate import (
+    check_ids_in_range,
     check_index_tensor,
     check_positive_int,
-    check_values,
 )
 from torch_geometric_negsamp.select._checks import check_k_fits, check_scores
 from torch_geometric_negsamp.select.selector import Selector
@@ -60,10 +60,8 @@ class DNS(Selector):
             )
         check_k_fits(self.k, scores.size(1))
         self._check_devices(candidates=candidates, scores=scores)
-        check_values(
-            finite=[('scores', scores)],
-            ids=[('candidates', candidates, None, 'item')],
-        )
+        check_scores(scores)
+        check_ids_in_range([('candidates', candidates, None, 'item')])
         return candidates.gather(1, scores.topk(self.k, dim=1).indices)
 
     def extra_repr(self) -> str:

@@ -7,11 +7,13 @@ import torch
 from torch import Tensor
 
 from torch_geometric_negsamp._validate import (
+    check_all_finite,
     check_float_tensor,
+    check_ids_in_range,
     check_in_range,
     check_index_tensor,
+    check_instance,
     check_num_nodes,
-    check_values,
 )
 from torch_geometric_negsamp.index import PositiveIndex
 from torch_geometric_negsamp.select.selector import Selector
@@ -93,10 +95,7 @@ class InBatchNegatives(Selector):
         num_items: Optional[int] = None,
     ):
         super().__init__()
-        if index is not None and not isinstance(index, PositiveIndex):
-            raise TypeError(
-                f"'index' must be a PositiveIndex (got {type(index).__name__})"
-            )
+        check_instance(index, 'index', PositiveIndex, optional=True)
         if num_items is not None:
             num_items = check_num_nodes(num_items, 'num_items')
         sizes = []
@@ -193,7 +192,7 @@ class InBatchNegatives(Selector):
             ('users', users, self._num_users(), 'user'),
             ('items', items, self.num_items, 'item'),
         ]
-        finite = [('user_emb', user_emb), ('item_emb', item_emb)]
+        finite = [(user_emb, 'user_emb'), (item_emb, 'item_emb')]
         if mixed_items is not None:
             check_index_tensor(mixed_items, 'mixed_items', dim=1)
             check_float_tensor(mixed_emb, 'mixed_emb', dim=2, finite=False)
@@ -203,7 +202,7 @@ class InBatchNegatives(Selector):
                     f'{user_emb.size(1)}] (got {list(mixed_emb.shape)})'
                 )
             ids.append(('mixed_items', mixed_items, self.num_items, 'item'))
-            finite.append(('mixed_emb', mixed_emb))
+            finite.append((mixed_emb, 'mixed_emb'))
         self._check_devices(
             users=users,
             items=items,
@@ -212,7 +211,8 @@ class InBatchNegatives(Selector):
             mixed_items=mixed_items,
             mixed_emb=mixed_emb,
         )
-        check_values(finite=finite, ids=ids)
+        check_all_finite(*zip(*finite))
+        check_ids_in_range(ids)
 
         neg_items = items.view(1, -1).expand(B, -1)
         neg_emb = item_emb

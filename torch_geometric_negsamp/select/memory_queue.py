@@ -6,11 +6,12 @@ import torch
 from torch import Tensor
 
 from torch_geometric_negsamp._validate import (
+    check_all_finite,
     check_float_tensor,
+    check_ids_in_range,
     check_index_tensor,
     check_num_nodes,
     check_positive_int,
-    check_values,
 )
 from torch_geometric_negsamp.select.selector import Selector
 
@@ -67,7 +68,6 @@ class MemoryQueue(Selector):
                 f'embeddings (dim is {self.dim}; got '
                 f'{"no" if emb is None else "an"} emb)'
             )
-        finite = []
         if emb is not None:
             check_float_tensor(emb, 'emb', dim=2, finite=False)
             if emb.shape != (items.numel(), self.dim):
@@ -75,11 +75,10 @@ class MemoryQueue(Selector):
                     f"'emb' must have shape [{items.numel()}, {self.dim}] "
                     f'(got {list(emb.shape)})'
                 )
-            finite.append(('emb', emb))
         self._check_devices(items=items, emb=emb)
-        check_values(
-            finite=finite, ids=[('items', items, self.num_items, 'item')]
-        )
+        check_ids_in_range([('items', items, self.num_items, 'item')])
+        if emb is not None:
+            check_all_finite([emb], ['emb'])
         self.items = torch.cat([self.items, items.long()])[-self.size :]
         if emb is not None:
             self.emb = torch.cat([self.emb, emb.detach()])[-self.size :]
@@ -118,10 +117,11 @@ class MemoryQueue(Selector):
                 f"'state_dict['emb']' must have one row per queued item "
                 f'({items.numel()}) (got {emb.size(0)})'
             )
-        check_values(
-            finite=[] if emb is None else [("state_dict['emb']", emb)],
-            ids=[("state_dict['items']", items, self.num_items, 'item')],
+        check_ids_in_range(
+            [("state_dict['items']", items, self.num_items, 'item')]
         )
+        if emb is not None:
+            check_all_finite([emb], ["state_dict['emb']"])
 
     def _prepare_load(self, state: Dict[str, Any]) -> None:
         for name in ('items', 'emb'):

@@ -7,10 +7,11 @@ from torch import Tensor
 
 from torch_geometric_negsamp._random import uniform
 from torch_geometric_negsamp._validate import (
+    check_all_finite,
     check_bool,
     check_float_tensor,
+    check_ids_in_range,
     check_index_tensor,
-    check_values,
 )
 from torch_geometric_negsamp.select.selector import Selector
 
@@ -154,12 +155,9 @@ class MixGCF(Selector):
             pos_layers=pos_layers,
             cand_layers=cand_layers,
         )
-        check_values(
-            finite=[
-                ('user_layers', user_layers),
-                ('pos_layers', pos_layers),
-                ('cand_layers', cand_layers),
-            ]
+        check_all_finite(
+            [user_layers, pos_layers, cand_layers],
+            ['user_layers', 'pos_layers', 'cand_layers'],
         )
         k = cand_layers.size(1)
         alpha = self._draw_alpha(
@@ -250,8 +248,8 @@ class MixGCF(Selector):
             item_layers=layers[0],
             candidates=candidates,
         )
-        check_values(
-            ids=[('candidates', candidates, layers[0].size(0), 'item')]
+        check_ids_in_range(
+            [('candidates', candidates, layers[0].size(0), 'item')]
         )
         with torch.no_grad():
             user = user_layers.detach()
@@ -268,11 +266,8 @@ class MixGCF(Selector):
             )  # [B, k, M, L + 1]
         # Non-finite user, positive or candidate rows show in the scores:
         if not bool(torch.isfinite(up).all() & torch.isfinite(uc).all()):
-            check_values(
-                finite=[
-                    ('user_layers', user_layers),
-                    ('pos_layers', pos_layers),
-                ]
+            check_all_finite(
+                [user_layers, pos_layers], ['user_layers', 'pos_layers']
             )
             raise ValueError(
                 "'item_layers' must be finite at the rows of 'candidates' "

@@ -7,12 +7,13 @@ from torch import Tensor
 
 from torch_geometric_negsamp._random import gumbel, randint_below
 from torch_geometric_negsamp._validate import (
+    check_ids_in_range,
     check_in_range,
     check_index_tensor,
+    check_instance,
     check_positive_int,
     check_request_size,
     check_temperature,
-    check_values,
 )
 from torch_geometric_negsamp.sampler.base import NegativeSampler
 from torch_geometric_negsamp.select.selector import Selector
@@ -74,11 +75,7 @@ class NegativeCache(Selector):
         generator: Optional[torch.Generator] = None,
     ):
         super().__init__(seed, generator)
-        if not isinstance(sampler, NegativeSampler):
-            raise TypeError(
-                f"'sampler' must be a NegativeSampler (got "
-                f'{type(sampler).__name__})'
-            )
+        check_instance(sampler, 'sampler', NegativeSampler)
         if not sampler.is_fitted:
             raise ValueError(
                 "'sampler' must be fitted on the positives first (call "
@@ -123,7 +120,7 @@ class NegativeCache(Selector):
     def _check_src(self, src: Tensor) -> None:
         check_index_tensor(src, 'src', dim=1)
         self._check_devices(src=src)
-        check_values(ids=[('src', src, self.num_sources, 'source')])
+        check_ids_in_range([('src', src, self.num_sources, 'source')])
 
     def sample(self, src: Tensor, k: int = 1) -> Tensor:
         r"""Draws ``[B, k]`` negatives for the sources ``src`` ``[B]`` (in

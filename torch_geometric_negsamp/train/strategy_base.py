@@ -18,6 +18,7 @@ from torch import Tensor
 
 from torch_geometric_negsamp._registry import Registry
 from torch_geometric_negsamp._validate import (
+    check_callable,
     check_int,
     check_num_nodes,
     check_positive_int,
@@ -113,12 +114,7 @@ class Strategy:
             mixed_negatives, 'mixed_negatives', minimum=0
         )
         self.temperature = check_temperature(temperature)
-        if combine is not None and not callable(combine):
-            raise TypeError(
-                f"'combine' must be callable or None (got "
-                f'{type(combine).__name__})'
-            )
-        self.combine = combine
+        self.combine = check_callable(combine, 'combine')
         kwargs = {'alpha': alpha} if base == 'popularity' else {}
         self.sampler: NegativeSampler = resolve_sampler(base, **kwargs)
         self.sampler.fit(train_index, (num_users, num_items))
