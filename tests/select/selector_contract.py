@@ -366,7 +366,7 @@ class SelectorContract:
         assert selector.reseed(4) is selector
         if self.stochastic:
             expected = torch.Generator().manual_seed(4).get_state()
-            assert torch.equal(selector.generator.get_state(), expected)
+            assert torch.equal(selector.get_generator().get_state(), expected)
         if not list(selector.buffers()):
             # Without state of its own, the selector is then a fresh one:
             assert same(

@@ -21,9 +21,9 @@ class _Random(Selector):
 def test_a_selector_that_draws_nothing_takes_no_seed():
     with pytest.raises(ValueError, match='draws nothing at random'):
         _Plain(seed=0)
-    assert _Plain().generator is None and _Plain().device is None
-    assert _Random(seed=0).generator.initial_seed() == 0
-    assert _Random().generator is None  # the global generator
+    assert _Plain().get_generator() is None and _Plain().device is None
+    assert _Random(seed=0).get_generator().initial_seed() == 0
+    assert _Random().get_generator() is None  # the global generator
 
 
 def test_state_dict_carries_the_generator_or_its_absence():
@@ -33,7 +33,7 @@ def test_state_dict_carries_the_generator_or_its_absence():
     unseeded.load_state_dict(seeded.state_dict())
     assert torch.equal(unseeded(scores)[0], seeded(scores)[0])
     seeded.load_state_dict(SoftmaxSelector().state_dict())
-    assert seeded.generator is None
+    assert seeded.get_generator() is None
 
 
 def test_a_foreign_state_dict_is_refused():

@@ -244,5 +244,5 @@ def test_bad_state_is_refused():
 def test_strategies_are_registered_subclasses():
     assert all(issubclass(cls, Strategy) for _, cls in STRATEGIES.items())
     assert STRATEGIES.get('cache') is CacheStrategy
-    with pytest.raises(TypeError, match='must subclass Strategy'):
+    with pytest.raises(TypeError, match='must be a Strategy subclass'):
         STRATEGIES.register('other', int)

@@ -106,7 +106,7 @@ class MixGCF(Selector):
 
     def _draw_alpha(self, B: int, k: int, L1: int, device, dtype) -> Tensor:
         return uniform(
-            (B, k, 1, L1, 1), device, self.generator, torch.float32
+            (B, k, 1, L1, 1), device, self.get_generator(), torch.float32
         ).to(dtype)
 
     def forward(

@@ -132,7 +132,7 @@ class NegativeCache(Selector):
         rows = self.cache[src]
         col = randint_below(
             torch.full((src.numel(), k), self.cache_size, device=src.device),
-            self.generator,
+            self.get_generator(),
         )
         return rows.gather(1, col)
 
@@ -187,7 +187,7 @@ class NegativeCache(Selector):
         dup[:, 1:] = sorted_cand[:, 1:] == sorted_cand[:, :-1]
         dup = dup.scatter(1, order, dup)
         keys = scores.float() / self.temperature + gumbel(
-            scores.shape, scores.device, self.generator, torch.double
+            scores.shape, scores.device, self.get_generator(), torch.double
         )
         keys = keys.masked_fill(dup, float('-inf'))
         keep = keys.topk(self.cache_size, dim=1).indices

@@ -6,13 +6,13 @@ from typing import Any, Dict, Mapping, Optional
 import torch
 from torch import Tensor
 
-from torch_geometric_negsamp._random import make_generator
+from torch_geometric_negsamp._random import SeededStream, make_generator
 from torch_geometric_negsamp._validate import check_same_device, check_seed
 
 _EXTRA = '_extra_state'
 
 
-class Selector(torch.nn.Module):
+class Selector(SeededStream, torch.nn.Module):
     r"""Base class of the model-aware selectors. A selector is a
     :class:`torch.nn.Module` that owns its state and exposes it through
     public methods only:
@@ -24,7 +24,11 @@ class Selector(torch.nn.Module):
       device. A selector without tensor state (:attr:`device` is
       :obj:`None`) follows its inputs; the others refuse inputs that live
       on another device.
-    * :meth:`reseed` restarts its random stream.
+    * :meth:`reseed` restarts its random stream, and
+      :meth:`get_generator` gives the generator of the current process
+      (:class:`~torch_geometric_negsamp._random.SeededStream`: a copy in a
+      :class:`~torch.utils.data.DataLoader` worker draws a stream of its
+      own).
     * :meth:`state_dict` / :meth:`load_state_dict` carry the buffers and the
       generator's state; a load checks every entry before it changes
       anything, so that a bad state dict leaves the selector as it was.
@@ -47,12 +51,14 @@ class Selector(torch.nn.Module):
         generator: Optional[torch.Generator] = None,
     ):
         super().__init__()
-        self.generator = make_generator(seed, generator)
-        if self.generator is not None and not self.stochastic:
+        make_generator(seed, generator)  # checks them
+        if (seed is not None or generator is not None) and not self.stochastic:
             raise ValueError(
                 f'{self.__class__.__name__} draws nothing at random; it '
                 f"takes no 'seed' or 'generator'"
             )
+        self.seed = None if seed is None else check_seed(seed)
+        self.generator = generator
 
     # -------------------------------------------------------------- device
     @property
@@ -93,26 +99,24 @@ class Selector(torch.nn.Module):
 
     # ---------------------------------------------------------- randomness
     def reseed(self, seed: int) -> 'Selector':
-        r"""Restarts the random stream from :obj:`seed` (a fresh generator
-        on the device of the current one); a selector that draws nothing
-        only checks :obj:`seed`."""
+        r"""Restarts the random stream from :obj:`seed`; a selector that
+        draws nothing only checks :obj:`seed`."""
         seed = check_seed(seed)
-        if self.stochastic:
-            device = 'cpu' if self.generator is None else self.generator.device
-            self.generator = torch.Generator(device=device).manual_seed(seed)
-        return self
+        return super().reseed(seed) if self.stochastic else self
 
     # ---------------------------------------------------------------- state
     def get_extra_state(self) -> Dict[str, Any]:
-        if self.generator is None:
+        generator = self.get_generator() if self.stochastic else None
+        if generator is None:
             return {}
         return {
-            'generator': self.generator.get_state(),
-            'generator_device': str(self.generator.device),
+            'generator': generator.get_state(),
+            'generator_device': str(generator.device),
         }
 
     def set_extra_state(self, state: Dict[str, Any]) -> None:
-        self.generator = self._generator_from(state)
+        self.seed, self.generator = None, self._generator_from(state)
+        self._worker_key = None
 
     def _generator_from(self, state: Any) -> Optional[torch.Generator]:
         name = f"'state_dict' entry {_EXTRA!r}"

@@ -71,7 +71,7 @@ class SoftmaxSelector(Selector):
         logits = scores.detach() / self.temperature
         log_prob = torch.log_softmax(logits, dim=1)
         noise = gumbel(
-            logits.shape, logits.device, self.generator, torch.double
+            logits.shape, logits.device, self.get_generator(), torch.double
         )
         index = (logits + noise).topk(self.k, dim=1).indices
         return index, log_prob.gather(1, index)

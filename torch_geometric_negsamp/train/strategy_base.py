@@ -163,16 +163,9 @@ class Strategy:
         raise NotImplementedError
 
 
-def _check_strategy_class(cls: Any) -> None:
-    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
-        raise TypeError(f'a strategy must subclass Strategy (got {cls!r})')
-
-
 #: The model-aware strategies, by normalised name (the static samplers of
 #: :obj:`SAMPLERS` are strategies too, see :func:`build_strategy`).
-STRATEGIES: Registry[Type[Strategy]] = Registry(
-    'strategy', check=_check_strategy_class
-)
+STRATEGIES: Registry[Type[Strategy]] = Registry('strategy', base=Strategy)
 
 
 class StaticStrategy(Strategy):
