@@ -1,9 +1,10 @@
 import pytest
 import torch
+from scipy.stats import chisquare
 from torch_geometric.loader import NeighborLoader
 from torch_geometric.sampler import NodeSamplerInput
 
-from torch_geometric_negsamp.loader import TorchNeighborSampler
+from torch_geometric_negsamp.sampler import TorchNeighborSampler
 
 
 def _check_homo(data, sampler, seed, num_neighbors, disjoint, replace):
@@ -132,19 +133,53 @@ def test_heterogeneous_structure(make_graph, disjoint, replace):
         )
 
 
-def test_draws_are_uniform_not_truncated(make_graph):
-    # Node 0 has 6 in-neighbours; k=2 must reach all of them over draws.
-    data = make_graph('homo', edges=[(i, 0) for i in range(1, 7)], num_nodes=7)
-    sampler = TorchNeighborSampler(data, [2])
-    torch.manual_seed(0)
-    seen = torch.zeros(7, dtype=torch.long)
-    for _ in range(60):
+@pytest.mark.parametrize('replace', [False, True])
+def test_draws_are_uniform(make_graph, replace):
+    # k = 2 of 6 neighbours: without replacement every one of the 15 pairs
+    # is equally likely; with it, every one of the 36 ordered draws.
+    star = make_graph('homo', [(i, 0) for i in range(1, 7)], 7)
+    gen = torch.Generator().manual_seed(0)
+    sampler = TorchNeighborSampler(star, [2], replace=replace, generator=gen)
+    counts = {}
+    for _ in range(1500):
         out = sampler._sample(torch.tensor([0]))
-        assert out.row.numel() == 2
-        seen += torch.bincount(out.node[out.row], minlength=7)
-    assert seen[0] == 0 and bool((seen[1:] > 0).all())
-    # Roughly uniform: each neighbour is drawn 20 times in expectation.
-    assert int(seen[1:].min()) >= 5
+        drawn = out.node[out.row].tolist()
+        assert len(drawn) == 2 and 0 not in drawn
+        key = tuple(drawn) if replace else tuple(sorted(drawn))
+        assert replace or key[0] != key[1]
+        counts[key] = counts.get(key, 0) + 1
+    assert len(counts) == (36 if replace else 15)
+    assert chisquare(list(counts.values())).pvalue > 1e-3
+
+
+def test_generator_drives_the_draws(make_graph):
+    data = make_graph('homo')
+
+    def run(seed):
+        gen = torch.Generator().manual_seed(seed)
+        sampler = TorchNeighborSampler(data, [1, 1], generator=gen)
+        return [sampler._sample(torch.arange(8)).edge for _ in range(4)]
+
+    torch.manual_seed(0)
+    first = run(3)
+    torch.manual_seed(1)  # the global generator plays no part
+    assert all(torch.equal(a, b) for a, b in zip(first, run(3)))
+    assert not all(torch.equal(a, b) for a, b in zip(first, run(4)))
+
+
+def test_worker_draws_from_its_own_stream(make_graph, monkeypatch):
+    # A stored generator is copied into every DataLoader worker: there the
+    # worker's own (per-worker seeded) global generator is used instead.
+    gen = torch.Generator().manual_seed(0)
+    sampler = TorchNeighborSampler(make_graph('homo'), [1, 1], generator=gen)
+    state = gen.get_state()
+    monkeypatch.setattr(torch.utils.data, 'get_worker_info', lambda: object())
+    outs = []
+    for _ in range(2):
+        torch.manual_seed(5)
+        outs.append(sampler._sample(torch.arange(8)).edge)
+    assert torch.equal(outs[0], outs[1])
+    assert torch.equal(gen.get_state(), state)
 
 
 def test_reproducible_under_manual_seed(make_graph):
@@ -200,6 +235,19 @@ def test_unsupported_options_raise(make_graph):
     sampler = TorchNeighborSampler(data, [1])
     with pytest.raises(NotImplementedError, match='seed_time'):
         sampler._sample(torch.tensor([0]), seed_time=torch.tensor([0]))
+
+
+@pytest.mark.parametrize(
+    'name', ['replace', 'disjoint', 'is_sorted', 'share_memory', 'directed']
+)
+def test_flags_must_be_bools(make_graph, name):
+    with pytest.raises(TypeError, match=f"'{name}' must be a bool"):
+        TorchNeighborSampler(make_graph('homo'), [1], **{name: 'no'})
+
+
+def test_generator_must_be_a_generator(make_graph):
+    with pytest.raises(TypeError, match="'generator' must be a torch"):
+        TorchNeighborSampler(make_graph('homo'), [1], generator=0)
 
 
 def test_repr(make_graph):
