@@ -5,6 +5,9 @@ from torch_geometric.sampler import NeighborSampler
 from torch_geometric_negsamp.sampler.seed_aware_mixin import (
     SeedAwareSamplerMixin,
 )
+from torch_geometric_negsamp.sampler.torch_neighbor_sampler import (
+    TorchNeighborSampler,
+)
 
 
 class SeedAwareNeighborSampler(SeedAwareSamplerMixin, NeighborSampler):
@@ -30,10 +33,5 @@ class SeedAwareNeighborSampler(SeedAwareSamplerMixin, NeighborSampler):
         ...     neg_sampling=UniformSampler(amount=4).fit(data))
     """
 
-    def __repr__(self) -> str:
-        return (
-            f'{self.__class__.__name__}(num_neighbors='
-            f'{self.num_neighbors.values}, replace={self.replace}, '
-            f'disjoint={self.disjoint}, '
-            f'subgraph_type={self.subgraph_type.value!r})'
-        )
+    # The same key arguments as the pure-PyTorch sampler shows.
+    __repr__ = TorchNeighborSampler.__repr__
