@@ -16,19 +16,6 @@ from torch_geometric_negsamp.sampler import (
 RATES = ('user', 'rates', 'item')
 
 
-@pytest.fixture
-def installed(monkeypatch):
-    r"""Pretends that exactly the given compiled backends are installed."""
-
-    def pretend(pyg_lib: bool, torch_sparse: bool):
-        monkeypatch.setattr(torch_geometric.typing, 'WITH_PYG_LIB', pyg_lib)
-        monkeypatch.setattr(
-            torch_geometric.typing, 'WITH_TORCH_SPARSE', torch_sparse
-        )
-
-    return pretend
-
-
 @pytest.mark.parametrize('disjoint', [False, True])
 def test_backend_is_chosen_per_request(make_graph, installed, disjoint):
     data = make_graph('homo')

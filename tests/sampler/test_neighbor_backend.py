@@ -3,20 +3,6 @@ import torch_geometric.typing
 
 from torch_geometric_negsamp.sampler import neighbor_backend
 
-
-@pytest.fixture
-def installed(monkeypatch):
-    r"""Pretends that exactly the given compiled backends are installed."""
-
-    def pretend(pyg_lib: bool, torch_sparse: bool):
-        monkeypatch.setattr(torch_geometric.typing, 'WITH_PYG_LIB', pyg_lib)
-        monkeypatch.setattr(
-            torch_geometric.typing, 'WITH_TORCH_SPARSE', torch_sparse
-        )
-
-    return pretend
-
-
 INDUCED = {'subgraph_type': 'induced'}
 TEMPORAL = {'time_attr': 'time'}
 WEIGHTED = {'weight_attr': 'weight'}
