@@ -24,10 +24,10 @@ each method produces as many negatives as the batch has positives:
     :class:`~torch_geometric_negsamp.PopularitySampler`, fitted once:
     filtered per-source negatives (``sample_negatives``, triplet mode) and
     random negative pairs (``sample_pairs``, binary mode);
-(d) the drop-ins :func:`torch_geometric_negsamp.functional.negative_sampling`
+(d) the drop-ins :func:`torch_geometric_negsamp.utils.negative_sampling`
     without an index (the edge list is scanned on every call) and with a
     prebuilt ``index=``, and
-    :func:`~torch_geometric_negsamp.functional.structured_negative_sampling`
+    :func:`~torch_geometric_negsamp.utils.structured_negative_sampling`
     with ``index=`` on the batch's positives;
 (e) the :class:`~torch_geometric_negsamp.PositiveIndex` build on the
     largest graph: wall time, the index's own bytes, and the peak resident
@@ -65,7 +65,7 @@ from torch_geometric_negsamp import (
     PositiveIndex,
     UniformSampler,
 )
-from torch_geometric_negsamp.functional import (
+from torch_geometric_negsamp.utils import (
     negative_sampling,
     structured_negative_sampling,
 )

@@ -216,3 +216,61 @@ def test_query_errors():
         index.contains(torch.tensor([0]), torch.tensor([4]))
     with pytest.raises(TypeError, match="'src' must hold integer"):
         index.degree(torch.tensor([0.5]))
+
+
+def test_sorted_key_math_and_complement_ranks():
+    from torch_geometric_negsamp.index import (
+        complement_select,
+        complement_shift,
+        sorted_contains,
+    )
+
+    keys = torch.tensor([1, 2, 5, 9])
+    query = torch.tensor([[0, 1], [5, 10]])
+    assert sorted_contains(keys, query).tolist() == [
+        [False, True],
+        [True, False],
+    ]
+    assert not bool(sorted_contains(keys[:0], query).any())
+    free = [v for v in range(12) if v not in keys.tolist()]
+    rank = torch.arange(len(free))
+    assert complement_select(complement_shift(keys), rank).tolist() == free
+    assert torch.equal(complement_select(keys[:0], rank), rank)
+
+    edge_index = torch.tensor([[0, 0, 2, 2, 2], [1, 3, 0, 1, 4]])
+    index = PositiveIndex(edge_index, 3, 5)
+    for u in range(3):
+        pos = set(edge_index[1, edge_index[0] == u].tolist())
+        non = [v for v in range(5) if v not in pos]
+        src = torch.full((len(non),), u)
+        got = index.complement_select_unchecked(src, torch.arange(len(non)))
+        assert got.tolist() == non
+        ranks = index.complement_rank_unchecked(src, torch.tensor(non))
+        assert ranks.tolist() == list(range(len(non)))
+    assert index.nbytes == 2 * 8 * 5 + 8 * 4  # two keys each, row pointer
+    src, dst = index.edges()
+    assert torch.equal(torch.stack([src, dst]), edge_index)
+    assert index.num_candidates().tolist() == [3, 5, 2]
+
+
+def test_unchecked_paths_agree_with_checked_ones():
+    edge_index = torch.tensor([[0, 1, 1], [1, 0, 2]])
+    index = PositiveIndex(edge_index, 2, 3)
+    src, dst = torch.tensor([0, 1, 1]), torch.tensor([1, 1, 2])
+    assert torch.equal(
+        index.contains(src, dst), index.contains_unchecked(src, dst)
+    )
+    gen_a = torch.Generator().manual_seed(0)
+    gen_b = torch.Generator().manual_seed(0)
+    assert torch.equal(
+        index.sample_complement(src, gen_a),
+        index.sample_complement_unchecked(src, gen_b),
+    )
+    b1, d1 = index.neighbors(torch.tensor([1]))
+    assert d1.tolist() == [0, 2] and b1.tolist() == [0, 0]
+    with pytest.raises(ValueError, match="'dst' holds node index 3"):
+        index.contains(src, torch.tensor([3]))
+    with pytest.raises(TypeError, match="'extra_positives' must be a tensor"):
+        PositiveIndex(edge_index, 2, 3, extra_positives='x')
+    with pytest.raises(TypeError, match="'undirected' must be a bool"):
+        PositiveIndex(edge_index, 3, undirected='no')

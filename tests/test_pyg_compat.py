@@ -1,6 +1,6 @@
 r"""PyG's own tests of its negative sampling functions (PyG 2.8.1,
 ``test/utils/test_negative_sampling.py``), run against both
-:mod:`torch_geometric.utils` and :mod:`torch_geometric_negsamp.functional`
+:mod:`torch_geometric.utils` and :mod:`torch_geometric_negsamp.utils`
 through one fixture, so that both pass the same assertions.
 
 PyG's ``test_edge_index_to_vector_and_vice_versa`` is left out: it tests
@@ -22,7 +22,7 @@ from torch_geometric.utils import (
     to_undirected,
 )
 
-import torch_geometric_negsamp.functional as ours
+import torch_geometric_negsamp.utils as ours
 
 NAMES = (
     'negative_sampling',

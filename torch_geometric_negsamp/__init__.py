@@ -4,7 +4,6 @@ r"""Exact, fast and swappable negative sampling for PyTorch Geometric."""
 # 'negsamp_*' functional transforms):
 from torch_geometric_negsamp import (  # noqa: E402
     datasets,
-    functional,
     loader,
     losses,
     metrics,
@@ -12,12 +11,7 @@ from torch_geometric_negsamp import (  # noqa: E402
     select,
     train,
     transforms,
-)
-from torch_geometric_negsamp.functional import (
-    batched_negative_sampling,
-    negative_sampling,
-    structured_negative_sampling,
-    structured_negative_sampling_feasible,
+    utils,
 )
 from torch_geometric_negsamp.index import PositiveIndex
 from torch_geometric_negsamp.sampler import (
@@ -28,6 +22,12 @@ from torch_geometric_negsamp.sampler import (
     UnsatisfiableError,
     register_sampler,
     resolve_sampler,
+)
+from torch_geometric_negsamp.utils import (
+    batched_negative_sampling,
+    negative_sampling,
+    structured_negative_sampling,
+    structured_negative_sampling_feasible,
 )
 
 __version__ = '0.1.0'
@@ -41,7 +41,7 @@ __all__ = [
     'BernoulliSampler',
     'register_sampler',
     'resolve_sampler',
-    'functional',
+    'utils',
     'negative_sampling',
     'structured_negative_sampling',
     'structured_negative_sampling_feasible',

@@ -13,6 +13,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, TypeVar
 
 from torch_geometric.typing import EdgeType
 
+from torch_geometric_negsamp._validate import check_edge_list
+
 V = TypeVar('V')
 
 
@@ -31,8 +33,11 @@ def is_edge_type(key: Any) -> bool:
     )
 
 
-def _resolve(edge_types: Sequence[EdgeType], key: Any) -> Optional[EdgeType]:
-    # Mirrors HeteroData._to_canonical for edge types (PyG 2.8).
+def find_edge_type(
+    edge_types: Sequence[EdgeType], key: Any
+) -> Optional[EdgeType]:
+    r"""The edge type among :obj:`edge_types` that :obj:`key` names, or
+    :obj:`None` (mirrors :meth:`HeteroData._to_canonical`, PyG 2.8)."""
     if isinstance(key, str):
         match = [et for et in edge_types if et[1] == key]
         return match[0] if len(match) == 1 else None
@@ -54,7 +59,7 @@ def canonical_edge_type(
     r"""The ``(src, rel, dst)`` edge type of the data that :obj:`key`
     names; raises :class:`ValueError` naming :obj:`name` otherwise."""
     edge_types = edge_types_of(data_or_edge_types)
-    out = _resolve(edge_types, key)
+    out = find_edge_type(edge_types, key)
     if out is None:
         if not isinstance(key, (str, tuple, list)):
             raise TypeError(
@@ -108,3 +113,40 @@ def resolve_keyed(
             )
         out[et] = value
     return out
+
+
+def typed_positives(value: Any, name: str, data: Any, edge_type) -> list:
+    r"""Further positives of one edge type, as a list of :obj:`long`
+    tensors checked by
+    :func:`~torch_geometric_negsamp._validate.check_edge_list`.
+
+    For a :class:`~torch_geometric.data.HeteroData` with :obj:`edge_type`,
+    :obj:`value` may be a dict keyed by edge type, its keys resolved as PyG
+    resolves them (the ``(src, dst)`` shorthand included); a key of no edge
+    type of the data, or of another type than :obj:`edge_type`, is an
+    error. Otherwise it is a tensor or a list of tensors of
+    :obj:`edge_type` (of the graph's nodes when :obj:`edge_type` is
+    :obj:`None`)."""
+    if value is None:
+        return []
+    if edge_type is None:
+        if isinstance(value, dict):
+            raise TypeError(
+                f"'{name}' must be a tensor or a list of tensors for a "
+                f'homogeneous graph (got dict)'
+            )
+        return check_edge_list(value, name, data.num_nodes, data.num_nodes)
+    if isinstance(value, dict):
+        keyed = resolve_keyed(data, value, name)
+        others = [et for et in keyed if et != tuple(edge_type)]
+        if others:
+            raise ValueError(
+                f"'{name}' holds edge type(s) {others}, but only "
+                f'{tuple(edge_type)} is sampled'
+            )
+        value = keyed.get(tuple(edge_type), [])
+        name = f'{name}[{tuple(edge_type)!r}]'
+    src_type, _, dst_type = edge_type
+    return check_edge_list(
+        value, name, data[src_type].num_nodes, data[dst_type].num_nodes
+    )

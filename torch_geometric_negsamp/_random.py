@@ -10,6 +10,7 @@ to :obj:`high`); larger ranges combine two draws. No result is clamped into
 range.
 """
 
+import hashlib
 from typing import Optional, Tuple, Union
 
 import torch
@@ -166,7 +167,7 @@ def quantize_weights(weight: Tensor, name: str = 'weight') -> Tensor:
         )
     unit = float(_EXACT_FLOAT // weight.numel())
     units = torch.round(weight / top * unit).long()
-    return torch.where(weight > 0, units.clamp_(min=1), units)
+    return torch.where(weight > 0, units.clamp(min=1), units)
 
 
 def quantize_log_weights(log_weight: Tensor, name: str = 'weight') -> Tensor:
@@ -215,3 +216,13 @@ def make_generator(
     if seed is not None:
         return torch.Generator().manual_seed(check_seed(seed))
     return generator
+
+
+def mix_seed(*parts: int) -> int:
+    r"""A seed in ``[0, 2**63)`` derived from integers (e.g. a base seed and
+    a worker, rank or epoch number): a stable hash, the same on every
+    platform and Python version, so derived streams are reproducible and
+    distinct."""
+    data = b''.join(int(p).to_bytes(16, 'little', signed=True) for p in parts)
+    digest = hashlib.blake2b(data, digest_size=8).digest()
+    return int.from_bytes(digest, 'little') >> 1

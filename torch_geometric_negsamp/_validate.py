@@ -10,7 +10,7 @@ loops validate once up front and then use the unchecked paths.
 import math
 import numbers
 import os
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -373,18 +373,96 @@ def check_keys_known(
             )
 
 
+# ------------------------------------------------------------------ utils
+def check_instance(
+    value: Any, name: str, cls: type, *, optional: bool = False
+) -> Any:
+    r"""An instance of :obj:`cls` (or :obj:`None` when :obj:`optional`)."""
+    if (value is None and optional) or isinstance(value, cls):
+        return value
+    kind = f'a {cls.__name__}' + (' or None' if optional else '')
+    raise TypeError(f"'{name}' must be {kind} (got {type(value).__name__})")
+
+
+def check_key_space(num_src: int, num_dst: int, name: str) -> None:
+    r"""Pair keys of :obj:`num_src` x :obj:`num_dst` nodes fit in 64 bits
+    with room to spare: ``num_src * (num_dst + 1) < 2**62`` (so that the
+    offsets and rank shifts added to them stay below 2**63)."""
+    if num_src * (num_dst + 1) >= 2**62:
+        raise ValueError(
+            f"'{name}' is too large for 64-bit pair keys "
+            f'(got {num_src} x {num_dst} nodes)'
+        )
+
+
+def check_edge_ids(
+    value: Tensor,
+    name: str,
+    num_src: Optional[int] = None,
+    num_dst: Optional[int] = None,
+) -> Tuple[int, int]:
+    r"""Every id of the ``[2, E]`` integer tensor :obj:`value` is
+    non-negative, row 0 below :obj:`num_src` and row 1 below
+    :obj:`num_dst` where given. Returns ``(max of row 0 + 1, max of row 1 +
+    1)`` (0 for no edge): the node counts PyG infers. One pass and one host
+    synchronisation."""
+    if value.numel() == 0:
+        return 0, 0
+    # One aminmax per row (a reduction over dim=1 is far slower on small or
+    # transposed tensors with several threads), one synchronisation:
+    lo_src, hi_src, lo_dst, hi_dst = torch.stack(
+        [*torch.aminmax(value[0]), *torch.aminmax(value[1])]
+    ).tolist()
+    for row, lo, hi, size in (
+        (0, lo_src, hi_src, num_src),
+        (1, lo_dst, hi_dst, num_dst),
+    ):
+        if size is None and lo < 0:
+            raise ValueError(
+                f"'{name}[{row}]' holds node index {lo}, out of range "
+                f'(node ids are non-negative)'
+            )
+        if size is not None and (lo < 0 or hi >= size):
+            bad = lo if lo < 0 else hi
+            raise ValueError(
+                f"'{name}[{row}]' holds node index {bad}, out of range for "
+                f'{size} nodes'
+            )
+    return hi_src + 1, hi_dst + 1
+
+
+def check_batch_vector(value: Any, name: str) -> int:
+    r"""A PyG batch vector: a 1-D integer tensor of non-negative graph ids,
+    sorted (the nodes of each graph contiguous, in graph order). Returns the
+    number of graphs it names (its maximum + 1; 0 when empty)."""
+    check_index_tensor(value, name, dim=1)
+    if value.numel() == 0:
+        return 0
+    unsorted = (value[1:] < value[:-1]).sum()
+    lo, hi, unsorted = torch.stack(
+        [value.min().long(), value.max().long(), unsorted]
+    ).tolist()
+    if lo < 0:
+        raise ValueError(
+            f"'{name}' must hold non-negative graph ids (got {lo})"
+        )
+    if unsorted:
+        raise ValueError(
+            f"'{name}' must be sorted (the nodes of each graph contiguous "
+            f'and in graph order)'
+        )
+    return hi + 1
+
+
 # ---------------------------------------------------- loader and transforms
 def check_edge_index(
     value: Any, name: str, num_src_nodes: int, num_dst_nodes: int
 ) -> Tensor:
     r"""A ``[2, E]`` integer tensor of (source, destination) node ids, row
-    0 in ``[0, num_src_nodes)`` and row 1 in ``[0, num_dst_nodes)``;
-    returned as :obj:`long`."""
+    0 in ``[0, num_src_nodes)`` and row 1 in ``[0, num_dst_nodes)`` (see
+    :func:`check_edge_ids`); returned as :obj:`long`."""
     check_index_tensor(value, name, dim=2, rows=2)
-    check_in_range(value[0], name, num_src_nodes, what='source node index')
-    check_in_range(
-        value[1], name, num_dst_nodes, what='destination node index'
-    )
+    check_edge_ids(value, name, num_src_nodes, num_dst_nodes)
     return value.long()
 
 
@@ -405,41 +483,3 @@ def check_edge_list(
         check_edge_index(v, f'{name}[{i}]', num_src_nodes, num_dst_nodes)
         for i, v in enumerate(value)
     ]
-
-
-def check_typed_edges(value: Any, name: str, data: Any, edge_type) -> list:
-    r"""Further positives of one edge type, as a list of :obj:`long`
-    tensors checked by :func:`check_edge_list`.
-
-    For a :class:`~torch_geometric.data.HeteroData` with :obj:`edge_type`,
-    :obj:`value` may be a dict keyed by edge type, its keys resolved as PyG
-    resolves them (the ``(src, dst)`` shorthand included); a key of no edge
-    type of the data, or of another type than :obj:`edge_type`, is an
-    error. Otherwise it is a tensor or a list of tensors of
-    :obj:`edge_type` (of the graph's nodes when :obj:`edge_type` is
-    :obj:`None`)."""
-    if value is None:
-        return []
-    if edge_type is None:
-        if isinstance(value, dict):
-            raise TypeError(
-                f"'{name}' must be a tensor or a list of tensors for a "
-                f'homogeneous graph (got dict)'
-            )
-        return check_edge_list(value, name, data.num_nodes, data.num_nodes)
-    from torch_geometric_negsamp._edge_types import resolve_keyed
-
-    if isinstance(value, dict):
-        keyed = resolve_keyed(data, value, name)
-        others = [et for et in keyed if et != tuple(edge_type)]
-        if others:
-            raise ValueError(
-                f"'{name}' holds edge type(s) {others}, but only "
-                f'{tuple(edge_type)} is sampled'
-            )
-        value = keyed.get(tuple(edge_type), [])
-        name = f'{name}[{tuple(edge_type)!r}]'
-    src_type, _, dst_type = edge_type
-    return check_edge_list(
-        value, name, data[src_type].num_nodes, data[dst_type].num_nodes
-    )

@@ -11,6 +11,7 @@ from torch_geometric_negsamp._validate import (
     check_bool,
     check_in_range,
     check_index_tensor,
+    check_key_space,
     check_num_nodes,
     check_same_device,
 )
@@ -108,11 +109,7 @@ class PositiveIndex:
                 f"'{which}=True' needs as many source as destination nodes "
                 f'(got {num_src_nodes} and {num_dst_nodes})'
             )
-        if num_src_nodes * (num_dst_nodes + 1) >= 2**62:
-            raise ValueError(
-                f"'num_src_nodes' x 'num_dst_nodes' is too large for 64-bit "
-                f'keys (got {num_src_nodes} x {num_dst_nodes})'
-            )
+        check_key_space(num_src_nodes, num_dst_nodes, 'num_src_nodes')
 
         parts = [('edge_index', edge_index)]
         if extra_positives is not None:
@@ -184,6 +181,53 @@ class PositiveIndex:
                 **kwargs,
             )
         return cls(data.edge_index, data.num_nodes, **kwargs)
+
+    def state(self) -> dict:
+        r"""The index as plain data (its tensors and sizes), for
+        :meth:`from_state`: to save it, or to map it into shared memory."""
+        return {
+            'num_src_nodes': self.num_src_nodes,
+            'num_dst_nodes': self.num_dst_nodes,
+            'undirected': self.undirected,
+            'exclude_self': self.exclude_self,
+            'keys': self.keys,
+            'rank_keys': self.rank_keys,
+            'rowptr': self.rowptr,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> 'PositiveIndex':
+        r"""The index :meth:`state` describes, holding its tensors as they
+        are (no copy). The tensors are trusted: they must come from
+        :meth:`state`."""
+        out = cls.__new__(cls)
+        out.num_src_nodes = check_num_nodes(
+            state['num_src_nodes'], 'num_src_nodes'
+        )
+        out.num_dst_nodes = check_num_nodes(
+            state['num_dst_nodes'], 'num_dst_nodes'
+        )
+        out.undirected = check_bool(state['undirected'], 'undirected')
+        out.exclude_self = check_bool(state['exclude_self'], 'exclude_self')
+        out.keys = check_index_tensor(state['keys'], 'keys', dim=1)
+        out.rank_keys = check_index_tensor(
+            state['rank_keys'], 'rank_keys', dim=1
+        )
+        if out.rank_keys.numel() != out.keys.numel():
+            raise ValueError(
+                "'rank_keys' must have as many entries as 'keys' (got "
+                f'{out.rank_keys.numel()} and {out.keys.numel()})'
+            )
+        rowptr = state['rowptr']
+        if rowptr is not None:
+            check_index_tensor(rowptr, 'rowptr', dim=1)
+            if rowptr.numel() != out.num_src_nodes + 1:
+                raise ValueError(
+                    f"'rowptr' must have {out.num_src_nodes + 1} entries "
+                    f'(got {rowptr.numel()})'
+                )
+        out.rowptr = rowptr
+        return out
 
     # ------------------------------------------------------------ queries
     @property

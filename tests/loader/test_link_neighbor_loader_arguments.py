@@ -107,14 +107,14 @@ BAD_ARGUMENTS = [
         'homo',
         {'edge_label_index': T([[0], [8]])},
         ValueError,
-        r"^'edge_label_index' holds destination node index 8, out of range "
-        r'for 8 nodes$',
+        r"^'edge_label_index\[1\]' holds node index 8, out of range for 8 "
+        r'nodes$',
     ),
     (
         'homo',
         {'edge_label_index': T([[-1], [2]])},
         ValueError,
-        "'edge_label_index' holds source node index -1",
+        r"^'edge_label_index\[0\]' holds node index -1",
     ),
     (
         'homo',
@@ -151,15 +151,15 @@ BAD_ARGUMENTS = [
         'hetero',
         {'edge_label_index': (('user', 'item'), T([[0], [5]]))},
         ValueError,
-        "^'edge_label_index' holds destination node index 5, out of range "
-        'for 5 nodes$',
+        r"^'edge_label_index\[1\]' holds node index 5, out of range for 5 "
+        r'nodes$',
     ),
     # extra_positives:
     (
         'homo',
         {'extra_positives': [T([[0], [1]]), T([[9], [1]])]},
         ValueError,
-        r"^'extra_positives\[1\]' holds source node index 9",
+        r"^'extra_positives\[1\]\[0\]' holds node index 9",
     ),
     (
         'homo',
@@ -208,7 +208,7 @@ BAD_ARGUMENTS = [
             'extra_positives': {('user', 'item'): T([[0], [7]])},
         },
         ValueError,
-        'holds destination node index 7, out of range for 5',
+        r"\)\]\[1\]' holds node index 7, out of range for 5",
     ),
 ]
 

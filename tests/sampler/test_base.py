@@ -8,9 +8,16 @@ from torch_geometric_negsamp import UniformSampler
     'kwargs,error,match',
     [
         (dict(mode='nope'), ValueError, 'nope'),
-        (dict(amount=0), ValueError, "'amount' needs to be positive"),
-        (dict(amount=1.5), ValueError, "'amount' needs to be an integer"),
+        (dict(mode=1), ValueError, "'mode' must be one of"),
+        (dict(amount=0), ValueError, "'amount' must be positive"),
+        (dict(amount=float('nan')), ValueError, "'amount' must be finite"),
+        (dict(amount=float('inf')), ValueError, "'amount' must be finite"),
+        (dict(amount='2'), TypeError, "'amount' must be a float"),
+        (dict(amount=1.5), ValueError, "'amount' must be an integer"),
         (dict(filtered=1), TypeError, "'filtered' must be a bool"),
+        (dict(allow_self='no'), TypeError, "'allow_self' must be a bool"),
+        (dict(undirected='no'), TypeError, "'undirected' must be a bool"),
+        (dict(seed=2**70), ValueError, "'seed' must be at most"),
         (dict(on_unsatisfiable='skip'), ValueError, "'on_unsatisfiable' must"),
         (dict(max_trials=0), ValueError, "'max_trials' must be a positive"),
         (dict(seed='1'), TypeError, "'seed' must be an int"),
@@ -68,7 +75,9 @@ def test_fit_errors():
     data = HeteroData()
     data['a'].num_nodes = 2
     data['a', 'to', 'a'].edge_index = torch.tensor([[0], [1]])
-    with pytest.raises(ValueError, match='is not an edge type of the data'):
+    with pytest.raises(
+        ValueError, match='names no single edge type of the data'
+    ):
         sampler.fit(data, edge_type=('a', 'x', 'a'))
     with pytest.raises(TypeError, match='must be a dict keyed by edge type'):
         sampler.fit(data, extra_positives=torch.tensor([[0], [0]]))

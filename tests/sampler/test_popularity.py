@@ -143,9 +143,16 @@ def test_hetero_fit_per_edge_type():
     'kwargs,error,match',
     [
         (dict(alpha=-1.0), ValueError, "'alpha' must be non-negative"),
-        (dict(alpha='x'), TypeError, "'alpha' must be a number"),
-        (dict(weight=[1.0]), TypeError, "'weight' must be a 1-D tensor"),
-        (dict(weight=torch.ones(2, 2)), TypeError, "'weight' must be a 1-D"),
+        (dict(alpha='x'), TypeError, "'alpha' must be a float"),
+        (dict(alpha=float('nan')), ValueError, "'alpha' must be finite"),
+        (dict(alpha=float('inf')), ValueError, "'alpha' must be finite"),
+        (dict(weight=[1.0]), TypeError, "'weight' must be a torch.Tensor"),
+        (dict(weight=torch.ones(2, 2)), ValueError, "'weight' must be a 1-D"),
+        (
+            dict(weight=torch.tensor([1.0, float('inf')])),
+            ValueError,
+            "'weight' must be finite",
+        ),
         (dict(weight=torch.tensor([1.0, -1.0])), ValueError, 'non-negative'),
         (dict(weight=torch.zeros(3)), ValueError, 'positive entry'),
     ],
@@ -197,5 +204,89 @@ def test_static_hook_uses_the_popularity_of_hetero_and_dict_weights():
         ('a', 'to', 'b'): torch.ones(4),
         ('c', 'to', 'd'): torch.arange(4.0),
     }
-    with pytest.raises(ValueError, match='cannot tell which popularity'):
+    with pytest.raises(ValueError, match='cannot tell which weights'):
         PopularitySampler('binary', weight=two).sample(10, 'dst', 4)
+
+
+# --------------------------------------------------- issue 8 regressions
+def test_huge_alpha_never_returns_positives_or_self_loops():
+    # Finding 1: deg ** 1e6 overflowed, and the clamped draw returned the
+    # last node (a self-loop) for a third of the negatives.
+    edge_index = torch.tensor([[0, 1, 2, 3, 4, 4], [1, 2, 3, 4, 0, 2]])
+    sampler = PopularitySampler(amount=60, alpha=1e6, seed=0)
+    sampler.fit(edge_index, 5)
+    # Only the most popular destination (2, degree 2) keeps any weight
+    # (the others weigh 2 ** -1e6 of it): sources 0 and 3 draw it, and the
+    # sources for which it is a positive (or themselves) have nothing left.
+    src = torch.tensor([0, 3, 0, 3])
+    neg = sampler.sample_negatives(src)
+    assert set(neg.view(-1).tolist()) == {2}
+    for u in (1, 2, 4):
+        with pytest.raises(ValueError, match=f'source node {u} has no'):
+            sampler.sample_negatives(torch.tensor([u]))
+
+
+def test_weights_near_the_float_limit_do_not_overflow():
+    # Finding 1: four float64 weights of 1e308 made the cumulative sum
+    # overflow and 93 of 200 binary pairs were positives.
+    edge_index = torch.tensor([[0, 0, 1, 2, 3], [0, 1, 2, 3, 0]])
+    weight = torch.full((4,), 1e308, dtype=torch.float64)
+    sampler = PopularitySampler('binary', weight=weight, seed=0)
+    sampler.fit(edge_index, (4, 4))
+    src, dst = sampler.sample_pairs(2000)
+    assert not bool(sampler.index().contains(src, dst).any())
+    lp = sampler.log_prob(torch.tensor([0]), torch.arange(4))
+    assert torch.allclose(lp.exp().sum(), torch.tensor(1.0).double())
+
+
+def test_unknown_weight_key_is_an_error():
+    # Finding 2: an unknown edge-type key in weight={...} was ignored.
+    from torch_geometric.data import HeteroData
+
+    data = HeteroData()
+    data['user'].num_nodes = 2
+    data['item'].num_nodes = 3
+    data['user', 'rates', 'item'].edge_index = torch.tensor([[0], [1]])
+    with pytest.raises(ValueError, match="'weight\\[\\('user', 'x'\\)\\]'"):
+        PopularitySampler(weight={('user', 'x'): torch.ones(3)}).fit(data)
+    shorthand = {('user', 'item'): torch.tensor([0.0, 0.0, 1.0])}
+    sampler = PopularitySampler(amount=20, weight=shorthand, seed=0)
+    neg = sampler.fit(data).sample_negatives(
+        torch.tensor([0]), edge_type=('user', 'rates', 'item')
+    )
+    assert set(neg.view(-1).tolist()) == {2}
+
+
+def test_exact_fallback_scales_with_the_row_not_the_graph():
+    # Finding 4: the exact fallback built a dense weight row per source,
+    # O(N) each: 10^4 sources over 2 * 10^6 destinations would take hours.
+    # Here almost all the mass sits on each source's positives, so nearly
+    # every draw reaches the exact fallback.
+    num_dst, num_src = 2_000_000, 10_000
+    weight = torch.ones(num_dst, dtype=torch.float64)
+    weight[:8] = 1e12
+    src = torch.arange(num_src).repeat_interleave(8)
+    dst = torch.arange(8).repeat(num_src)
+    sampler = PopularitySampler(weight=weight, max_trials=1, seed=0)
+    sampler.fit(torch.stack([src, dst]), (num_src, num_dst))
+    neg = sampler.sample_negatives(torch.arange(num_src), num_neg=2)
+    assert bool((neg >= 8).all())
+    # Uniform over the 1-weight destinations: spread, not clamped.
+    assert int(neg.max()) > num_dst // 2 and int(neg.min()) < num_dst // 2
+
+
+def test_exact_fallback_matches_the_filtered_distribution():
+    # Rejection is made to fail (one trial, the positives hold most mass),
+    # so the draws come from the masked-cdf search; chi-square against the
+    # exact filtered probabilities.
+    weight = torch.tensor([50.0, 1.0, 2.0, 40.0, 3.0, 4.0, 30.0])
+    edge_index = torch.tensor([[0, 0, 0, 1, 1], [0, 3, 6, 0, 6]])
+    sampler = PopularitySampler(weight=weight, max_trials=1, seed=3)
+    sampler.fit(edge_index, (2, 7))
+    for u, allowed in ((0, [1, 2, 4, 5]), (1, [1, 2, 3, 4, 5])):
+        neg = sampler.sample_negatives(torch.tensor([u]), num_neg=20000)[0]
+        count = torch.bincount(neg, minlength=7).double()
+        assert set(neg.unique().tolist()) == set(allowed)
+        p = weight[allowed] / weight[allowed].sum()
+        _, pvalue = chisquare(count[allowed].numpy(), (p * 20000).numpy())
+        assert pvalue > 1e-4

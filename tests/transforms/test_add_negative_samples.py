@@ -173,8 +173,8 @@ FORWARD_ERRORS = [
         lambda: _homo(edge_label_index=T([[0], [4]])),
         {},
         ValueError,
-        "^'edge_label_index' holds destination node index 4, out of range "
-        'for 4 nodes$',
+        r"^'edge_label_index\[1\]' holds node index 4, out of range for 4 "
+        r'nodes$',
     ),
     (
         lambda: Data(edge_index=T([[0.0], [1.0]]), num_nodes=2),
@@ -193,7 +193,7 @@ FORWARD_ERRORS = [
         _homo,
         {'extra_positives': T([[-1], [0]])},
         ValueError,
-        "^'extra_positives' holds source node index -1",
+        r"^'extra_positives\[0\]' holds node index -1",
     ),
     (
         _homo,
@@ -217,8 +217,8 @@ FORWARD_ERRORS = [
             'extra_positives': {('user', 'item'): T([[0], [4]])},
         },
         ValueError,
-        "^'extra_positives\\[\\('user', 'rates', 'item'\\)\\]' holds "
-        'destination node index 4',
+        r"^'extra_positives\[\('user', 'rates', 'item'\)\]\[1\]' holds "
+        r'node index 4',
     ),
     # Binary mode with no positive: once blamed on 'num_samples'.
     (

@@ -11,11 +11,13 @@ from torch_geometric.sampler import NegativeSampling, NeighborSampler
 from torch_geometric.sampler.base import SubgraphType
 from torch_geometric.typing import EdgeType, InputEdges, OptTensor
 
-from torch_geometric_negsamp._edge_types import canonical_edge_type
+from torch_geometric_negsamp._edge_types import (
+    canonical_edge_type,
+    typed_positives,
+)
 from torch_geometric_negsamp._validate import (
     check_bool,
     check_edge_index,
-    check_typed_edges,
 )
 from torch_geometric_negsamp.sampler.base import NegativeSampler
 from torch_geometric_negsamp.sampler.neighbor_backend import neighbor_backend
@@ -290,7 +292,7 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
                 f"'extra_positives' must be a dict keyed by edge type for "
                 f'HeteroData (got {type(extra_positives).__name__})'
             )
-        extras = [label_index] + check_typed_edges(
+        extras = [label_index] + typed_positives(
             extra_positives, 'extra_positives', data, input_type
         )
         if isinstance(data, HeteroData):

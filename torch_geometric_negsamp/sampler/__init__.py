@@ -26,6 +26,7 @@ from torch_geometric_negsamp.sampler.torch_neighbor_sampler import (
     TorchNeighborSampler,
 )
 from torch_geometric_negsamp.sampler.uniform import UniformSampler
+from torch_geometric_negsamp.sampler.weighted import WeightedSampler
 
 register_sampler('uniform')(UniformSampler)
 register_sampler('popularity')(PopularitySampler)
@@ -35,6 +36,7 @@ __all__ = [
     'NegativeSampler',
     'UnsatisfiableError',
     'UniformSampler',
+    'WeightedSampler',
     'PopularitySampler',
     'BernoulliSampler',
     'SAMPLERS',

@@ -8,17 +8,37 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 from torch_geometric.sampler import NegativeSampling
+from torch_geometric.sampler.base import NegativeSamplingMode
 from torch_geometric.typing import EdgeType
 
-from torch_geometric_negsamp._random import randint_below, uniform
+from torch_geometric_negsamp._edge_types import (
+    find_edge_type,
+    resolve_edge_types,
+    resolve_keyed,
+)
+from torch_geometric_negsamp._random import (
+    draw_from_cdf,
+    mix_seed,
+    quantize_weights,
+    randint,
+)
 from torch_geometric_negsamp._validate import (
+    check_bool,
+    check_choice,
+    check_generator,
     check_in_range,
     check_index_tensor,
+    check_keys_known,
+    check_num_nodes,
     check_positive_int,
+    check_real,
+    check_request_size,
+    check_seed,
 )
 from torch_geometric_negsamp.index import PositiveIndex
 
 Positives = Union[Tensor, Sequence[Tensor], Dict[EdgeType, Tensor]]
+Key = Optional[EdgeType]
 
 
 class UnsatisfiableError(ValueError):
@@ -38,20 +58,22 @@ class NegativeSampler(NegativeSampling):
 
     * :meth:`sample_negatives` returns a ``[B, k]`` tensor whose row
       :math:`i` holds the negatives of positive :math:`i` ("triplet" mode);
-    * :meth:`sample_pairs` returns random negative pairs ("binary" mode).
+    * :meth:`sample_pairs` returns random negative pairs ("binary" mode);
+    * :meth:`log_prob` gives the exact log-probability that one draw
+      proposes a destination for a source (for logQ corrections).
 
     With :obj:`filtered=True`, no returned negative is a known positive (nor
     the source itself in a homogeneous graph unless :obj:`allow_self=True`)
     and the count asked for is always returned: a source without any valid
-    negative raises a :class:`ValueError` naming it, or, with
+    negative raises a :class:`UnsatisfiableError` naming it, or, with
     :obj:`on_unsatisfiable="drop"`, is dropped and counted in
     :attr:`num_dropped`. Subclasses define the proposal distribution.
 
     Args:
         mode (str, optional): :obj:`"triplet"` or :obj:`"binary"`.
             (default: :obj:`"triplet"`)
-        amount (int or float, optional): Negatives per positive.
-            (default: :obj:`1`)
+        amount (int or float, optional): Negatives per positive (an integer
+            in triplet mode). (default: :obj:`1`)
         filtered (bool, optional): Exclude known positives.
             (default: :obj:`True`)
         allow_self (bool, optional): In a homogeneous graph, allow a node to
@@ -84,40 +106,27 @@ class NegativeSampler(NegativeSampling):
         seed: Optional[int] = None,
         generator: Optional[torch.Generator] = None,
     ):
-        super().__init__(mode, amount)
-        if not isinstance(filtered, bool):
-            raise TypeError(
-                f"'filtered' must be a bool (got {type(filtered).__name__})"
-            )
-        if on_unsatisfiable not in ('raise', 'drop'):
+        if isinstance(mode, NegativeSamplingMode):
+            mode = mode.value
+        check_choice(mode, 'mode', ('triplet', 'binary'))
+        check_real(amount, 'amount', minimum=0.0, open_min=True)
+        if mode == 'triplet' and amount != math.ceil(amount):
             raise ValueError(
-                f"'on_unsatisfiable' must be 'raise' or 'drop' "
-                f'(got {on_unsatisfiable!r})'
+                f"'amount' must be an integer in triplet mode (got {amount})"
             )
-        check_positive_int(max_trials, 'max_trials')
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, int)
-        ):
-            raise TypeError(
-                f"'seed' must be an int (got {type(seed).__name__})"
-            )
-        if generator is not None and not isinstance(
-            generator, torch.Generator
-        ):
-            raise TypeError(
-                f"'generator' must be a torch.Generator (got "
-                f'{type(generator).__name__})'
-            )
-        self.filtered = filtered
-        self.allow_self = allow_self
-        self.undirected = undirected
-        self.on_unsatisfiable = on_unsatisfiable
-        self.max_trials = max_trials
-        self.seed = seed
-        self.generator = generator
+        super().__init__(mode, amount)
+        self.filtered = check_bool(filtered, 'filtered')
+        self.allow_self = check_bool(allow_self, 'allow_self')
+        self.undirected = check_bool(undirected, 'undirected')
+        self.on_unsatisfiable = check_choice(
+            on_unsatisfiable, 'on_unsatisfiable', ('raise', 'drop')
+        )
+        self.max_trials = check_positive_int(max_trials, 'max_trials')
+        self.seed = None if seed is None else check_seed(seed)
+        self.generator = check_generator(generator)
         self.num_dropped = 0
-        self._indices: Dict[Optional[EdgeType], PositiveIndex] = {}
-        self._pair_src_weight: Dict[Optional[EdgeType], Tensor] = {}
+        self._indices: Dict[Key, PositiveIndex] = {}
+        self._pair_src_units: Dict[Key, Tensor] = {}
         self._worker_key = None
         self._worker_generator: Optional[torch.Generator] = None
 
@@ -137,83 +146,91 @@ class NegativeSampler(NegativeSampling):
                 :class:`~torch_geometric.data.HeteroData`, or an
                 :obj:`edge_index` of shape ``[2, E]``.
             num_nodes (int or (int, int), optional): With an
-                :obj:`edge_index`: the number of nodes, or the numbers of
-                source and destination nodes of a bipartite graph.
+                :obj:`edge_index`: the number of nodes (inferred as the
+                largest id plus one if not given), or the numbers of source
+                and destination nodes of a bipartite graph.
             edge_type (tuple or list of tuples, optional): With a
                 :class:`~torch_geometric.data.HeteroData`: the edge type(s)
-                to index (default: all of them).
+                to index, in any form PyG accepts (default: all of them).
             extra_positives (torch.Tensor or list or dict, optional): Further
                 positives no negative may hit (e.g. validation and test
-                edges); a dict keyed by edge type for heterogeneous data.
+                edges); a dict keyed by edge type for heterogeneous data
+                (the ``(src, dst)`` shorthand accepted, an unknown key an
+                error).
         """
         from torch_geometric.data import Data, HeteroData
 
-        self._indices, self._pair_src_weight = {}, {}
+        parts: Dict[Key, Tuple[Tensor, PositiveIndex]] = {}
         if isinstance(data_or_edge_index, HeteroData):
             data = data_or_edge_index
-            if edge_type is None:
-                edge_types = data.edge_types
-            elif isinstance(edge_type, tuple) and isinstance(
-                edge_type[0], str
-            ):
-                edge_types = [edge_type]
-            else:
-                edge_types = list(edge_type)
-            if extra_positives is not None and not isinstance(
-                extra_positives, dict
-            ):
-                raise TypeError(
-                    "'extra_positives' must be a dict keyed by "
-                    'edge type for HeteroData (got '
-                    f'{type(extra_positives).__name__})'
+            if num_nodes is not None:
+                raise ValueError(
+                    "'num_nodes' is read from the HeteroData; do not pass it "
+                    f'(got {num_nodes!r})'
                 )
+            edge_types = resolve_edge_types(data, edge_type)
+            extra = resolve_keyed(data, extra_positives, 'extra_positives')
+            check_keys_known(
+                extra, 'extra_positives', edge_types, 'fitted edge type'
+            )
             for et in edge_types:
-                et = data._to_canonical(et)
-                if et not in data.edge_types:
-                    raise ValueError(
-                        f"'edge_type' {et} is not an edge type "
-                        f'of the data ({data.edge_types})'
-                    )
                 src_t, _, dst_t = et
-                extra = (extra_positives or {}).get(et)
-                self._indices[et] = self._make_index(
-                    data[et].edge_index,
+                edge_index = data[et].edge_index
+                index = self._make_index(
+                    edge_index,
                     data[src_t].num_nodes,
                     data[dst_t].num_nodes,
                     homogeneous=src_t == dst_t,
-                    extra=extra,
+                    extra=extra.get(et),
                 )
-            return self
-        if isinstance(data_or_edge_index, Data):
-            edge_index = data_or_edge_index.edge_index
-            if num_nodes is None:
-                num_nodes = data_or_edge_index.num_nodes
+                parts[et] = (edge_index, index)
         else:
-            edge_index = data_or_edge_index
+            if edge_type is not None:
+                raise ValueError(
+                    "'edge_type' applies to HeteroData only "
+                    f'(got {edge_type!r})'
+                )
+            if isinstance(data_or_edge_index, Data):
+                edge_index = data_or_edge_index.edge_index
+                if num_nodes is None:
+                    num_nodes = data_or_edge_index.num_nodes
+            else:
+                edge_index = data_or_edge_index
             check_index_tensor(edge_index, 'edge_index', dim=2, rows=2)
             if num_nodes is None:
+                check_in_range(edge_index, 'edge_index', 2**53)
                 num_nodes = (
                     int(edge_index.max()) + 1 if edge_index.numel() > 0 else 1
                 )
-        if isinstance(extra_positives, dict):
-            raise TypeError(
-                "'extra_positives' must be a tensor or a list of "
-                'tensors for a homogeneous or bipartite graph '
-                '(got dict)'
-            )
-        if isinstance(num_nodes, (tuple, list)):
-            if len(num_nodes) != 2:
-                raise ValueError(
-                    f"'num_nodes' must be an int or a pair (got {num_nodes!r})"
+            if isinstance(extra_positives, dict):
+                raise TypeError(
+                    "'extra_positives' must be a tensor or a list of tensors "
+                    'for a homogeneous or bipartite graph (got dict)'
                 )
-            num_src, num_dst = num_nodes
-            homogeneous = False
-        else:
-            num_src = num_dst = num_nodes
-            homogeneous = True
-        self._indices[None] = self._make_index(
-            edge_index, num_src, num_dst, homogeneous, extra_positives
-        )
+            if isinstance(num_nodes, (tuple, list)):
+                if len(num_nodes) != 2:
+                    raise ValueError(
+                        "'num_nodes' must be an int or a pair "
+                        f'(got {num_nodes!r})'
+                    )
+                num_src = check_num_nodes(num_nodes[0], 'num_nodes[0]')
+                num_dst = check_num_nodes(num_nodes[1], 'num_nodes[1]')
+                homogeneous = False
+            else:
+                num_src = num_dst = check_num_nodes(num_nodes, 'num_nodes')
+                homogeneous = True
+            index = self._make_index(
+                edge_index, num_src, num_dst, homogeneous, extra_positives
+            )
+            parts[None] = (edge_index, index)
+        state = {
+            key: self._fit_state(key, edge_index.to(index.device), index)
+            for key, (edge_index, index) in parts.items()
+        }
+        # Assigned only once everything was checked and built:
+        self._indices = {key: index for key, (_, index) in parts.items()}
+        self._pair_src_units = {}
+        self._set_fit_state(state)
         return self
 
     def _make_index(
@@ -233,38 +250,53 @@ class NegativeSampler(NegativeSampling):
             extra_positives=extra,
         )
 
+    def _fit_state(self, key: Key, edge_index: Tensor, index: PositiveIndex):
+        r"""Subclass hook: the state a subclass derives from one fitted edge
+        type (checked and computed before anything is assigned)."""
+        return None
+
+    def _set_fit_state(self, state: Dict[Key, object]) -> None:
+        r"""Subclass hook: stores what :meth:`_fit_state` returned."""
+
     @property
     def is_fitted(self) -> bool:
         return len(self._indices) > 0
 
-    def index(self, edge_type: Optional[EdgeType] = None) -> PositiveIndex:
+    def index(self, edge_type: Key = None) -> PositiveIndex:
         r"""Returns the :class:`PositiveIndex` of :obj:`edge_type`."""
+        return self._indices[self._key(edge_type)]
+
+    def _key(self, edge_type: Key) -> Key:
         if not self._indices:
             raise RuntimeError(
                 f"'{self.__class__.__name__}' has no index of positives yet; "
                 f"call 'fit(data)' first"
             )
-        if edge_type not in self._indices:
-            if edge_type is None and len(self._indices) == 1:
-                return next(iter(self._indices.values()))
-            raise ValueError(
-                f"'edge_type' {edge_type!r} was not fitted "
-                f'(fitted: {list(self._indices)})'
-            )
-        return self._indices[edge_type]
+        if edge_type in self._indices:
+            return edge_type
+        if edge_type is None and len(self._indices) == 1:
+            return next(iter(self._indices))
+        if edge_type is not None:
+            found = find_edge_type([k for k in self._indices if k], edge_type)
+            if found is not None:
+                return found
+        raise ValueError(
+            f"'edge_type' {edge_type!r} was not fitted "
+            f'(fitted: {list(self._indices)})'
+        )
 
     def to(self, device) -> 'NegativeSampler':
         r"""Moves the index (and sampler state) to :obj:`device`."""
         for index in self._indices.values():
             index.to(device)
-        self._pair_src_weight = {
+        self._pair_src_units = {
             key: value.to(device)
-            for key, value in self._pair_src_weight.items()
+            for key, value in self._pair_src_units.items()
         }
         self._move_state(device)
         return self
 
-    def _move_state(self, device):
+    def _move_state(self, device) -> None:
         pass
 
     def share_memory_(self) -> 'NegativeSampler':
@@ -276,31 +308,27 @@ class NegativeSampler(NegativeSampling):
         return self
 
     # ----------------------------------------------------------- generators
-    def get_generator(self, device=None) -> Optional[torch.Generator]:
+    def get_generator(self) -> Optional[torch.Generator]:
         r"""Returns the generator for this process: the given one (or one
         seeded with :obj:`seed`) in the main process, and in a
         :class:`~torch.utils.data.DataLoader` worker one seeded from the
         sampler's seed and the worker's own seed, so that workers draw
-        distinct streams that are reproducible under :func:`torch.manual_seed`.
-        Returns :obj:`None` (the global generator) if neither :obj:`seed` nor
-        :obj:`generator` was given."""
+        distinct streams that are reproducible under
+        :func:`torch.manual_seed`. Returns :obj:`None` (the global
+        generator) if neither :obj:`seed` nor :obj:`generator` was given."""
         if self.seed is None and self.generator is None:
             return None
         info = torch.utils.data.get_worker_info()
         key = (os.getpid(), None if info is None else info.seed)
         if self._worker_key != key:
             self._worker_key = key
-            base = (
-                self.seed
-                if self.seed is not None
-                else self.generator.initial_seed()
-            )
             if info is None and self.generator is not None:
                 self._worker_generator = self.generator
             else:
-                seed = (
-                    base if info is None else hash((base, info.seed)) % (2**63)
-                )
+                base = self.seed
+                if base is None:
+                    base = self.generator.initial_seed()
+                seed = base if info is None else mix_seed(base, info.seed)
                 self._worker_generator = torch.Generator().manual_seed(seed)
         return self._worker_generator
 
@@ -308,112 +336,80 @@ class NegativeSampler(NegativeSampling):
         r"""Restarts the sampler's random stream from :obj:`seed` (e.g. at
         every epoch, so that a run resumed from a checkpoint draws what an
         uninterrupted run would have drawn)."""
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(
-                f"'seed' must be an int (got {type(seed).__name__})"
-            )
-        self.seed, self.generator = seed, None
+        self.seed, self.generator = check_seed(seed), None
         self._worker_key = None
         return self
 
     # ------------------------------------------------------------ proposals
     def _propose(
-        self,
-        src: Optional[Tensor],
-        num: int,
-        index: PositiveIndex,
-        edge_type,
-        generator,
+        self, src: Tensor, num: int, index: PositiveIndex, key: Key, gen
     ) -> Tensor:
         r"""Draws :obj:`num` destination nodes from the (unfiltered)
-        proposal distribution; :obj:`src` (of shape ``[num]``) is given in
-        per-source sampling."""
+        proposal distribution for the sources :obj:`src` (shape
+        ``[num]``)."""
         raise NotImplementedError
 
-    def _valid_mass(
-        self, src: Tensor, index: PositiveIndex, edge_type
-    ) -> Tensor:
-        r"""Returns, per source, the proposal mass left after removing its
-        positives (zero means no valid negative)."""
-        return index.num_candidates(src).to(torch.float)
+    def _valid_mass(self, src: Tensor, index: PositiveIndex, key) -> Tensor:
+        r"""Per source, the proposal mass left once its positives are
+        removed (an ``int64`` count or weight units; zero means no valid
+        negative)."""
+        return index.num_dst_nodes - index.degree(src)
 
     def _sample_filtered(
-        self, src: Tensor, index: PositiveIndex, edge_type, generator
+        self, src: Tensor, index: PositiveIndex, key: Key, gen
     ) -> Tensor:
-        r"""Draws one filtered negative for every (satisfiable) source in
+        r"""One filtered negative for every (satisfiable) source in
         :obj:`src`: rejection for :attr:`max_trials` rounds, then an exact
-        draw for what is left."""
-        out = self._propose(src, src.numel(), index, edge_type, generator)
+        draw (:meth:`_sample_exact`) for what is left."""
+        out = self._propose(src, src.numel(), index, key, gen)
         bad = index.contains_unchecked(src, out)
         for _ in range(self.max_trials):
             if not bool(bad.any()):
                 return out
             idx = bad.nonzero().view(-1)
-            new = self._propose(
-                src[idx], idx.numel(), index, edge_type, generator
-            )
+            new = self._propose(src[idx], idx.numel(), index, key, gen)
             out[idx] = new
             bad[idx] = index.contains_unchecked(src[idx], new)
         idx = bad.nonzero().view(-1)
         if idx.numel() > 0:
-            out[idx] = self._sample_exact(
-                src[idx], index, edge_type, generator
-            )
+            out[idx] = self._sample_exact(src[idx], index, key, gen)
         return out
 
     def _sample_exact(
-        self, src: Tensor, index: PositiveIndex, edge_type, generator
+        self, src: Tensor, index: PositiveIndex, key: Key, gen
     ) -> Tensor:
-        r"""Draws exactly from the filtered distribution (the fallback after
-        rejection). The default works from a dense weight row per source, in
-        chunks of bounded memory."""
-        weight = self._dense_weight(index, edge_type)
-        out = torch.empty_like(src)
-        chunk = max(1, 2**24 // index.num_dst_nodes)
-        for i in range(0, src.numel(), chunk):
-            part = src[i : i + chunk]
-            w = weight.view(1, -1).repeat(part.numel(), 1)
-            batch, dst = index.neighbors(part)
-            w[batch, dst] = 0
-            u = uniform((part.numel(), 1), w.device, generator, torch.float64)
-            cdf = w.double().cumsum(1)
-            pick = torch.searchsorted(cdf, u * cdf[:, -1:], right=True)
-            out[i : i + chunk] = pick.view(-1).clamp_(
-                max=index.num_dst_nodes - 1
-            )
-        return out
+        r"""Draws exactly from the filtered distribution, in time that grows
+        with the sources' positives, not with the number of nodes."""
+        raise NotImplementedError
 
-    def _dense_weight(self, index: PositiveIndex, edge_type) -> Tensor:
-        return torch.ones(index.num_dst_nodes, device=index.device)
+    def _log_prob(
+        self, src: Tensor, dst: Tensor, index: PositiveIndex, key: Key
+    ) -> Tensor:
+        r"""Log-probability of one draw proposing :obj:`dst` for
+        :obj:`src`, before filtering (float64)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------ sampling
-    def _check_src(self, src: Tensor, index: PositiveIndex) -> None:
-        check_index_tensor(src, 'src', dim=1)
-        if src.device != index.device:
-            raise ValueError(
-                f"'src' is on {src.device} but the sampler's "
-                f'index is on {index.device}; call '
-                f"'sampler.to(device)'"
-            )
-        check_in_range(src, 'src', index.num_src_nodes)
+    def _check_src(self, src, index: PositiveIndex, name='src') -> Tensor:
+        check_index_tensor(src, name, dim=1)
+        return index.check_src(src, name)
 
     def _check_unsatisfiable(
-        self, src: Tensor, index: PositiveIndex, edge_type, drop: bool = True
+        self, src: Tensor, index: PositiveIndex, key: Key, drop: bool = True
     ) -> Tensor:
         r"""Returns the mask of sources that have a valid negative; raises
         for the others (or, with :obj:`on_unsatisfiable="drop"` and
         :obj:`drop`, counts them as dropped)."""
-        ok = self._valid_mass(src, index, edge_type) > 0
+        ok = self._valid_mass(src, index, key) > 0
         if bool(ok.all()):
             return ok
         bad = src[~ok]
         if self.on_unsatisfiable == 'raise' or not drop:
+            where = '' if key is None else f' of edge type {key}'
             raise UnsatisfiableError(
-                f'source node {int(bad[0])}'
-                f'{"" if edge_type is None else f" of edge type {edge_type}"}'
-                f' has no valid negative: it is a known positive of every '
-                f'candidate destination ({int(bad.numel())} such '
-                f'positive(s) in the batch); pass '
+                f'source node {int(bad[0])}{where} has no valid negative: it '
+                f'is a known positive of every candidate destination '
+                f'({int(bad.numel())} such positive(s) in the batch); pass '
                 f"on_unsatisfiable='drop' to skip them"
             )
         num = int(bad.numel())
@@ -431,9 +427,10 @@ class NegativeSampler(NegativeSampling):
         dst_pos: Optional[Tensor] = None,
         num_neg: Optional[int] = None,
         *,
-        edge_type: Optional[EdgeType] = None,
+        edge_type: Key = None,
         return_mask: bool = False,
-    ) -> Union[Tensor, Tuple[Tensor, Tensor]]:
+        return_log_prob: bool = False,
+    ) -> Union[Tensor, Tuple[Tensor, ...]]:
         r"""Draws :obj:`num_neg` negatives for every source node.
 
         Args:
@@ -447,144 +444,165 @@ class NegativeSampler(NegativeSampling):
             return_mask (bool, optional): Also return the ``[B]`` mask of
                 positives kept (all :obj:`True` unless
                 :obj:`on_unsatisfiable="drop"`). (default: :obj:`False`)
+            return_log_prob (bool, optional): Also return the ``[B', k]``
+                exact log-probabilities that one draw proposes each
+                negative for its source (:meth:`log_prob`).
+                (default: :obj:`False`)
 
         Returns:
             A ``[B', k]`` tensor of destination nodes, row :math:`i` for the
             :math:`i`-th kept positive (:math:`B' = B` unless sources were
-            dropped); with :obj:`return_mask`, also the ``[B]`` mask.
+            dropped); then the mask and the log-probabilities, when asked
+            for, in that order.
         """
-        index = self.index(edge_type)
-        self._check_src(src, index)
+        key = self._key(edge_type)
+        index = self._indices[key]
+        check_bool(return_mask, 'return_mask')
+        check_bool(return_log_prob, 'return_log_prob')
+        src = self._check_src(src, index)
         if dst_pos is not None:
             check_index_tensor(dst_pos, 'dst_pos', dim=1)
             if dst_pos.numel() != src.numel():
                 raise ValueError(
-                    f"'dst_pos' must have as many entries as "
-                    f"'src' ({src.numel()}) (got "
-                    f'{dst_pos.numel()})'
+                    f"'dst_pos' must have as many entries as 'src' "
+                    f'({src.numel()}) (got {dst_pos.numel()})'
                 )
-            check_in_range(dst_pos, 'dst_pos', index.num_dst_nodes)
+            dst_pos = index.check_dst(dst_pos, 'dst_pos')
         if num_neg is None:
             num_neg = math.ceil(self.amount)
         check_positive_int(num_neg, 'num_neg')
-        src = src.long()
+        check_request_size(
+            src.numel() * num_neg,
+            'num_neg',
+            device=index.device,
+            what=f'{src.numel()} x {num_neg} negatives',
+        )
         keep = torch.ones(src.numel(), dtype=torch.bool, device=src.device)
         if self.filtered:
-            keep = self._check_unsatisfiable(src, index, edge_type)
+            keep = self._check_unsatisfiable(src, index, key)
             src = src[keep]
             if dst_pos is not None:
                 dst_pos = dst_pos[keep]
-        generator = self.get_generator()
         out = self._sample_rows(
-            src, dst_pos, num_neg, index, edge_type, generator
+            src, dst_pos, num_neg, index, key, self.get_generator()
         )
-        return (out, keep) if return_mask else out
+        result = [out]
+        if return_mask:
+            result.append(keep)
+        if return_log_prob:
+            result.append(self._filtered_log_prob(src.view(-1, 1), out, key))
+        return result[0] if len(result) == 1 else tuple(result)
 
     def sample_trusted(
-        self,
-        src: Tensor,
-        num_neg: int,
-        *,
-        edge_type: Optional[EdgeType] = None,
+        self, src: Tensor, num_neg: int, *, edge_type: Key = None
     ) -> Tensor:
         r""":meth:`sample_negatives` for hot loops whose sources were
         validated once up front (see :meth:`check_sources`): no range,
         device or satisfiability check, hence no host synchronisation per
         call on a GPU. Returns ``[B, num_neg]``."""
+        key = self._key(edge_type)
         return self._sample_rows(
-            src,
-            None,
-            num_neg,
-            self.index(edge_type),
-            edge_type,
-            self.get_generator(),
+            src, None, num_neg, self._indices[key], key, self.get_generator()
         )
 
-    def check_sources(
-        self, src: Tensor, *, edge_type: Optional[EdgeType] = None
-    ) -> None:
+    def check_sources(self, src: Tensor, *, edge_type: Key = None) -> None:
         r"""Raises the errors :meth:`sample_negatives` would raise for
         :obj:`src` (out of range, wrong device, or, when filtered, a source
         without any valid negative), so that a loop can then call
         :meth:`sample_trusted` on subsets of :obj:`src`."""
-        index = self.index(edge_type)
-        self._check_src(src, index)
+        key = self._key(edge_type)
+        index = self._indices[key]
+        src = self._check_src(src, index)
         if self.filtered:
-            self._check_unsatisfiable(src.long(), index, edge_type, drop=False)
+            self._check_unsatisfiable(src, index, key, drop=False)
 
     def _sample_rows(
-        self,
-        src: Tensor,
-        dst_pos: Optional[Tensor],
-        num_neg: int,
-        index: PositiveIndex,
-        edge_type,
-        generator,
+        self, src, dst_pos, num_neg: int, index: PositiveIndex, key, gen
     ) -> Tensor:
         flat = src.view(-1, 1).expand(-1, num_neg).reshape(-1)
         if self.filtered:
-            out = self._sample_filtered(flat, index, edge_type, generator)
+            out = self._sample_filtered(flat, index, key, gen)
         else:
-            out = self._propose(
-                flat, flat.numel(), index, edge_type, generator
-            )
+            out = self._propose(flat, flat.numel(), index, key, gen)
         return out.view(-1, num_neg)
 
+    def log_prob(
+        self, src: Tensor, dst: Tensor, *, edge_type: Key = None
+    ) -> Tensor:
+        r"""The exact log-probability (float64) that one draw of this
+        sampler proposes :obj:`dst` for :obj:`src` (after filtering, when
+        :obj:`filtered=True`: :math:`-\infty` for a known positive).
+        :obj:`src` and :obj:`dst` broadcast.
+
+        For a filtered source without any valid negative the distribution
+        is undefined and :math:`-\infty` is returned."""
+        key = self._key(edge_type)
+        index = self._indices[key]
+        src = index.check_src(src)
+        dst = index.check_dst(dst)
+        src, dst = torch.broadcast_tensors(src, dst)
+        return self._filtered_log_prob(src, dst, key)
+
+    def _filtered_log_prob(self, src: Tensor, dst: Tensor, key) -> Tensor:
+        index = self._indices[key]
+        src = src.expand_as(dst)
+        lp = self._log_prob(src, dst, index, key)
+        if not self.filtered:
+            return lp
+        mass = self._valid_mass(src.reshape(-1), index, key).view(src.shape)
+        full = self._valid_mass_all(src, index, key)
+        lp = lp + torch.log(full.double()) - torch.log(mass.double())
+        hit = index.contains_unchecked(src, dst) | (mass <= 0)
+        return lp.masked_fill(hit, float('-inf'))
+
+    def _valid_mass_all(self, src: Tensor, index: PositiveIndex, key):
+        r"""The proposal's total mass (the denominator of
+        :meth:`_log_prob`)."""
+        return torch.full_like(src, index.num_dst_nodes)
+
     def sample_pairs(
-        self,
-        num_samples: int,
-        *,
-        edge_type: Optional[EdgeType] = None,
+        self, num_samples: int, *, edge_type: Key = None
     ) -> Tuple[Tensor, Tensor]:
         r"""Draws :obj:`num_samples` random negative pairs ``(src, dst)``:
-        sources uniformly among those that have a valid negative (or by
-        :obj:`src_weight`), destinations from the sampler's distribution
-        given the source, filtered if :obj:`filtered=True`.
+        sources in proportion to their valid mass (so that, for the uniform
+        sampler, pairs are uniform over all non-edges), destinations from
+        the sampler's distribution given the source, filtered if
+        :obj:`filtered=True`.
 
         Returns:
             Two tensors of shape ``[num_samples]``.
         """
-        index = self.index(edge_type)
+        key = self._key(edge_type)
+        index = self._indices[key]
         check_positive_int(num_samples, 'num_samples')
-        generator = self.get_generator()
-        src = self._propose_src(num_samples, index, edge_type, generator)
+        check_request_size(
+            2 * num_samples,
+            'num_samples',
+            device=index.device,
+            what=f'{num_samples} pairs',
+        )
+        gen = self.get_generator()
         if self.filtered:
-            dst = self._sample_filtered(src, index, edge_type, generator)
-        else:
-            dst = self._propose(src, num_samples, index, edge_type, generator)
-        return src, dst
+            units = self._pair_src_units.get(key)
+            if units is None:  # depends on the fitted index only
+                units = self._filtered_src_units(index, key)
+                self._pair_src_units[key] = units
+            src = draw_from_cdf(units.cumsum(0), num_samples, gen)
+            return src, self._sample_filtered(src, index, key, gen)
+        src = randint(index.num_src_nodes, num_samples, index.device, gen)
+        return src, self._propose(src, num_samples, index, key, gen)
 
-    def _propose_src(
-        self, num: int, index: PositiveIndex, edge_type, generator
-    ) -> Tensor:
-        if self.filtered:
-            # The source weights depend only on the fitted index: computed
-            # over all sources once, not on every call.
-            weight = self._pair_src_weight.get(edge_type)
-            if weight is None:
-                weight = self._filtered_src_weight(index, edge_type)
-                self._pair_src_weight[edge_type] = weight
-            return _draw_weighted(weight, num, generator)
-        if self.src_weight is not None:
-            return _draw_weighted(
-                self.src_weight.to(index.device), num, generator
-            )
-        return _randint(index.num_src_nodes, num, index.device, generator)
-
-    def _filtered_src_weight(self, index: PositiveIndex, edge_type) -> Tensor:
-        r"""Weights of the sources of binary pairs: zero for sources
-        without a valid negative, :obj:`src_weight` (or one) otherwise."""
+    def _filtered_src_units(self, index: PositiveIndex, key) -> Tensor:
+        r"""Integer weights of the sources of binary pairs: the valid mass
+        of each source (zero for sources without a valid negative)."""
         all_src = torch.arange(index.num_src_nodes, device=index.device)
-        ok = self._valid_mass(all_src, index, edge_type) > 0
-        if not bool(ok.any()):
+        mass = self._valid_mass(all_src, index, key)
+        if not bool((mass > 0).any()):
             raise UnsatisfiableError(
                 'no source node has a valid negative: every pair is a '
                 'known positive'
             )
-        weight = ok.to(torch.float64)
-        if self.src_weight is not None:
-            weight = weight * self.src_weight.to(weight.device)
-        return weight
+        return quantize_weights(mass.double(), 'valid mass')
 
     # --------------------------------------------------- PyG's static hook
     def sample(
@@ -595,22 +613,19 @@ class NegativeSampler(NegativeSampling):
         distribution, unfiltered (PyG does not pass the positives here; use
         :class:`torch_geometric_negsamp.loader.LinkNeighborLoader` for
         filtered, per-source negatives)."""
-        generator = self.get_generator()
+        gen = self.get_generator()
         if endpoint == 'dst':
-            out = self._static_dst(num_samples, num_nodes, generator)
+            out = self._static_dst(num_samples, num_nodes, gen)
             if out is not None:
                 return out.cpu()
-        weight = self.src_weight if endpoint == 'src' else self.dst_weight
-        if weight is not None:  # PyG's loader assembles batches on the CPU
-            return _draw_weighted(weight.cpu(), num_samples, generator)
         if num_nodes is None:
             raise ValueError(
                 f"'num_nodes' is needed by "
                 f"'{self.__class__.__name__}.sample' (got None)"
             )
-        return _randint(num_nodes, num_samples, 'cpu', generator)
+        return randint(num_nodes, num_samples, 'cpu', gen)
 
-    def _static_dst(self, num_samples, num_nodes, generator):
+    def _static_dst(self, num_samples, num_nodes, gen) -> Optional[Tensor]:
         return None
 
     def _extra_repr(self) -> str:
@@ -628,18 +643,3 @@ class NegativeSampler(NegativeSampling):
         return self is other
 
     __hash__ = object.__hash__
-
-
-def _randint(high: int, num: int, device, generator) -> Tensor:
-    return randint_below(
-        torch.full((num,), high, dtype=torch.long, device=device), generator
-    )
-
-
-def _draw_weighted(weight: Tensor, num: int, generator) -> Tensor:
-    r"""Inverse-CDF draws proportional to :obj:`weight` (any device)."""
-    cdf = weight.double().cumsum(0)
-    u = uniform(num, weight.device, generator, torch.float64) * cdf[-1]
-    return torch.searchsorted(cdf, u, right=True).clamp_(
-        max=weight.numel() - 1
-    )

@@ -6,6 +6,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._random import randint as _randint
 from torch_geometric_negsamp._random import uniform
 from torch_geometric_negsamp._validate import (
     check_in_range,
@@ -17,7 +18,6 @@ from torch_geometric_negsamp.index import PositiveIndex
 from torch_geometric_negsamp.sampler.base import (
     NegativeSampler,
     UnsatisfiableError,
-    _randint,
 )
 
 

@@ -6,15 +6,40 @@ import torch
 from torch import Tensor
 from torch_geometric.typing import EdgeType
 
-from torch_geometric_negsamp._random import uniform
-from torch_geometric_negsamp.index import PositiveIndex
-from torch_geometric_negsamp.sampler.base import (
-    NegativeSampler,
-    _draw_weighted,
+from torch_geometric_negsamp._edge_types import resolve_keyed
+from torch_geometric_negsamp._random import (
+    quantize_log_weights,
+    quantize_weights,
 )
+from torch_geometric_negsamp._validate import (
+    check_float_tensor,
+    check_keys_known,
+    check_real,
+    check_tensor,
+)
+from torch_geometric_negsamp.index import PositiveIndex
+from torch_geometric_negsamp.sampler.weighted import WeightedSampler
 
 
-class PopularitySampler(NegativeSampler):
+def _check_weight(value, name: str) -> Tensor:
+    check_tensor(value, name)
+    if value.dim() != 1:
+        raise ValueError(
+            f"'{name}' must be a 1-D tensor (got shape {list(value.shape)})"
+        )
+    if not value.is_floating_point():
+        value = value.double()
+    check_float_tensor(value, name)
+    if bool((value < 0).any()):
+        raise ValueError(f"'{name}' must be non-negative")
+    if not bool((value > 0).any()):
+        raise ValueError(
+            f"'{name}' must have a positive entry (got all zeros)"
+        )
+    return value
+
+
+class PopularitySampler(WeightedSampler):
     r"""Draws negative destinations proportionally to their popularity
     raised to a power, as in word2vec (Mikolov et al., 2013) and most
     recommender baselines:
@@ -24,24 +49,28 @@ class PopularitySampler(NegativeSampler):
         \mathbb{1}[(u, v) \notin \mathcal{E}],
 
     where :math:`\deg(v)` is the in-degree of :math:`v` among the fitted
-    positives; or proportionally to any non-negative :obj:`weight` vector.
-    Destinations of weight zero (e.g. degree zero) are never drawn.
+    positives (plus the out-degree when :obj:`undirected=True`); or
+    proportionally to any non-negative :obj:`weight` vector. Destinations of
+    weight zero (e.g. degree zero) are never drawn.
 
-    Filtered draws use rejection for :obj:`max_trials` rounds and then draw
-    the remainder exactly from the source's renormalised distribution, so the
-    output follows the filtered distribution exactly and is never short.
+    The weights are computed in log space and held as exact integer units
+    (see :class:`~torch_geometric_negsamp.sampler.WeightedSampler`), so any
+    :math:`\alpha` and any finite weights are safe: only their ratios
+    matter, and a weight below :math:`2^{-1074}` of the largest counts as
+    zero. Filtered draws follow the filtered distribution exactly and are
+    never short.
 
     Args:
         mode (str, optional): :obj:`"triplet"` or :obj:`"binary"`.
             (default: :obj:`"triplet"`)
         amount (int or float, optional): Negatives per positive.
             (default: :obj:`1`)
-        alpha (float, optional): The exponent :math:`\alpha`.
+        alpha (float, optional): The exponent :math:`\alpha \ge 0`.
             (default: :obj:`0.75`)
-        weight (torch.Tensor or dict, optional): A non-negative weight per
-            destination node, used instead of :math:`\deg^{\alpha}`; a dict
-            keyed by edge type for heterogeneous data.
-            (default: :obj:`None`)
+        weight (torch.Tensor or dict, optional): A non-negative, finite
+            weight per destination node, used instead of
+            :math:`\deg^{\alpha}`; a dict keyed by edge type (any form PyG
+            accepts) for heterogeneous data. (default: :obj:`None`)
         **kwargs: Options of
             :class:`~torch_geometric_negsamp.sampler.NegativeSampler`.
     """
@@ -56,169 +85,98 @@ class PopularitySampler(NegativeSampler):
         **kwargs,
     ):
         super().__init__(mode, amount, **kwargs)
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
-            raise TypeError(
-                f"'alpha' must be a number (got {type(alpha).__name__})"
-            )
-        if alpha < 0:
-            raise ValueError(f"'alpha' must be non-negative (got {alpha})")
-        weights = weight if isinstance(weight, dict) else {None: weight}
-        for w in weights.values():
-            if w is None:
-                continue
-            if not isinstance(w, Tensor) or w.dim() != 1:
-                got = type(w).__name__
-                if isinstance(w, Tensor):
-                    got += f' of shape {tuple(w.shape)}'
-                raise TypeError(f"'weight' must be a 1-D tensor (got {got})")
-            if not bool(torch.isfinite(w).all()) or bool((w < 0).any()):
-                raise ValueError("'weight' must be finite and non-negative")
-            if not bool((w > 0).any()):
-                raise ValueError(
-                    "'weight' must have a positive entry (got all zeros)"
-                )
-        self.alpha = float(alpha)
+        self.alpha = check_real(alpha, 'alpha', minimum=0.0)
+        if isinstance(weight, dict):
+            weight = {
+                key: _check_weight(w, f'weight[{key!r}]')
+                for key, w in weight.items()
+            }
+        elif weight is not None:
+            weight = _check_weight(weight, 'weight')
         self.weight = weight
-        if isinstance(weight, Tensor):
-            self.dst_weight = weight  # PyG's static hook draws from it
-        self._cdf: Dict[Optional[EdgeType], Tensor] = {}
-        self._weight: Dict[Optional[EdgeType], Tensor] = {}
-        self._num_valid: Dict[Optional[EdgeType], Tensor] = {}
+        self._resolved_weight: Dict[EdgeType, Tensor] = {}
+        self._keys_fitting = []
 
-    def fit(
-        self,
-        data_or_edge_index,
-        num_nodes=None,
-        *,
-        edge_type=None,
-        extra_positives=None,
-    ) -> 'PopularitySampler':
-        super().fit(
-            data_or_edge_index,
-            num_nodes,
-            edge_type=edge_type,
-            extra_positives=extra_positives,
-        )
-        from torch_geometric.data import Data, HeteroData
+    def _given_weight(self, key, index: PositiveIndex) -> Optional[Tensor]:
+        if self.weight is None:
+            return None
+        if isinstance(self.weight, dict):
+            if key is None:
+                raise TypeError(
+                    "'weight' must be a tensor for a homogeneous or "
+                    'bipartite graph (got dict)'
+                )
+            return self._resolved_weight.get(key)
+        if key is not None and len(self._keys_fitting) > 1:
+            raise TypeError(
+                "'weight' must be a dict keyed by edge type when several "
+                'edge types are fitted (got a tensor)'
+            )
+        return self.weight
 
-        self._cdf, self._weight, self._num_valid = {}, {}, {}
-        for et, index in self._indices.items():
-            if isinstance(data_or_edge_index, HeteroData):
-                edge_index = data_or_edge_index[et].edge_index
-            elif isinstance(data_or_edge_index, Data):
-                edge_index = data_or_edge_index.edge_index
-            else:
-                edge_index = data_or_edge_index
-            self._set_weight(et, index, edge_index.to(index.device))
-        if len(self._weight) == 1 and None in self._weight:
-            self.dst_weight = self._weight[None]  # PyG's static hook
-        return self
+    def fit(self, data_or_edge_index, num_nodes=None, **kwargs):
+        from torch_geometric.data import HeteroData
 
-    def _set_weight(self, et, index: PositiveIndex, edge_index: Tensor):
-        given = (
-            self.weight.get(et)
-            if isinstance(self.weight, dict)
-            else self.weight
-        )
+        self._resolved_weight = {}
+        self._keys_fitting = []
+        if isinstance(data_or_edge_index, HeteroData):
+            from torch_geometric_negsamp._edge_types import (
+                resolve_edge_types,
+            )
+
+            self._keys_fitting = resolve_edge_types(
+                data_or_edge_index, kwargs.get('edge_type')
+            )
+            if isinstance(self.weight, dict):
+                self._resolved_weight = resolve_keyed(
+                    data_or_edge_index, self.weight, 'weight'
+                )
+                check_keys_known(
+                    self._resolved_weight,
+                    'weight',
+                    self._keys_fitting,
+                    'fitted edge type',
+                )
+        return super().fit(data_or_edge_index, num_nodes, **kwargs)
+
+    def _units(self, key, edge_index: Tensor, index: PositiveIndex) -> Tensor:
+        given = self._given_weight(key, index)
         if given is not None:
             if given.numel() != index.num_dst_nodes:
                 raise ValueError(
                     f"'weight' must have one entry per destination node "
                     f'({index.num_dst_nodes}) (got {given.numel()})'
                 )
-            weight = given.to(index.device, torch.float64)
-        else:
-            deg = torch.bincount(edge_index[1], minlength=index.num_dst_nodes)
-            if index.undirected:
-                deg = deg + torch.bincount(
-                    edge_index[0], minlength=index.num_dst_nodes
-                )
-            weight = deg.double().pow(self.alpha)
-            weight[deg == 0] = 0.0  # 0 ** 0 == 1 would revive them
-            if not bool((weight > 0).any()):
-                raise ValueError(
-                    'the fitted graph has no edge, so no '
-                    'destination has a positive popularity'
-                )
-        self._weight[et] = weight
-        self._cdf[et] = weight.cumsum(0)
-        # Exact feasibility: how many positive-weight destinations remain
-        # for each source once its positives are removed.
-        src, dst = index.edges()
-        blocked = torch.bincount(
-            src,
-            weights=(weight[dst] > 0).double(),
-            minlength=index.num_src_nodes,
-        )
-        self._num_valid[et] = int((weight > 0).sum()) - blocked.long()
-
-    def _key(self, edge_type):
-        if edge_type in self._weight:
-            return edge_type
-        return next(iter(self._weight))
-
-    def _propose(
-        self,
-        src: Optional[Tensor],
-        num: int,
-        index: PositiveIndex,
-        edge_type,
-        generator,
-    ) -> Tensor:
-        cdf = self._cdf[self._key(edge_type)]
-        u = uniform(num, cdf.device, generator, torch.float64) * cdf[-1]
-        return torch.searchsorted(cdf, u, right=True).clamp_(
-            max=cdf.numel() - 1
-        )
-
-    def _valid_mass(
-        self, src: Tensor, index: PositiveIndex, edge_type
-    ) -> Tensor:
-        return self._num_valid[self._key(edge_type)][src].to(torch.float)
-
-    def _dense_weight(self, index: PositiveIndex, edge_type) -> Tensor:
-        return self._weight[self._key(edge_type)]
-
-    def _move_state(self, device):
-        for store in (self._cdf, self._weight, self._num_valid):
-            for key in store:
-                store[key] = store[key].to(device)
-        if self.dst_weight is not None:
-            self.dst_weight = self.dst_weight.to(device)
-
-    def _static_dst(self, num_samples, num_nodes, generator):
-        weights = list(self._weight.values())
-        if not weights:
-            given = (
-                self.weight.values()
-                if isinstance(self.weight, dict)
-                else [self.weight]
+            return quantize_weights(given.to(index.device), 'weight')
+        edge_index = edge_index.long()
+        deg = torch.bincount(edge_index[1], minlength=index.num_dst_nodes)
+        if index.undirected:
+            deg = deg + torch.bincount(
+                edge_index[0], minlength=index.num_dst_nodes
             )
-            weights = [w for w in given if w is not None]
-        if not weights:
-            raise RuntimeError(
-                f"'{self.__class__.__name__}' needs 'fit(data)' or "
-                f"'weight=' before it can draw popularity-weighted nodes"
-            )
-        # PyG's hook does not say which edge type it samples for: use the
-        # weight vector of that many destination nodes, if there is one.
-        match = [
-            w for w in weights if num_nodes is None or w.numel() == num_nodes
-        ]
-        if (
-            len({w.numel() for w in match}) != 1
-            or len(match) > 1
-            and any(not torch.equal(match[0], w) for w in match[1:])
-        ):
+        if not bool((deg > 0).any()):
             raise ValueError(
-                f"'{self.__class__.__name__}.sample' cannot tell which "
-                f'popularity vector applies to {num_nodes} destination '
-                f'nodes; use torch_geometric_negsamp.loader.'
-                f'LinkNeighborLoader, which passes the edge type'
+                'the fitted graph has no edge, so no destination has a '
+                'positive popularity'
             )
-        return _draw_weighted(match[0].cpu(), num_samples, generator)
+        # deg ** alpha in log space: it cannot overflow whatever alpha is,
+        # and degree zero stays weight zero (0 ** 0 == 1 would revive it).
+        log_w = self.alpha * torch.log(deg.double())
+        log_w = log_w.masked_fill(deg == 0, float('-inf'))
+        return quantize_log_weights(log_w, 'deg ** alpha')
+
+    def _static_dst(self, num_samples, num_nodes, gen):
+        if not self._weights and self.weight is not None:
+            # PyG's static hook before fit: the given weights alone.
+            given = self.weight
+            given = given.values() if isinstance(given, dict) else [given]
+            cdfs = [
+                quantize_weights(w.cpu(), 'weight').cumsum(0) for w in given
+            ]
+            return self._draw_static(cdfs, num_samples, num_nodes, gen)
+        return super()._static_dst(num_samples, num_nodes, gen)
 
     def _extra_repr(self) -> str:
-        return (
-            f'alpha={self.alpha}' if self.weight is None else 'weight=<given>'
-        )
+        if self.weight is None:
+            return f'alpha={self.alpha}'
+        return 'weight=<given>'

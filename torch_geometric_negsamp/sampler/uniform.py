@@ -1,14 +1,13 @@
 r"""Uniform negative sampling."""
 
-from typing import Optional
+import math
 
+import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._random import randint
 from torch_geometric_negsamp.index import PositiveIndex
-from torch_geometric_negsamp.sampler.base import (
-    NegativeSampler,
-    _randint,
-)
+from torch_geometric_negsamp.sampler.base import NegativeSampler
 
 
 class UniformSampler(NegativeSampler):
@@ -42,26 +41,21 @@ class UniformSampler(NegativeSampler):
     """
 
     def _propose(
-        self,
-        src: Optional[Tensor],
-        num: int,
-        index: PositiveIndex,
-        edge_type,
-        generator,
+        self, src: Tensor, num: int, index: PositiveIndex, key, gen
     ) -> Tensor:
-        return _randint(index.num_dst_nodes, num, index.device, generator)
+        return randint(index.num_dst_nodes, num, index.device, gen)
 
     def _sample_filtered(
-        self, src: Tensor, index: PositiveIndex, edge_type, generator
+        self, src: Tensor, index: PositiveIndex, key, gen
     ) -> Tensor:
-        return index.sample_complement_unchecked(src, generator)
+        return index.sample_complement_unchecked(src, gen)
 
-    def _filtered_src_weight(self, index: PositiveIndex, edge_type) -> Tensor:
-        if self.src_weight is not None:
-            return super()._filtered_src_weight(index, edge_type)
-        # Proportional to the number of valid negatives: pairs are then
-        # uniform over all non-edges.
-        weight = (index.num_dst_nodes - index.degree()).double()
-        if not bool((weight > 0).any()):
-            return super()._filtered_src_weight(index, edge_type)
-        return weight
+    _sample_exact = _sample_filtered
+
+    def _log_prob(
+        self, src: Tensor, dst: Tensor, index: PositiveIndex, key
+    ) -> Tensor:
+        value = -math.log(index.num_dst_nodes)
+        return torch.full(
+            dst.shape, value, dtype=torch.float64, device=dst.device
+        )

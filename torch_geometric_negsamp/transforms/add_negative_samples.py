@@ -10,11 +10,13 @@ from torch_geometric.data.datapipes import functional_transform
 from torch_geometric.transforms import BaseTransform
 from torch_geometric.typing import EdgeType
 
-from torch_geometric_negsamp._edge_types import canonical_edge_type
+from torch_geometric_negsamp._edge_types import (
+    canonical_edge_type,
+    typed_positives,
+)
 from torch_geometric_negsamp._validate import (
     check_bool,
     check_edge_index,
-    check_typed_edges,
 )
 from torch_geometric_negsamp.sampler.base import NegativeSampler
 from torch_geometric_negsamp.sampler.registry import resolve_sampler
@@ -174,7 +176,7 @@ class AddNegativeSamples(BaseTransform):
                 f'nothing to draw them for'
             )
         if not self.sampler.is_fitted:
-            extra = check_typed_edges(
+            extra = typed_positives(
                 self.extra_positives, 'extra_positives', data, edge_type
             )
             self._fit(data, edge_type, [pos] + extra)

@@ -1,0 +1,119 @@
+import os
+
+import pytest
+import torch
+
+from torch_geometric_negsamp import PositiveIndex
+from torch_geometric_negsamp.distributed import (
+    DistributedContext,
+    ShardedPositiveIndex,
+    batches,
+    num_steps,
+    shard,
+    share_on_host,
+)
+
+EDGES = torch.tensor([[0, 0, 1, 2, 3, 3, 4], [1, 4, 2, 0, 0, 3, 1]])
+
+
+def test_single_process_context():
+    ctx = DistributedContext.from_env()
+    assert not ctx.is_distributed and ctx.is_main
+    assert ctx.rank_seed(5) == 5  # a single process keeps its streams
+    t = torch.ones(2)
+    assert ctx.all_reduce_sum(t) is t and t.tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="'rank' must be at most 1"):
+        DistributedContext(rank=2, world_size=2)
+    with pytest.raises(ValueError, match="'local_rank' must be at most 0"):
+        DistributedContext(rank=0, world_size=2, local_rank=1)
+
+
+def test_every_positive_exactly_once_and_equal_steps():
+    order = torch.randperm(103, generator=torch.Generator().manual_seed(0))
+    parts = [shard(order, r, 4) for r in range(4)]
+    assert sorted(torch.cat(parts).tolist()) == list(range(103))
+    assert {p.numel() for p in parts} == {25, 26}
+    steps = num_steps(103, 4, 8)
+    assert steps == 4
+    for p in parts:
+        split = batches(p, steps)
+        assert len(split) == steps and max(b.numel() for b in split) <= 8
+        assert torch.equal(torch.cat(split), p)
+    with pytest.raises(ValueError, match="'rank' must be at most 3"):
+        shard(order, 4, 4)
+    with pytest.raises(ValueError, match="'batch_size' must be a positive"):
+        num_steps(10, 2, 0)
+
+
+@pytest.mark.parametrize('world', [1, 2, 3])
+@pytest.mark.parametrize('undirected', [False, True])
+def test_sharded_index_answers_as_the_replicated_one(world, undirected):
+    full = PositiveIndex(
+        EDGES,
+        5,
+        undirected=undirected,
+        exclude_self=True,
+        extra_positives=torch.tensor([[2], [4]]),
+    )
+    shards = [
+        ShardedPositiveIndex(
+            EDGES,
+            5,
+            rank=r,
+            world_size=world,
+            undirected=undirected,
+            exclude_self=True,
+            extra_positives=torch.tensor([[2], [4]]),
+        )
+        for r in range(world)
+    ]
+    assert sum(s.num_edges for s in shards) == full.num_edges
+    src = torch.arange(5).repeat_interleave(5)
+    dst = torch.arange(5).repeat(5)
+    for s in shards:
+        mine = s.owns(src)
+        assert torch.equal(
+            s.contains(src[mine], dst[mine]),
+            full.contains(src[mine], dst[mine]),
+        )
+        own_src = torch.arange(5)[s.owns(torch.arange(5))]
+        assert torch.equal(s.degree(own_src), full.degree(own_src))
+        full_row = full.num_candidates(own_src) == 0
+        if bool(full_row.any()):
+            with pytest.raises(
+                ValueError, match=f'node {own_src[full_row][0]}'
+            ):
+                s.sample_complement(own_src)
+        own_src = own_src[~full_row]
+        gen = torch.Generator().manual_seed(0)
+        draws = s.sample_complement(own_src.repeat(50), gen)
+        assert not bool(full.contains(own_src.repeat(50), draws).any())
+    if world > 1:
+        with pytest.raises(ValueError, match='owned by rank 1, not by rank'):
+            shards[0].contains(torch.tensor([1]), torch.tensor([0]))
+
+
+def _host_sharing(rank, world):
+    ctx = DistributedContext.from_env()
+    assert ctx.rank == rank and ctx.world_size == world
+    built = []
+
+    def build():
+        built.append(rank)
+        return PositiveIndex(EDGES, 5)
+
+    index = share_on_host(build, ctx, name='test')
+    assert built == ([0] if rank == 0 else [])  # built once per host
+    assert torch.equal(index.keys, PositiveIndex(EDGES, 5).keys)
+    assert bool(index.contains(torch.tensor([3]), torch.tensor([3])))
+    total = ctx.all_reduce_sum(torch.tensor([rank + 1.0]))
+    assert total.item() == 3.0
+    ctx.barrier()
+    assert not os.path.exists(
+        f'/dev/shm/negsamp-local-{os.environ["MASTER_PORT"]}-test'
+    )
+    ctx.shutdown()
+
+
+def test_one_index_per_host_shared_by_two_gloo_ranks(spawn):
+    spawn(_host_sharing, world=2)

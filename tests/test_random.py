@@ -1,0 +1,113 @@
+import pytest
+import torch
+from scipy.stats import chisquare
+
+from torch_geometric_negsamp._random import (
+    draw_from_cdf,
+    group_shuffle,
+    gumbel,
+    make_generator,
+    mix_seed,
+    quantize_log_weights,
+    quantize_weights,
+    randint,
+    randint_below,
+    randint_below_wide,
+    randperm,
+    uniform,
+)
+
+
+def test_uniform_and_integers_are_seeded_and_in_range():
+    gen = torch.Generator().manual_seed(0)
+    u = uniform(1000, 'cpu', gen)
+    assert u.dtype == torch.float64 and bool(((u >= 0) & (u < 1)).all())
+    high = torch.tensor([1, 2, 3, 2**53])
+    for _ in range(50):
+        x = randint_below(high, gen)
+        assert bool(((x >= 0) & (x < high)).all())
+    a = randint(7, 100, 'cpu', torch.Generator().manual_seed(5))
+    b = randint(7, 100, 'cpu', torch.Generator().manual_seed(5))
+    assert torch.equal(a, b) and set(a.tolist()) == set(range(7))
+
+
+def test_randint_is_uniform():
+    gen = torch.Generator().manual_seed(1)
+    x = randint(5, 50000, 'cpu', gen)
+    _, pvalue = chisquare(torch.bincount(x, minlength=5).numpy())
+    assert pvalue > 1e-4
+
+
+def test_wide_draws_reach_beyond_2_to_the_53():
+    gen = torch.Generator().manual_seed(2)
+    high = torch.full((4000,), 2**61 + 3)
+    x = randint_below_wide(high, gen)
+    assert bool(((x >= 0) & (x < high)).all())
+    # The low bits are used: a float64 draw alone would leave them zero.
+    assert len(set((x % 1024).tolist())) > 900
+    small = randint_below_wide(torch.tensor([3, 4]), gen)
+    assert bool((small < torch.tensor([3, 4])).all())
+
+
+def test_permutations_and_group_shuffle():
+    gen = torch.Generator().manual_seed(3)
+    assert sorted(randperm(10, 'cpu', gen).tolist()) == list(range(10))
+    seg = torch.tensor([2, 0, 1, 0, 2, 2])
+    order, pos = group_shuffle(seg, 3, gen)
+    assert seg[order].tolist() == [0, 0, 1, 2, 2, 2]
+    assert pos.tolist() == [0, 1, 0, 0, 1, 2]
+
+
+def test_gumbel_is_finite():
+    g = gumbel((10000,), 'cpu', torch.Generator().manual_seed(4))
+    assert g.dtype == torch.float32 and bool(torch.isfinite(g).all())
+    assert abs(float(g.mean()) - 0.5772) < 0.05  # Euler-Mascheroni
+
+
+def test_quantized_weights_keep_ratios_and_zeros():
+    w = torch.tensor([0.0, 1.0, 3.0, 1e-300], dtype=torch.float64)
+    units = quantize_weights(w)
+    assert units.dtype == torch.long and units[0] == 0
+    assert int(units[3]) == 1  # positive weights stay drawable
+    assert abs(int(units[2]) / int(units[1]) - 3.0) < 1e-12
+    assert int(units.sum()) <= 2**53
+    huge = quantize_weights(torch.full((4,), 1e308, dtype=torch.float64))
+    assert len(set(huge.tolist())) == 1
+    logw = torch.tensor([float('-inf'), 1e6, 1e6 - 1.0])
+    units = quantize_log_weights(logw)
+    assert units[0] == 0 and units[1] > units[2] > 0
+    for bad, match in (
+        (torch.tensor([1.0, float('nan')]), 'must be finite'),
+        (torch.tensor([-1.0]), 'must be non-negative'),
+        (torch.zeros(2), 'must have a positive entry'),
+        (torch.zeros(0), 'must not be empty'),
+    ):
+        with pytest.raises(ValueError, match=match):
+            quantize_weights(bad, 'w')
+    with pytest.raises(ValueError, match="'w' must be finite"):
+        quantize_log_weights(torch.tensor([float('inf')]), 'w')
+    with pytest.raises(ValueError, match="'w' must have a positive entry"):
+        quantize_log_weights(torch.tensor([float('-inf')]), 'w')
+
+
+def test_draw_from_cdf_follows_the_units_and_skips_zeros():
+    units = torch.tensor([0, 2, 0, 5, 3])
+    gen = torch.Generator().manual_seed(6)
+    x = draw_from_cdf(units.cumsum(0), 20000, gen)
+    count = torch.bincount(x, minlength=5)
+    assert count[0] == 0 and count[2] == 0
+    _, pvalue = chisquare(count[[1, 3, 4]].numpy(), [4000, 10000, 6000])
+    assert pvalue > 1e-4
+
+
+def test_generators_and_seed_mixing():
+    assert make_generator(None, None) is None
+    assert make_generator(3, None).initial_seed() == 3
+    gen = torch.Generator()
+    assert make_generator(None, gen) is gen
+    with pytest.raises(ValueError, match="at most one of 'seed' and"):
+        make_generator(1, gen)
+    with pytest.raises(TypeError, match="'generator' must be"):
+        make_generator(None, 'g')
+    assert mix_seed(1, 2) == mix_seed(1, 2) != mix_seed(2, 1)
+    assert 0 <= mix_seed(-5, 2**70) < 2**63
