@@ -3,10 +3,11 @@ r"""Knowledge-graph training with Bernoulli head / tail corruption.
 Builds a small synthetic knowledge graph with :mod:`torch` (nothing is
 downloaded) whose relations have the four mapping types of Bordes et al.
 (2013): one-to-one, one-to-many, many-to-one and many-to-many. A
-:class:`BernoulliSampler` (Wang et al., 2014, TransH) corrupts the head of
-``(h, r, t)`` with the per-relation probability ``tph / (tph + hpt)``, else
-the tail, in the *filtered* setting: no corrupted triple is a known triple,
-training, validation or test (``extra_positives``). A TransE scorer
+:class:`~torch_geometric_negsamp.kg.BernoulliCorruption` (Wang et al., 2014,
+TransH) corrupts the head of ``(h, r, t)`` with the per-relation probability
+``tph / (tph + hpt)``, else the tail, in the *filtered* setting: no
+corrupted triple is a known triple, training, validation or test
+(``extra_positives``). A TransE scorer
 (Bordes et al., 2013), ``-||e_h + w_r - e_t||_1``, is trained with the margin
 (hinge) loss, and evaluated by filtered tail-prediction MRR / Hits@10.
 
@@ -21,7 +22,7 @@ import time
 import torch
 from torch import Tensor
 
-from torch_geometric_negsamp import BernoulliSampler
+from torch_geometric_negsamp.kg import BernoulliCorruption
 from torch_geometric_negsamp.losses import hinge_loss
 
 RELATIONS = ('one-to-one', 'one-to-many', 'many-to-one', 'many-to-many')
@@ -30,7 +31,7 @@ RELATIONS = ('one-to-one', 'one-to-many', 'many-to-one', 'many-to-many')
 def synthetic_kg(
     num_entities: int, triples_per_relation: int, generator: torch.Generator
 ):
-    r"""Returns ``(edge_index [2, T], edge_type [T])`` with one relation of
+    r"""Returns ``(edge_index [2, T], relation [T])`` with one relation of
     each mapping type in :obj:`RELATIONS`, duplicates removed."""
     n, m = num_entities, triples_per_relation
     few = max(2, n // 50)  # the "one" side of one-to-many / many-to-one
@@ -44,11 +45,11 @@ def synthetic_kg(
     edge_index = torch.cat(
         [torch.stack([h, t]) for h, t in zip(heads, tails)], dim=1
     )
-    edge_type = torch.cat(
+    relation = torch.cat(
         [torch.full((h.numel(),), r) for r, h in enumerate(heads)]
     )
     triples = torch.unique(
-        torch.stack([edge_index[0], edge_type, edge_index[1]]), dim=1
+        torch.stack([edge_index[0], relation, edge_index[1]]), dim=1
     )
     triples = triples[:, torch.randperm(triples.size(1), generator=generator)]
     return triples[[0, 2]], triples[1]
@@ -85,7 +86,7 @@ def triple_keys(
 def tail_prediction(
     model: TransE,
     edge_index: Tensor,
-    edge_type: Tensor,
+    relation: Tensor,
     known: Tensor,
     n: int,
     num_relations: int,
@@ -94,14 +95,14 @@ def tail_prediction(
     head, tail = edge_index
     ent = model.entity.weight
     scores = (
-        -(ent[head, None] + model.relation(edge_type)[:, None] - ent[None])
+        -(ent[head, None] + model.relation(relation)[:, None] - ent[None])
         .abs()
         .sum(-1)
     )  # [T, n]
     all_tails = torch.arange(n).view(1, -1)
     other = torch.isin(
         triple_keys(
-            head[:, None], edge_type[:, None], all_tails, n, num_relations
+            head[:, None], relation[:, None], all_tails, n, num_relations
         ),
         known,
     )
@@ -149,63 +150,65 @@ def main(argv=None):
     gen = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
     n, R = args.num_entities, len(RELATIONS)
-    edge_index, edge_type = synthetic_kg(n, args.triples_per_relation, gen)
-    T = edge_type.numel()
+    edge_index, relation = synthetic_kg(n, args.triples_per_relation, gen)
+    T = relation.numel()
     num_held = max(1, T // 20)
     train_idx = slice(0, T - 2 * num_held)
     val_idx, test_idx = (
         slice(T - 2 * num_held, T - num_held),
         slice(T - num_held, T),
     )
-    train_ei, train_et = edge_index[:, train_idx], edge_type[train_idx]
+    train_ei, train_rel = edge_index[:, train_idx], relation[train_idx]
     held_ei = edge_index[:, T - 2 * num_held :]
-    held_et = edge_type[T - 2 * num_held :]
+    held_rel = relation[T - 2 * num_held :]
     print(
         f'knowledge graph: {n} entities, {R} relations, {T} triples '
-        f'(train {train_et.numel()}, valid {num_held}, test {num_held})'
+        f'(train {train_rel.numel()}, valid {num_held}, test {num_held})'
     )
 
-    sampler = BernoulliSampler(amount=args.num_neg, seed=args.seed).fit(
+    corruption = BernoulliCorruption(args.num_neg, seed=args.seed).fit(
         train_ei,
-        train_et,
-        num_nodes=n,
+        train_rel,
+        num_entities=n,
         num_relations=R,
-        extra_positives=(held_ei, held_et),
+        extra_positives=(held_ei, held_rel),
     )
-    print(sampler)
+    print(corruption)
 
     # Per relation: tails per head, heads per tail, P(corrupt head).
     print('\nrelation        tph     hpt   P(corrupt head)  observed')
     head, tail = train_ei
-    neg_head, neg_tail = sampler.sample_triples(head, train_et, tail)
+    neg = corruption.sample((head, train_rel, tail))  # [T, k] fields
     for r, name in enumerate(RELATIONS):
-        sel = train_et == r
+        sel = train_rel == r
         pairs = sel.sum().double()
         tph = pairs / torch.unique(head[sel]).numel()
         hpt = pairs / torch.unique(tail[sel]).numel()
-        observed = (neg_head[sel] != head[sel].view(-1, 1)).double().mean()
+        observed = neg.head_replaced[sel].double().mean()
         print(
             f'{name:13s} {float(tph):6.2f} {float(hpt):7.2f}   '
-            f'{float(sampler.head_prob[r]):14.3f}  {float(observed):8.3f}'
+            f'{float(corruption.head_prob[r]):14.3f}  {float(observed):8.3f}'
         )
 
     # The filtered guarantee: no corruption is a known triple, and exactly
     # one side of each triple changed.
     known = torch.sort(
-        triple_keys(edge_index[0], edge_type, edge_index[1], n, R)
+        triple_keys(edge_index[0], relation, edge_index[1], n, R)
     ).values
-    rel = train_et.view(-1, 1).expand_as(neg_head)
     false_neg = int(
-        torch.isin(triple_keys(neg_head, rel, neg_tail, n, R), known).sum()
+        torch.isin(
+            triple_keys(neg.head, neg.relation, neg.tail, n, R), known
+        ).sum()
     )
-    changed = (neg_head != head.view(-1, 1)).int() + (
-        neg_tail != tail.view(-1, 1)
-    ).int()
+    head_changed = neg.head != head.view(-1, 1)
+    tail_changed = neg.tail != tail.view(-1, 1)
+    one_side = (head_changed != tail_changed) & (
+        head_changed == neg.head_replaced
+    )
     print(
-        f'\nfalse negatives: {false_neg} of {neg_head.numel()} corrupted '
+        f'\nfalse negatives: {false_neg} of {neg.head.numel()} corrupted '
         f'triples (train, valid and test triples all excluded); '
-        f'one side changed in every corruption: '
-        f'{bool((changed == 1).all())}'
+        f'one side changed in every corruption: {bool(one_side.all())}'
     )
 
     model = TransE(n, R, args.dim)
@@ -213,14 +216,14 @@ def main(argv=None):
     perm_gen = torch.Generator().manual_seed(args.seed + 1)
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
-        perm = torch.randperm(train_et.numel(), generator=perm_gen)
+        perm = torch.randperm(train_rel.numel(), generator=perm_gen)
         total = 0.0
         for step in range(0, perm.numel(), args.batch_size):
             idx = perm[step : step + args.batch_size]
-            h, r, t = head[idx], train_et[idx], tail[idx]
-            nh, nt = sampler.sample_triples(h, r, t)  # [B, k] each
+            h, r, t = head[idx], train_rel[idx], tail[idx]
+            corrupted = corruption.sample((h, r, t))  # [B, k] fields
             pos = model(h, r, t)  # [B]
-            neg = model(nh, r.view(-1, 1).expand_as(nh), nt)  # [B, k]
+            neg = model(*corrupted[:3])  # [B, k]
             loss = hinge_loss(pos, neg, margin=args.margin)
             optimizer.zero_grad()
             loss.backward()
@@ -231,7 +234,7 @@ def main(argv=None):
             total += loss.item() * idx.numel()
         if epoch % max(1, args.epochs // 5) == 0 or epoch == args.epochs:
             mrr, _ = tail_prediction(
-                model, edge_index[:, val_idx], edge_type[val_idx], known, n, R
+                model, edge_index[:, val_idx], relation[val_idx], known, n, R
             )
             print(
                 f'epoch {epoch:3d} | loss {total / perm.numel():.4f} | '
@@ -239,7 +242,7 @@ def main(argv=None):
                 f'{time.perf_counter() - start:5.1f} s'
             )
     mrr, hits = tail_prediction(
-        model, edge_index[:, test_idx], edge_type[test_idx], known, n, R
+        model, edge_index[:, test_idx], relation[test_idx], known, n, R
     )
     print(
         f'test (filtered tail prediction): MRR {mrr:.4f} | Hits@10 {hits:.4f}'

@@ -18,17 +18,30 @@ def sigmoid(x):
     return 1 / (1 + math.exp(-x))
 
 
+def softplus(x):
+    return math.log1p(math.exp(x))
+
+
+# Asymmetric on purpose: no row holds a difference and its negation, so a
+# loss with a flipped sign, an ignored margin or an ignored temperature
+# gives other numbers.
 POS = torch.tensor([2.0, -1.0])
-NEG = torch.tensor([[1.0, 3.0], [0.0, -2.0]])
+NEG = torch.tensor([[0.5, 3.0], [0.0, -0.5]])
 
 
 def test_bpr_hand_computed():
     out = bpr_loss(POS, NEG, reduction='none')
+    # -log sigmoid(pos - neg), averaged over the two negatives of a row.
     want = [
-        -(math.log(sigmoid(1.0)) + math.log(sigmoid(-1.0))) / 2,
-        -(math.log(sigmoid(-1.0)) + math.log(sigmoid(1.0))) / 2,
+        -(math.log(sigmoid(2.0 - 0.5)) + math.log(sigmoid(2.0 - 3.0))) / 2,
+        -(math.log(sigmoid(-1.0 - 0.0)) + math.log(sigmoid(-1.0 + 0.5))) / 2,
     ]
     assert out.tolist() == pytest.approx(want)
+    flipped = [
+        -(math.log(sigmoid(0.5 - 2.0)) + math.log(sigmoid(3.0 - 2.0))) / 2,
+        -(math.log(sigmoid(0.0 + 1.0)) + math.log(sigmoid(-0.5 + 1.0))) / 2,
+    ]
+    assert out.tolist() != pytest.approx(flipped)  # The fixture can tell.
     assert bpr_loss(POS, NEG).item() == pytest.approx(sum(want) / 2)
     assert bpr_loss(POS, NEG, reduction='sum').item() == pytest.approx(
         sum(want)
@@ -52,12 +65,15 @@ def test_one_dimensional_negatives_mean_k_equals_one():
 
 def test_bce_hand_computed_and_matches_torch():
     out = bce_loss(POS, NEG, reduction='none')
-    want0 = (
+    want = [
         -math.log(sigmoid(2.0))
-        - math.log(1 - sigmoid(1.0))
-        - math.log(1 - sigmoid(3.0))
-    )
-    assert out[0].item() == pytest.approx(want0)
+        - math.log(1 - sigmoid(0.5))
+        - math.log(1 - sigmoid(3.0)),
+        -math.log(sigmoid(-1.0))
+        - math.log(1 - sigmoid(0.0))
+        - math.log(1 - sigmoid(-0.5)),
+    ]
+    assert out.tolist() == pytest.approx(want)
     logits = torch.cat([POS, NEG.flatten()])
     labels = torch.cat([torch.ones(2), torch.zeros(4)])
     torch_sum = F.binary_cross_entropy_with_logits(
@@ -72,9 +88,13 @@ def test_bce_hand_computed_and_matches_torch():
 
 def test_hinge_hand_computed():
     out = hinge_loss(POS, NEG, margin=1.5, reduction='none')
-    # Row 0: relu(1.5 - 2 + 1) = 0.5, relu(1.5 - 2 + 3) = 2.5 -> 1.5.
-    # Row 1: relu(1.5 + 1 + 0) = 2.5, relu(1.5 + 1 - 2) = 0.5 -> 1.5.
-    assert out.tolist() == pytest.approx([1.5, 1.5])
+    # Row 0: relu(1.5 - 2 + 0.5) = 0, relu(1.5 - 2 + 3) = 2.5 -> 1.25.
+    # Row 1: relu(1.5 + 1 + 0) = 2.5, relu(1.5 + 1 - 0.5) = 2 -> 2.25.
+    assert out.tolist() == pytest.approx([1.25, 2.25])
+    # Margin 1 (the default) gives other numbers: 1.0 and 1.75.
+    assert hinge_loss(POS, NEG, reduction='none').tolist() == pytest.approx(
+        [1.0, 1.75]
+    )
     assert hinge_loss(torch.tensor([5.0]), torch.tensor([0.0])).item() == 0.0
     torch_loss = torch.nn.MarginRankingLoss(margin=1.5)
     assert hinge_loss(POS, NEG[:, 0], margin=1.5).item() == pytest.approx(
@@ -84,9 +104,16 @@ def test_hinge_hand_computed():
 
 def test_sampled_softmax_hand_computed():
     out = sampled_softmax_loss(POS, NEG, temperature=0.5, reduction='none')
-    z = [4.0, 2.0, 6.0]
-    want0 = -z[0] + math.log(sum(math.exp(v) for v in z))
-    assert out[0].item() == pytest.approx(want0)
+    # Logits divided by 0.5: row 0 [4, 1, 6], row 1 [-2, 0, -1].
+    want = [
+        -4.0 + math.log(math.exp(4.0) + math.exp(1.0) + math.exp(6.0)),
+        2.0 + math.log(math.exp(-2.0) + math.exp(0.0) + math.exp(-1.0)),
+    ]
+    assert out.tolist() == pytest.approx(want)
+    # Temperature 1 (the default) gives other numbers.
+    assert sampled_softmax_loss(
+        POS, NEG, reduction='none'
+    ).tolist() != pytest.approx(want)
     assert out.mean().item() == pytest.approx(
         sampled_softmax_loss(POS, NEG, temperature=0.5).item()
     )
@@ -133,14 +160,10 @@ def test_accidental_hits_remove_exactly_the_masked_columns():
     )
     keep = [[0, 2, 3], [0, 1, 2, 3], []]
     for row, cols in enumerate(keep):
-        want = sampled_softmax_loss(
-            pos[row : row + 1],
-            neg[row : row + 1, cols]
-            if cols
-            else torch.full((1, 1), float('-inf')),
-            reduction='none',
-        )
-        assert out[row].item() == pytest.approx(want.item(), abs=1e-6)
+        p = float(pos[row])
+        z = [p] + [float(neg[row, c]) for c in cols]
+        want = -p + math.log(sum(math.exp(v) for v in z))
+        assert out[row].item() == pytest.approx(want, abs=1e-6)
     assert out[2].item() == 0.0  # Only the positive is left.
     # Gradients flow only into kept negatives.
     neg = neg.clone().requires_grad_()
@@ -212,13 +235,123 @@ def test_l2_regularization():
             torch.zeros(2),
             torch.zeros(2, dtype=torch.long),
             TypeError,
-            "'neg' must be floating point",
+            "'neg' must be a floating-point tensor",
+        ),
+        (
+            torch.zeros(2, device='meta'),
+            torch.zeros(2),
+            ValueError,
+            "'pos' is on meta",
+        ),
+        (
+            torch.tensor([0.0, float('nan')]),
+            torch.zeros(2),
+            ValueError,
+            r"'pos' must be finite \(got nan",
+        ),
+        (
+            torch.zeros(2),
+            torch.tensor([[0.0, float('inf')], [0.0, 0.0]]),
+            ValueError,
+            r"'neg' must be finite \(got inf",
+        ),
+        (
+            torch.zeros(2),
+            torch.tensor([[0.0, -float('inf')], [0.0, 0.0]]),
+            ValueError,
+            r"'neg' must be finite \(got -inf",
+        ),
+        (
+            torch.zeros(0),
+            torch.zeros(0, 3),
+            ValueError,
+            "'pos' must hold at least one score for reduction='mean'",
         ),
     ],
 )
 def test_shape_and_type_errors(loss, pos, neg, error, match):
     with pytest.raises(error, match=match):
         loss(pos, neg)
+
+
+@pytest.mark.parametrize(
+    'loss', [bpr_loss, bce_loss, hinge_loss, sampled_softmax_loss]
+)
+def test_empty_batch_sum_and_none(loss):
+    pos, neg = torch.zeros(0), torch.zeros(0, 2)
+    assert loss(pos, neg, reduction='sum').item() == 0.0
+    assert loss(pos, neg, reduction='none').shape == (0,)
+
+
+@pytest.mark.parametrize(
+    'loss', [bpr_loss, bce_loss, hinge_loss, sampled_softmax_loss]
+)
+@pytest.mark.parametrize('value', [3e38, -3e38, 1e-30, 0.0])
+def test_finite_extreme_scores_never_give_nan(loss, value):
+    pos = torch.tensor([value, -value, 1.0])
+    neg = torch.tensor([[-value, value], [value, 0.0], [1.0, 1.0]])
+    kwargs = {}
+    if loss is sampled_softmax_loss:
+        kwargs = dict(temperature=1e-30)
+    out = loss(pos, neg, reduction='none', **kwargs)
+    assert not torch.isnan(out).any()
+    assert (out >= 0).all()
+
+
+def test_sampled_softmax_tiny_temperature_on_equal_scores():
+    # Each logit alone overflows to inf (1 / 1e-40 in float32); the loss of
+    # a positive tied with its negative is still log 2 (it was NaN).
+    out = sampled_softmax_loss(
+        torch.tensor([1.0]), torch.tensor([[1.0]]), temperature=1e-40
+    )
+    assert out.item() == pytest.approx(math.log(2))
+
+
+@pytest.mark.parametrize(
+    'loss', [bpr_loss, bce_loss, hinge_loss, sampled_softmax_loss]
+)
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_scores_on_two_devices(loss):
+    with pytest.raises(ValueError, match="'neg' is on cuda.* 'pos' is on"):
+        loss(POS, NEG.cuda())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_losses_can_be_captured_in_a_cuda_graph():
+    # The finiteness check synchronises with the host, which a capture
+    # forbids: it is skipped there (benchmarks/bench_training.py captures
+    # bpr_loss and l2_regularization).
+    pos = torch.zeros(2, device='cuda', requires_grad=True)
+    neg = torch.zeros(2, 3, device='cuda')
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        bpr_loss(pos, neg)  # Warm-up outside the capture.
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph, stream=side):
+        out = bpr_loss(pos, neg) + l2_regularization(pos, batch_size=2)
+    graph.replay()
+    torch.cuda.synchronize()
+    assert out.item() == pytest.approx(math.log(2))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_other_arguments_on_another_device():
+    with pytest.raises(ValueError, match="'log_q_neg' is on cuda"):
+        sampled_softmax_loss(POS, NEG, log_q_neg=torch.zeros(2, 2).cuda())
+    with pytest.raises(ValueError, match="'accidental_hits' is on cuda"):
+        sampled_softmax_loss(
+            POS, NEG, accidental_hits=torch.zeros(2, 2, dtype=bool).cuda()
+        )
+    with pytest.raises(ValueError, match="'neg_ids' is on cuda"):
+        accidental_hit_mask(
+            torch.zeros(2).long(), torch.zeros(2).long().cuda()
+        )
+    with pytest.raises(ValueError, match=r"'tensors\[1\]' is on cuda"):
+        l2_regularization(torch.zeros(1), torch.zeros(1).cuda(), batch_size=1)
+    # On one device, the checks pass and the loss is finite.
+    assert sampled_softmax_loss(POS.cuda(), NEG.cuda()).isfinite()
 
 
 @pytest.mark.parametrize(
@@ -266,6 +399,29 @@ def test_bad_reduction(loss):
             ValueError,
             "'accidental_hits' must have the shape of 'neg'",
         ),
+        (
+            dict(accidental_hits=[[True]]),
+            TypeError,
+            "'accidental_hits' must be a torch.Tensor",
+        ),
+        (
+            dict(log_q_pos=torch.zeros(2, dtype=torch.long)),
+            TypeError,
+            "'log_q_pos' must be a floating-point tensor",
+        ),
+        (
+            # Probability 0 for the positive (an exact sampler never
+            # proposes it): log Q = -inf once made the loss NaN.
+            dict(log_q_pos=torch.tensor([0.0, -float('inf')])),
+            ValueError,
+            r"'log_q_pos' must be finite \(got -inf",
+        ),
+        (
+            dict(log_q_neg=torch.tensor([[0.0, float('nan')], [0.0, 0.0]])),
+            ValueError,
+            r"'log_q_neg' must be finite \(got nan",
+        ),
+        (dict(temperature=float('inf')), ValueError, 'must be finite'),
     ],
 )
 def test_sampled_softmax_errors(kwargs, error, match):
@@ -282,6 +438,8 @@ def test_hinge_margin_errors():
         hinge_loss(POS, NEG, margin=-0.5)
     with pytest.raises(TypeError, match="'margin' must be a float"):
         hinge_loss(POS, NEG, margin=None)
+    with pytest.raises(ValueError, match="'margin' must be finite"):
+        hinge_loss(POS, NEG, margin=float('nan'))
     assert hinge_loss(POS, NEG, margin=0).item() >= 0  # Zero is allowed.
 
 
@@ -305,8 +463,19 @@ def test_hinge_margin_errors():
             (torch.zeros(1), [1.0]),
             dict(batch_size=1),
             TypeError,
-            r"'tensors\[1\]' must be a floating-point torch.Tensor "
-            r'\(got list\)',
+            r"'tensors\[1\]' must be a torch.Tensor \(got list\)",
+        ),
+        (
+            (torch.zeros(1), torch.zeros(2, dtype=torch.long)),
+            dict(batch_size=1),
+            TypeError,
+            r"'tensors\[1\]' must be a floating-point tensor",
+        ),
+        (
+            (torch.zeros(1), torch.tensor([1.0, float('nan')])),
+            dict(batch_size=1),
+            ValueError,
+            r"'tensors\[1\]' must be finite \(got nan",
         ),
     ],
 )
@@ -319,18 +488,35 @@ def test_l2_regularization_errors(args, kwargs, error, match):
     'pos_ids,neg_ids,error,match',
     [
         (
-            torch.zeros(2, 1),
-            torch.zeros(2),
+            torch.zeros(2, 1, dtype=torch.long),
+            torch.zeros(2, dtype=torch.long),
             ValueError,
-            r"'pos_ids' must have shape \[B\]",
+            r"'pos_ids' must have 1 dimension",
         ),
         (
-            torch.zeros(2),
-            torch.zeros(3),
+            torch.zeros(2, dtype=torch.long),
+            torch.zeros(3, dtype=torch.long),
             ValueError,
             r"'neg_ids' must have shape \[B\] or \[B, k\] with B = 2",
         ),
-        (torch.zeros(2), None, TypeError, "'neg_ids' must be a torch.Tensor"),
+        (
+            torch.zeros(2, dtype=torch.long),
+            torch.zeros(2, 1, 1, dtype=torch.long),
+            ValueError,
+            r"'neg_ids' must have shape \[B\] or \[B, k\]",
+        ),
+        (
+            torch.zeros(2, dtype=torch.long),
+            None,
+            TypeError,
+            "'neg_ids' must be a torch.Tensor",
+        ),
+        (
+            torch.zeros(2),
+            torch.zeros(2, dtype=torch.long),
+            TypeError,
+            "'pos_ids' must hold integer ids",
+        ),
     ],
 )
 def test_accidental_hit_mask_errors(pos_ids, neg_ids, error, match):

@@ -277,9 +277,35 @@ def test_evaluate_ranking_default_k_and_score_fn():
         (
             dict(scores=torch.zeros(2, 3, dtype=torch.long)),
             TypeError,
-            "'scores' must be floating point",
+            "'scores' must be a floating-point tensor",
+        ),
+        (
+            dict(scores=torch.zeros(2, 0)),
+            ValueError,
+            r"'scores' must have shape \[U, I\] with I > 0",
+        ),
+        (
+            dict(scores=torch.zeros(2, 3, device='meta')),
+            ValueError,
+            "'scores' is on meta",
+        ),
+        (
+            dict(scores=torch.tensor([[0.0, float('nan'), 0.0], [0.0] * 3])),
+            ValueError,
+            r"'scores' must be finite \(got nan",
+        ),
+        (
+            dict(scores=torch.tensor([[0.0, float('inf'), 0.0], [0.0] * 3])),
+            ValueError,
+            r"'scores' must be finite \(got inf",
+        ),
+        (
+            dict(scores=torch.tensor([[0.0, -float('inf'), 0.0], [0.0] * 3])),
+            ValueError,
+            r"'scores' must be finite \(got -inf",
         ),
         (dict(k=0), ValueError, "'k' must be a positive integer"),
+        (dict(k=1.0), TypeError, "'k' must be an int"),
         (dict(k=True), TypeError, "'k' must be an int"),
         (dict(k=[1, 2]), TypeError, "'k' must be an int"),
         (
@@ -316,6 +342,61 @@ def test_ranking_metrics_errors(args, error, match):
     kwargs.update(args)
     with pytest.raises(error, match=match):
         ranking_metrics(**kwargs)
+    if 'holds no pair' not in match:  # Allowed for the sums.
+        with pytest.raises(error, match=match):
+            ranking_metric_sums(**kwargs)
+
+
+def test_nan_score_is_refused_not_ranked_first():
+    # torch.topk ranks NaN above every number: a NaN for a non-test item
+    # once turned a perfect ranking into a miss.
+    scores = torch.tensor([[float('nan'), 1.0, 0.0]])
+    with pytest.raises(ValueError, match="'scores' must be finite"):
+        ranking_metrics(scores, idx([]), idx([(0, 1)]), k=1)
+    user_emb = torch.tensor([[1.0], [float('nan')]])
+    item_emb = torch.tensor([[1.0], [2.0]])
+    with pytest.raises(ValueError, match=r"'user_emb' must be finite"):
+        evaluate_ranking(user_emb, item_emb, idx([]), idx([(0, 1)]))
+
+
+def test_evaluate_ranking_refuses_non_finite_block_scores():
+    user_emb = torch.tensor([[1.0], [2.0], [3.0]])
+    item_emb = torch.tensor([[1.0], [2.0]])
+    test = idx([(0, 0), (2, 1)])
+
+    def nan_for_user_2(u, i):
+        out = u @ i.t()
+        out[u[:, 0] == 3.0, 1] = float('nan')
+        return out
+
+    with pytest.raises(
+        ValueError,
+        match=r"'score_fn' must return finite scores \(got nan for user 2\)",
+    ):
+        evaluate_ranking(
+            user_emb, item_emb, idx([]), test, score_fn=nan_for_user_2
+        )
+    # Finite float32 embeddings whose dot product overflows.
+    big = torch.full((2, 2), 3e38)
+    with pytest.raises(
+        ValueError, match=r"'user_emb' @ 'item_emb'.T are not finite"
+    ):
+        evaluate_ranking(big, big, idx([]), idx([(1, 0)]), batch_size=1)
+
+
+def test_evaluate_ranking_score_fn_may_take_ids():
+    # With score_fn the representations are anything indexable by row:
+    # here integer ids into a table of scores.
+    table = torch.tensor([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]])
+    out = evaluate_ranking(
+        torch.arange(2),
+        torch.arange(3),
+        idx([]),
+        idx([(0, 2), (1, 2)]),
+        k=1,
+        score_fn=lambda u, i: table[u][:, i],
+    )
+    assert out['recall@1'] == 0.5 and out['num_users'] == 2
 
 
 @pytest.mark.parametrize(
@@ -331,6 +412,22 @@ def test_ranking_metrics_errors(args, error, match):
             dict(item_emb=torch.zeros(3, 5)),
             ValueError,
             "dot-product score needs 'user_emb'",
+        ),
+        (dict(user_emb=torch.zeros(2)), ValueError, 'dot-product score'),
+        (
+            dict(user_emb=torch.zeros(2, 2, dtype=torch.long)),
+            TypeError,
+            "'user_emb' must be a floating-point tensor",
+        ),
+        (
+            dict(item_emb=torch.full((3, 2), float('inf'))),
+            ValueError,
+            r"'item_emb' must be finite \(got inf",
+        ),
+        (
+            dict(user_emb=torch.zeros(2, 2, device='meta')),
+            ValueError,
+            "'user_emb' is on meta",
         ),
         (dict(score_fn='dot'), TypeError, "'score_fn' must be callable"),
         (
@@ -358,6 +455,16 @@ def test_ranking_metrics_errors(args, error, match):
         ),
         (dict(batch_size=0), ValueError, "'batch_size' must be a positive"),
         (dict(batch_size=2.0), TypeError, "'batch_size' must be an int"),
+        (dict(k=[2, True]), TypeError, "'k' must be an int"),
+        (
+            dict(
+                user_emb=torch.zeros(1, 2).expand(2**21, 2),
+                item_emb=torch.zeros(1, 2).expand(2**21, 2),
+                batch_size=2**21,
+            ),
+            ValueError,
+            r"'batch_size' asks for blocks of scores of .* GiB\), more than",
+        ),
         (
             dict(train_index=idx([(0, 7)])),
             ValueError,

@@ -42,3 +42,31 @@ def test_check_refuses_the_wrong_kind():
     reg = Registry('number', check=check)
     with pytest.raises(TypeError, match='ints only'):
         reg.register('x', 'y')
+
+
+class _Base:
+    def __init__(self, size=1):
+        self.size = size
+
+
+class _Child(_Base):
+    pass
+
+
+def test_base_class_is_checked_and_resolved():
+    reg = Registry('widget', suffix='widget', base=_Base)
+    reg.register('child', _Child)
+    with pytest.raises(TypeError, match='must be a _Base subclass'):
+        reg.register('number', int)
+    made = reg.resolve('ChildWidget', 3)
+    assert isinstance(made, _Child) and made.size == 3
+    assert reg.resolve(_Base, size=2).size == 2  # a class, registered or not
+    assert reg.resolve(made) is made
+    with pytest.raises(ValueError, match='arguments cannot be passed'):
+        reg.resolve(made, 4)
+    with pytest.raises(ValueError, match="'query' names no known widget"):
+        reg.resolve('nope')
+    with pytest.raises(TypeError, match="'query' must be a widget name"):
+        reg.resolve(3)
+    with pytest.raises(TypeError, match='has no base class'):
+        Registry('thing').resolve('x')

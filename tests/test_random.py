@@ -1,13 +1,19 @@
+import os
+
 import pytest
 import torch
+import torch.utils.data as tud
 from scipy.stats import chisquare
 
 from torch_geometric_negsamp._random import (
+    SeededStream,
     draw_from_cdf,
     group_shuffle,
     gumbel,
     make_generator,
     mix_seed,
+    process_generator,
+    process_key,
     quantize_log_weights,
     quantize_weights,
     randint,
@@ -111,3 +117,69 @@ def test_generators_and_seed_mixing():
         make_generator(None, 'g')
     assert mix_seed(1, 2) == mix_seed(1, 2) != mix_seed(2, 1)
     assert 0 <= mix_seed(-5, 2**70) < 2**63
+
+
+# ------------------------------------------------------ per-process streams
+class _Info:
+    def __init__(self, seed):
+        self.seed, self.id = seed, seed
+
+
+def _in_worker(monkeypatch, worker_seed):
+    monkeypatch.setattr(tud, 'get_worker_info', lambda: _Info(worker_seed))
+
+
+def test_process_key_names_the_process_and_the_worker(monkeypatch):
+    assert process_key() == (os.getpid(), None)
+    _in_worker(monkeypatch, 17)
+    assert process_key() == (os.getpid(), 17)
+
+
+def test_main_process_uses_the_seed_or_the_generator_itself():
+    assert process_generator(None, None) is None
+    gen = torch.Generator().manual_seed(5)
+    assert process_generator(None, gen) is gen
+    a = torch.rand(4, generator=process_generator(5, None))
+    b = torch.rand(4, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize('given', ['seed', 'generator'])
+def test_workers_get_distinct_reproducible_streams(monkeypatch, given):
+    def draw(worker_seed):
+        _in_worker(monkeypatch, worker_seed)
+        if given == 'seed':
+            gen = process_generator(3, None)
+        else:
+            gen = process_generator(None, torch.Generator().manual_seed(3))
+        return torch.rand(8, generator=gen)
+
+    w0, w1, w0_again = draw(100), draw(101), draw(100)
+    assert not torch.equal(w0, w1)
+    assert torch.equal(w0, w0_again)
+    # A worker's stream is the one mix_seed names, not the main process's:
+    expected = torch.Generator().manual_seed(mix_seed(3, 100))
+    assert torch.equal(w0, torch.rand(8, generator=expected))
+    monkeypatch.undo()
+    main = torch.rand(8, generator=process_generator(3, None))
+    assert not torch.equal(w0, main)
+
+
+class _Component(SeededStream):
+    def __init__(self, seed=None, generator=None):
+        self.seed, self.generator = seed, generator
+
+
+def test_seeded_stream_keeps_one_generator_per_process(monkeypatch):
+    assert _Component().get_generator() is None
+    component = _Component(seed=3)
+    gen = component.get_generator()
+    assert component.get_generator() is gen  # the stream continues
+    first = torch.rand(4, generator=gen)
+    _in_worker(monkeypatch, 100)
+    assert component.get_generator() is not gen  # a worker derives its own
+    monkeypatch.undo()
+    again = torch.rand(4, generator=component.reseed(3).get_generator())
+    assert torch.equal(first, again)
+    with pytest.raises(TypeError, match="'seed' must be an int"):
+        component.reseed('3')

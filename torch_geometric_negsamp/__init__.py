@@ -4,6 +4,7 @@ r"""Exact, fast and swappable negative sampling for PyTorch Geometric."""
 # 'negsamp_*' functional transforms):
 from torch_geometric_negsamp import (  # noqa: E402
     datasets,
+    kg,
     loader,
     losses,
     metrics,
@@ -15,7 +16,6 @@ from torch_geometric_negsamp import (  # noqa: E402
 )
 from torch_geometric_negsamp.index import PositiveIndex
 from torch_geometric_negsamp.sampler import (
-    BernoulliSampler,
     NegativeSampler,
     PopularitySampler,
     UniformSampler,
@@ -38,7 +38,6 @@ __all__ = [
     'UnsatisfiableError',
     'UniformSampler',
     'PopularitySampler',
-    'BernoulliSampler',
     'register_sampler',
     'resolve_sampler',
     'utils',
@@ -47,6 +46,7 @@ __all__ = [
     'structured_negative_sampling_feasible',
     'batched_negative_sampling',
     'datasets',
+    'kg',
     'loader',
     'losses',
     'metrics',

@@ -11,9 +11,13 @@ no edge type of the data is an error, never silently ignored.
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence, TypeVar
 
+from torch import Tensor
 from torch_geometric.typing import EdgeType
 
-from torch_geometric_negsamp._validate import check_edge_list
+from torch_geometric_negsamp._validate import (
+    check_edge_ids,
+    check_index_tensor,
+)
 
 V = TypeVar('V')
 
@@ -115,10 +119,43 @@ def resolve_keyed(
     return out
 
 
-def typed_positives(value: Any, name: str, data: Any, edge_type) -> list:
+# ------------------------------------------- the edges of one edge type
+def check_edge_index(
+    value: Any, name: str, num_src_nodes: int, num_dst_nodes: int
+) -> Tensor:
+    r"""A ``[2, E]`` integer tensor of (source, destination) node ids, row
+    0 in ``[0, num_src_nodes)`` and row 1 in ``[0, num_dst_nodes)`` (see
+    :func:`~torch_geometric_negsamp._validate.check_edge_ids`); returned as
+    :obj:`long`."""
+    check_index_tensor(value, name, dim=2, rows=2)
+    check_edge_ids(value, name, num_src_nodes, num_dst_nodes)
+    return value.long()
+
+
+def check_edge_list(
+    value: Any, name: str, num_src_nodes: int, num_dst_nodes: int
+) -> List[Tensor]:
+    r"""A tensor or a list of tensors of edges, each checked by
+    :func:`check_edge_index` (named ``name[i]`` in a list); returned as a
+    list of :obj:`long` tensors."""
+    if isinstance(value, Tensor):
+        return [check_edge_index(value, name, num_src_nodes, num_dst_nodes)]
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(
+            f"'{name}' must be a tensor or a list of tensors "
+            f'(got {type(value).__name__})'
+        )
+    return [
+        check_edge_index(v, f'{name}[{i}]', num_src_nodes, num_dst_nodes)
+        for i, v in enumerate(value)
+    ]
+
+
+def typed_positives(
+    value: Any, name: str, data: Any, edge_type
+) -> List[Tensor]:
     r"""Further positives of one edge type, as a list of :obj:`long`
-    tensors checked by
-    :func:`~torch_geometric_negsamp._validate.check_edge_list`.
+    tensors checked by :func:`check_edge_list`.
 
     For a :class:`~torch_geometric.data.HeteroData` with :obj:`edge_type`,
     :obj:`value` may be a dict keyed by edge type, its keys resolved as PyG

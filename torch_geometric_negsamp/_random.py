@@ -11,6 +11,7 @@ range.
 """
 
 import hashlib
+import os
 from typing import Optional, Tuple, Union
 
 import torch
@@ -226,3 +227,78 @@ def mix_seed(*parts: int) -> int:
     data = b''.join(int(p).to_bytes(16, 'little', signed=True) for p in parts)
     digest = hashlib.blake2b(data, digest_size=8).digest()
     return int.from_bytes(digest, 'little') >> 1
+
+
+# ------------------------------------------------------ per-process streams
+def process_key() -> Tuple[int, Optional[int]]:
+    r"""Names the random stream of the current process: its id and, in a
+    :class:`~torch.utils.data.DataLoader` worker, the worker's seed. A
+    component keeps the generator :func:`process_generator` gave it while
+    this key stays the same; in a worker (which holds a copy of the
+    component, generator included) the key differs, so the worker derives
+    its own."""
+    info = torch.utils.data.get_worker_info()
+    return os.getpid(), None if info is None else info.seed
+
+
+def process_generator(
+    seed: Optional[int], generator: Optional[torch.Generator]
+) -> Optional[torch.Generator]:
+    r"""The generator of a component (given its :obj:`seed` or its
+    :obj:`generator`) for the current process.
+
+    In the main process: :obj:`generator` itself, or a generator seeded
+    with :obj:`seed`. In a :class:`~torch.utils.data.DataLoader` worker: a
+    fresh generator seeded with :func:`mix_seed` of :obj:`seed` (or the
+    generator's initial seed) and the worker's own seed, so that workers
+    draw distinct streams, reproducible under :func:`torch.manual_seed`
+    (which fixes the workers' seeds). :obj:`None` (the global generator) if
+    neither is given.
+    """
+    if seed is None and generator is None:
+        return None
+    info = torch.utils.data.get_worker_info()
+    if info is None and generator is not None:
+        return generator
+    base = seed if seed is not None else generator.initial_seed()
+    if info is not None:
+        base = mix_seed(base, info.seed)
+    return torch.Generator().manual_seed(base)
+
+
+class SeededStream:
+    r"""Mixin that gives a component its own random stream, from the
+    :obj:`seed` and :obj:`generator` attributes it sets (at most one of
+    them; :func:`make_generator` checks them): :meth:`get_generator` and
+    :meth:`reseed`."""
+
+    seed: Optional[int] = None
+    generator: Optional[torch.Generator] = None
+    _worker_key: Optional[Tuple[int, Optional[int]]] = None
+    _worker_generator: Optional[torch.Generator] = None
+
+    def get_generator(self) -> Optional[torch.Generator]:
+        r"""The generator of this process (see :func:`process_generator`):
+        the given one (or one seeded with :obj:`seed`) in the main process,
+        one derived from that seed and the worker's own in a
+        :class:`~torch.utils.data.DataLoader` worker, so that workers draw
+        distinct streams that are reproducible under
+        :func:`torch.manual_seed`. :obj:`None` (the global generator) if
+        neither :obj:`seed` nor :obj:`generator` was given."""
+        if self.seed is None and self.generator is None:
+            return None
+        key = process_key()
+        if self._worker_key != key:
+            self._worker_key = key
+            self._worker_generator = process_generator(
+                self.seed, self.generator
+            )
+        return self._worker_generator
+
+    def reseed(self, seed: int):
+        r"""Restarts the random stream from :obj:`seed` (e.g. at every
+        epoch, so that a run resumed from a checkpoint draws what an
+        uninterrupted run would have drawn); returns :obj:`self`."""
+        self.seed, self.generator = check_seed(seed), None
+        self._worker_key = None
+        return self

@@ -22,6 +22,10 @@ class Registry(Generic[T]):
             ``'uniform'``). (default: :obj:`None`)
         check (callable, optional): Called with each object registered;
             raises if it is not of the right kind. (default: :obj:`None`)
+        base (type, optional): The base class of the registered classes:
+            registering anything else raises (unless :obj:`check` is
+            given), and :meth:`resolve` returns its instances unchanged.
+            (default: :obj:`None`)
     """
 
     def __init__(
@@ -29,11 +33,22 @@ class Registry(Generic[T]):
         kind: str,
         suffix: Optional[str] = None,
         check: Optional[Callable[[Any], None]] = None,
+        base: Optional[type] = None,
     ):
         self.kind = kind
         self.suffix = None if suffix is None else normalize_name(suffix)
+        self.base = base
+        if check is None and base is not None:
+            check = self._check_subclass
         self._check = check
         self._items: Dict[str, T] = {}
+
+    def _check_subclass(self, value: Any) -> None:
+        if not (isinstance(value, type) and issubclass(value, self.base)):
+            raise TypeError(
+                f'a {self.kind} must be a {self.base.__name__} subclass '
+                f'(got {value!r})'
+            )
 
     def register(self, name: str, obj: Optional[T] = None):
         r"""Registers :obj:`obj` under :obj:`name`; without :obj:`obj`,
@@ -92,6 +107,31 @@ class Registry(Generic[T]):
                 f'known: {", ".join(self.names())})'
             )
         return self._items[key]
+
+    def resolve(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        r"""An instance from a registered name or a class (instantiated with
+        :obj:`*args, **kwargs`), or an instance of :obj:`base` (returned
+        as is; arguments are then refused). Needs :obj:`base`."""
+        if self.base is None:
+            raise TypeError(
+                f'the {self.kind} registry has no base class to resolve '
+                f'instances of'
+            )
+        if isinstance(query, self.base):
+            if args or kwargs:
+                raise ValueError(
+                    f'arguments cannot be passed with a {self.kind} '
+                    f'instance (got {list(kwargs) or len(args)})'
+                )
+            return query
+        if isinstance(query, type) and issubclass(query, self.base):
+            return query(*args, **kwargs)
+        if isinstance(query, str):
+            return self.get(query, 'query')(*args, **kwargs)
+        raise TypeError(
+            f"'query' must be a {self.kind} name, class or instance "
+            f'(got {type(query).__name__})'
+        )
 
     def names(self) -> List[str]:
         return sorted(self._items)

@@ -454,32 +454,45 @@ def check_batch_vector(value: Any, name: str) -> int:
     return hi + 1
 
 
-# ---------------------------------------------------- loader and transforms
-def check_edge_index(
-    value: Any, name: str, num_src_nodes: int, num_dst_nodes: int
-) -> Tensor:
-    r"""A ``[2, E]`` integer tensor of (source, destination) node ids, row
-    0 in ``[0, num_src_nodes)`` and row 1 in ``[0, num_dst_nodes)`` (see
-    :func:`check_edge_ids`); returned as :obj:`long`."""
-    check_index_tensor(value, name, dim=2, rows=2)
-    check_edge_ids(value, name, num_src_nodes, num_dst_nodes)
-    return value.long()
-
-
-def check_edge_list(
-    value: Any, name: str, num_src_nodes: int, num_dst_nodes: int
-) -> list:
-    r"""A tensor or a list of tensors of edges, each checked by
-    :func:`check_edge_index` (named ``name[i]`` in a list); returned as a
-    list of :obj:`long` tensors."""
-    if isinstance(value, Tensor):
-        return [check_edge_index(value, name, num_src_nodes, num_dst_nodes)]
-    if not isinstance(value, (list, tuple)):
+# ------------------------------------- data: datasets, metrics, losses
+def check_path(value: Any, name: str) -> str:
+    r"""A file-system path (:class:`str` or :class:`os.PathLike`); returns
+    it as :class:`str`."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
         raise TypeError(
-            f"'{name}' must be a tensor or a list of tensors "
+            f"'{name}' must be a path (str or os.PathLike) "
             f'(got {type(value).__name__})'
         )
-    return [
-        check_edge_index(v, f'{name}[{i}]', num_src_nodes, num_dst_nodes)
-        for i, v in enumerate(value)
-    ]
+    return value
+
+
+def check_all_finite(tensors: Sequence[Tensor], names: Sequence[str]) -> None:
+    r"""Every entry of every floating-point tensor of :obj:`tensors` (all
+    on one device, see :func:`check_same_device`) is finite, checked with
+    one host synchronisation for all of them; the error names the first
+    tensor that holds a NaN or an infinity, and one such value.
+
+    Skipped while a CUDA graph is being captured (a captured step may not
+    synchronise with the host): there, check the replayed result instead.
+    """
+    pairs = [(t, n) for t, n in zip(tensors, names) if t.numel() > 0]
+    if not pairs:
+        return
+    if pairs[0][0].is_cuda and torch.cuda.is_current_stream_capturing():
+        return
+    ok = torch.stack([torch.isfinite(t).all() for t, _ in pairs]).tolist()
+    if all(ok):
+        return
+    tensor, name = pairs[ok.index(False)]
+    check_float_tensor(tensor, name)  # Raises, naming a non-finite value.
+
+
+def check_callable(value: Any, name: str) -> Any:
+    r"""A callable or :obj:`None` (an optional hook)."""
+    if value is not None and not callable(value):
+        raise TypeError(
+            f"'{name}' must be callable or None (got {type(value).__name__})"
+        )
+    return value

@@ -6,15 +6,36 @@ Every loss takes the scores of :obj:`B` positives, :obj:`pos` of shape
 means :obj:`k = 1`). With :obj:`reduction='none'` the result has shape
 :obj:`[B]`, one value per positive; :obj:`'mean'` and :obj:`'sum'` reduce
 that vector.
+
+Every argument is checked before any computation, and a bad one raises
+:class:`TypeError` or :class:`ValueError` naming it: scores (and
+:obj:`log_q_*`, regularised tensors) must be floating-point tensors on one
+device with every entry finite (a NaN or infinite score would otherwise
+propagate silently into the loss and the gradients); shapes as above; an
+unknown :obj:`reduction`; :obj:`reduction='mean'` over an empty batch (the
+mean of nothing is undefined). The finiteness check costs one host
+synchronisation per call and is skipped while a CUDA graph is captured.
+Computed from finite inputs, no loss here is NaN: the forms below cannot
+subtract two infinities.
 """
 
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from torch_geometric_negsamp._validate import check_temperature
+from torch_geometric_negsamp._validate import (
+    check_all_finite,
+    check_choice,
+    check_float_tensor,
+    check_index_tensor,
+    check_positive_int,
+    check_real,
+    check_same_device,
+    check_temperature,
+    check_tensor,
+)
 
 __all__ = [
     'bpr_loss',
@@ -28,27 +49,19 @@ __all__ = [
 REDUCTIONS = ('mean', 'sum', 'none')
 
 
-def _check_reduction(reduction: object) -> str:
-    if reduction not in REDUCTIONS:
-        raise ValueError(
-            f"'reduction' must be one of {list(REDUCTIONS)} "
-            f'(got {reduction!r})'
-        )
-    return reduction  # type: ignore[return-value]
-
-
-def _check_scores(pos: object, neg: object) -> Tuple[Tensor, Tensor]:
-    for name, value in (('pos', pos), ('neg', neg)):
-        if not isinstance(value, Tensor):
-            raise TypeError(
-                f"'{name}' must be a torch.Tensor (got {type(value).__name__})"
-            )
-        if not value.dtype.is_floating_point:
-            raise TypeError(
-                f"'{name}' must be floating point (got {value.dtype})"
-            )
+def _check_scores(
+    pos: object, neg: object, reduction: object
+) -> Tuple[Tensor, Tensor, str]:
+    r"""The checks every loss shares, value scans excluded: :obj:`pos`
+    :obj:`[B]` and :obj:`neg` :obj:`[B]` or :obj:`[B, k]` floating point on
+    one device, a known :obj:`reduction`, and a batch for :obj:`'mean'`.
+    Returns :obj:`neg` as :obj:`[B, k]`."""
+    reduction = check_choice(reduction, 'reduction', REDUCTIONS)
+    check_float_tensor(pos, 'pos', finite=False)
+    check_float_tensor(neg, 'neg', finite=False)
     if pos.dim() != 1:
         raise ValueError(f"'pos' must have shape [B] (got {list(pos.shape)})")
+    check_same_device(neg, 'neg', pos.device, "'pos'")
     if neg.dim() == 1:
         neg = neg.unsqueeze(-1)
     if neg.dim() != 2 or neg.size(0) != pos.size(0) or neg.size(1) == 0:
@@ -57,23 +70,34 @@ def _check_scores(pos: object, neg: object) -> Tuple[Tensor, Tensor]:
             f'B = {pos.size(0)} and k >= 1 (got '
             f'{list(neg.shape)})'
         )
-    return pos, neg
+    if reduction == 'mean' and pos.numel() == 0:
+        raise ValueError(
+            "'pos' must hold at least one score for reduction='mean' "
+            '(got shape [0]; the mean of nothing is undefined)'
+        )
+    return pos, neg, reduction
 
 
 def _check_like(
-    name: str, value: Optional[Tensor], shape: torch.Size, what: str
+    name: str,
+    value: Optional[Tensor],
+    like: Tensor,
+    what: str,
+    is_bool: bool = False,
 ) -> Optional[Tensor]:
     if value is None:
         return None
-    if not isinstance(value, Tensor):
-        raise TypeError(
-            f"'{name}' must be a torch.Tensor (got {type(value).__name__})"
-        )
-    if value.shape != shape:
+    check_tensor(value, name)
+    if is_bool and value.dtype != torch.bool:
+        raise TypeError(f"'{name}' must be a bool tensor (got {value.dtype})")
+    if not is_bool:
+        check_float_tensor(value, name, finite=False)
+    if value.shape != like.shape:
         raise ValueError(
             f"'{name}' must have the shape of {what}, "
-            f'{list(shape)} (got {list(value.shape)})'
+            f'{list(like.shape)} (got {list(value.shape)})'
         )
+    check_same_device(value, name, like.device, what)
     return value
 
 
@@ -104,8 +128,8 @@ def bpr_loss(pos: Tensor, neg: Tensor, reduction: str = 'mean') -> Tensor:
         reduction (str, optional): :obj:`'mean'`, :obj:`'sum'` or
             :obj:`'none'` (shape :obj:`[B]`). (default: :obj:`'mean'`)
     """
-    reduction = _check_reduction(reduction)
-    pos, neg = _check_scores(pos, neg)
+    pos, neg, reduction = _check_scores(pos, neg, reduction)
+    check_all_finite([pos, neg], ['pos', 'neg'])
     loss = F.softplus(neg - pos.unsqueeze(-1)).mean(dim=-1)
     return _reduce(loss, reduction)
 
@@ -134,8 +158,8 @@ def bce_loss(pos: Tensor, neg: Tensor, reduction: str = 'mean') -> Tensor:
         reduction (str, optional): :obj:`'mean'`, :obj:`'sum'` or
             :obj:`'none'` (shape :obj:`[B]`). (default: :obj:`'mean'`)
     """
-    reduction = _check_reduction(reduction)
-    pos, neg = _check_scores(pos, neg)
+    pos, neg, reduction = _check_scores(pos, neg, reduction)
+    check_all_finite([pos, neg], ['pos', 'neg'])
     loss = F.softplus(-pos) + F.softplus(neg).sum(dim=-1)
     return _reduce(loss, reduction)
 
@@ -164,14 +188,9 @@ def hinge_loss(
         reduction (str, optional): :obj:`'mean'`, :obj:`'sum'` or
             :obj:`'none'` (shape :obj:`[B]`). (default: :obj:`'mean'`)
     """
-    reduction = _check_reduction(reduction)
-    if isinstance(margin, bool) or not isinstance(margin, (int, float)):
-        raise TypeError(
-            f"'margin' must be a float (got {type(margin).__name__})"
-        )
-    if not margin >= 0:
-        raise ValueError(f"'margin' must be non-negative (got {margin})")
-    pos, neg = _check_scores(pos, neg)
+    pos, neg, reduction = _check_scores(pos, neg, reduction)
+    margin = check_real(margin, 'margin', minimum=0.0)
+    check_all_finite([pos, neg], ['pos', 'neg'])
     loss = F.relu(margin - pos.unsqueeze(-1) + neg).mean(dim=-1)
     return _reduce(loss, reduction)
 
@@ -202,6 +221,10 @@ def sampled_softmax_loss(
     :obj:`accidental_hits` (e.g. a negative that is the positive itself, as
     happens with in-batch negatives; see :func:`accidental_hit_mask`) get
     :math:`z^-_{ij} = -\infty`, which is the same as removing them.
+    The loss is computed as
+    :math:`\operatorname{logsumexp}(0, z^-_{i1} - z^+_i, \ldots)`, from the
+    differences, so that a small :math:`\tau` or large scores give a large
+    loss, never :math:`\infty - \infty`.
 
     Args:
         pos (torch.Tensor): Positive scores of shape :obj:`[B]`.
@@ -210,42 +233,47 @@ def sampled_softmax_loss(
         temperature (float, optional): The temperature :math:`\tau > 0`.
             (default: :obj:`1.0`)
         log_q_pos (torch.Tensor, optional): :math:`\log Q^+`, shape of
-            :obj:`pos`. (default: :obj:`None`)
+            :obj:`pos`, finite (an item proposed with probability :math:`0`
+            cannot have been proposed). (default: :obj:`None`)
         log_q_neg (torch.Tensor, optional): :math:`\log Q^-`, shape of
-            :obj:`neg`. (default: :obj:`None`)
+            :obj:`neg`, finite. (default: :obj:`None`)
         accidental_hits (torch.Tensor, optional): Boolean mask of the shape
             of :obj:`neg`; :obj:`True` drops that negative.
             (default: :obj:`None`)
         reduction (str, optional): :obj:`'mean'`, :obj:`'sum'` or
             :obj:`'none'` (shape :obj:`[B]`). (default: :obj:`'mean'`)
     """
-    reduction = _check_reduction(reduction)
+    neg_shaped = neg
+    pos, neg, reduction = _check_scores(pos, neg, reduction)
     temperature = check_temperature(temperature)
-    pos, neg_2d = _check_scores(pos, neg)
-    neg_shape = neg.shape
-    log_q_pos = _check_like('log_q_pos', log_q_pos, pos.shape, "'pos'")
-    log_q_neg = _check_like('log_q_neg', log_q_neg, neg_shape, "'neg'")
-    accidental_hits = _check_like(
-        'accidental_hits', accidental_hits, neg_shape, "'neg'"
+    log_q_pos = _check_like('log_q_pos', log_q_pos, pos, "'pos'")
+    log_q_neg = _check_like('log_q_neg', log_q_neg, neg_shaped, "'neg'")
+    hits = _check_like(
+        'accidental_hits', accidental_hits, neg_shaped, "'neg'", True
     )
-    if accidental_hits is not None and accidental_hits.dtype != torch.bool:
-        raise TypeError(
-            f"'accidental_hits' must be a bool tensor (got "
-            f'{accidental_hits.dtype})'
-        )
+    tensors: List[Tensor] = [pos, neg]
+    names = ['pos', 'neg']
+    for name, value in (('log_q_pos', log_q_pos), ('log_q_neg', log_q_neg)):
+        if value is not None:
+            tensors.append(value)
+            names.append(name)
+    # A finite log Q: an item proposed with probability 0 cannot have been
+    # proposed (and log Q = -inf would turn the logit into +inf, the loss
+    # into NaN).
+    check_all_finite(tensors, names)
 
-    pos_logit = pos / temperature
-    neg_logit = neg_2d / temperature
+    # The loss as a function of the differences z^-_ij - z^+_i, so that
+    # no logit is formed on its own: large scores or a small temperature
+    # give an infinite loss at worst, never inf - inf = NaN.
+    diff = (neg - pos.unsqueeze(-1)) / temperature
     if log_q_pos is not None:
-        pos_logit = pos_logit - log_q_pos
+        diff = diff + log_q_pos.unsqueeze(-1)
     if log_q_neg is not None:
-        neg_logit = neg_logit - log_q_neg.view(neg_logit.shape)
-    if accidental_hits is not None:
-        neg_logit = neg_logit.masked_fill(
-            accidental_hits.view(neg_logit.shape), float('-inf')
-        )
-    logits = torch.cat([pos_logit.unsqueeze(-1), neg_logit], dim=-1)
-    loss = torch.logsumexp(logits, dim=-1) - pos_logit
+        diff = diff - log_q_neg.view(diff.shape)
+    if hits is not None:
+        diff = diff.masked_fill(hits.view(diff.shape), float('-inf'))
+    logits = torch.cat([diff.new_zeros(diff.size(0), 1), diff], dim=-1)
+    loss = torch.logsumexp(logits, dim=-1)
     return _reduce(loss, reduction)
 
 
@@ -255,27 +283,22 @@ def accidental_hit_mask(pos_ids: Tensor, neg_ids: Tensor) -> Tensor:
     argument of :func:`sampled_softmax_loss`.
 
     Args:
-        pos_ids (torch.Tensor): Positive item ids of shape :obj:`[B]`.
+        pos_ids (torch.Tensor): Positive item ids (an integer tensor) of
+            shape :obj:`[B]`.
         neg_ids (torch.Tensor): Negative item ids of shape :obj:`[B, k]` or
-            :obj:`[B]`.
+            :obj:`[B]`, on the device of :obj:`pos_ids`.
 
     Returns:
         torch.Tensor: A bool tensor of the shape of :obj:`neg_ids`.
     """
-    for name, value in (('pos_ids', pos_ids), ('neg_ids', neg_ids)):
-        if not isinstance(value, Tensor):
-            raise TypeError(
-                f"'{name}' must be a torch.Tensor (got {type(value).__name__})"
-            )
-    if pos_ids.dim() != 1:
-        raise ValueError(
-            f"'pos_ids' must have shape [B] (got {list(pos_ids.shape)})"
-        )
+    check_index_tensor(pos_ids, 'pos_ids', dim=1)
+    check_index_tensor(neg_ids, 'neg_ids')
     if neg_ids.dim() not in (1, 2) or neg_ids.size(0) != pos_ids.size(0):
         raise ValueError(
             f"'neg_ids' must have shape [B] or [B, k] with "
             f'B = {pos_ids.size(0)} (got {list(neg_ids.shape)})'
         )
+    check_same_device(neg_ids, 'neg_ids', pos_ids.device, "'pos_ids'")
     if neg_ids.dim() == 1:
         return neg_ids == pos_ids
     return neg_ids == pos_ids.unsqueeze(-1)
@@ -293,32 +316,18 @@ def l2_regularization(*tensors: Tensor, batch_size: int) -> Tensor:
     decay yourself).
 
     Args:
-        *tensors (torch.Tensor): The tensors to regularise (at least one).
-        batch_size (int): The batch size :math:`B`.
+        *tensors (torch.Tensor): The tensors to regularise (at least one;
+            floating point, finite, on one device).
+        batch_size (int): The batch size :math:`B \geq 1`.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
-        raise TypeError(
-            f"'batch_size' must be an int (got {type(batch_size).__name__})"
-        )
-    if batch_size < 1:
-        raise ValueError(
-            f"'batch_size' must be a positive integer (got {batch_size})"
-        )
+    batch_size = check_positive_int(batch_size, 'batch_size')
     if len(tensors) == 0:
         raise ValueError("'tensors' must hold at least one tensor (got none)")
-    for i, tensor in enumerate(tensors):
-        if (
-            not isinstance(tensor, Tensor)
-            or not tensor.dtype.is_floating_point
-        ):
-            what = (
-                tensor.dtype
-                if isinstance(tensor, Tensor)
-                else type(tensor).__name__
-            )
-            raise TypeError(
-                f"'tensors[{i}]' must be a floating-point "
-                f'torch.Tensor (got {what})'
-            )
+    names = [f'tensors[{i}]' for i in range(len(tensors))]
+    for name, tensor in zip(names, tensors):
+        check_float_tensor(tensor, name, finite=False)
+    for name, tensor in zip(names[1:], tensors[1:]):
+        check_same_device(tensor, name, tensors[0].device, "'tensors[0]'")
+    check_all_finite(tensors, names)
     total = sum(tensor.pow(2).sum() for tensor in tensors)
     return 0.5 * total / batch_size

@@ -37,7 +37,15 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
-from torch_geometric_negsamp._validate import check_user_item_index
+from torch_geometric_negsamp._validate import (
+    check_all_finite,
+    check_callable,
+    check_float_tensor,
+    check_positive_int,
+    check_request_size,
+    check_tensor,
+    check_user_item_index,
+)
 from torch_geometric_negsamp.index import PositiveIndex
 
 __all__ = ['ranking_metrics', 'ranking_metric_sums', 'evaluate_ranking']
@@ -47,30 +55,20 @@ METRIC_NAMES = ('recall', 'ndcg', 'precision', 'hit_rate')
 ScoreFn = Callable[[Tensor, Tensor], Tensor]
 
 
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"'{name}' must be an int (got {type(value).__name__})"
-        )
-    if value < 1:
-        raise ValueError(f"'{name}' must be a positive integer (got {value})")
-    return value
-
-
 def _check_ks(k: Union[int, Sequence[int]]) -> List[int]:
     if isinstance(k, (list, tuple)):
         if len(k) == 0:
             raise ValueError("'k' must not be an empty list")
-        return sorted({_check_positive_int('k', value) for value in k})
-    return [_check_positive_int('k', k)]
+        return sorted({check_positive_int(value, 'k') for value in k})
+    return [check_positive_int(k, 'k')]
 
 
 def _positive_index(
     index: Tensor, num_users: int, num_items: int, device: torch.device
 ) -> PositiveIndex:
     r"""The library's exact index of the (already validated) pairs: it
-    gives per-block masks (:meth:`PositiveIndex.neighbors`), counts and
-    membership without a Python loop over users."""
+    gives per-block masks (:meth:`PositiveIndex.neighbors_unchecked`),
+    counts and membership without a Python loop over users."""
     return PositiveIndex(
         index.to(device), max(num_users, 1), max(num_items, 1)
     )
@@ -85,9 +83,10 @@ def _block_sums(
     inplace: bool,
 ) -> Dict[int, Tensor]:
     r"""Float64 sums of the four metrics over the rows of :obj:`scores`
-    (which belong to :obj:`users`, all with at least one test item)."""
+    (which belong to :obj:`users`, all valid and with at least one test
+    item)."""
     num_items = scores.size(1)
-    row, item = train.neighbors(users)
+    row, item = train.neighbors_unchecked(users)
     if not inplace:
         scores = scores.clone()
     scores[row, item] = float('-inf')
@@ -98,10 +97,13 @@ def _block_sums(
     block_users = users.view(-1, 1).expand_as(top)
     # A training item can only reach the top-k when k exceeds the number of
     # unmasked items; being masked, it never counts as a hit.
-    hit = test.contains(block_users, top) & ~train.contains(block_users, top)
+    hit = test.contains_unchecked(
+        block_users, top
+    ) & ~train.contains_unchecked(block_users, top)
     hit = hit.double()
 
-    num_test = test.degree(users).double()
+    start, end = test.row_bounds_unchecked(users)
+    num_test = (end - start).double()
     rank = torch.arange(k_max, dtype=torch.float64, device=scores.device)
     discount = 1.0 / torch.log2(rank + 2.0)
     ideal = torch.cat([discount.new_zeros(1), torch.cumsum(discount, 0)])
@@ -123,28 +125,29 @@ def _block_sums(
     return out
 
 
-def _check_scores(scores: object) -> Tensor:
-    if not isinstance(scores, Tensor):
-        raise TypeError(
-            f"'scores' must be a torch.Tensor (got {type(scores).__name__})"
+def _check_test_pairs(test_index: Tensor) -> None:
+    if test_index.size(1) == 0:
+        raise ValueError(
+            "'test_index' holds no pair; no user can be evaluated"
         )
+
+
+def _check_block_inputs(
+    scores: object,
+    train_index: object,
+    test_index: object,
+    k: object,
+    need_test: bool,
+) -> Tuple[Tensor, Tensor, Tensor, int]:
+    r"""Every check of :func:`ranking_metrics`, the one reduction over
+    :obj:`scores` (finiteness) last."""
+    check_float_tensor(scores, 'scores', finite=False)
     if scores.dim() != 2 or scores.size(1) == 0:
         raise ValueError(
             f"'scores' must have shape [U, I] with I > 0 (got "
             f'{list(scores.shape)})'
         )
-    if not scores.dtype.is_floating_point:
-        raise TypeError(
-            f"'scores' must be floating point (got {scores.dtype})"
-        )
-    return scores
-
-
-def _check_block_inputs(
-    scores: object, train_index: object, test_index: object, k: object
-) -> Tuple[Tensor, Tensor, Tensor]:
-    scores = _check_scores(scores)
-    _check_positive_int('k', k)
+    k = check_positive_int(k, 'k')
     num_users, num_items = scores.shape
     train_index = check_user_item_index(
         train_index, 'train_index', num_users, num_items
@@ -152,7 +155,25 @@ def _check_block_inputs(
     test_index = check_user_item_index(
         test_index, 'test_index', num_users, num_items
     )
-    return scores, train_index, test_index
+    if need_test:
+        _check_test_pairs(test_index)
+    check_all_finite([scores], ['scores'])
+    return scores, train_index, test_index, k
+
+
+def _metric_sums(
+    scores: Tensor, train_index: Tensor, test_index: Tensor, k: int
+) -> Dict[str, Union[float, int]]:
+    num_users, num_items = scores.shape
+    device = scores.device
+    train = _positive_index(train_index, num_users, num_items, device)
+    test = _positive_index(test_index, num_users, num_items, device)
+    users = torch.nonzero(test.degree() > 0).view(-1)
+    if users.numel() == 0:
+        return {**{name: 0.0 for name in METRIC_NAMES}, 'num_users': 0}
+    sums = _block_sums(scores[users], users, train, test, [k], inplace=True)
+    values = sums[k].tolist()
+    return {**dict(zip(METRIC_NAMES, values)), 'num_users': users.numel()}
 
 
 def ranking_metric_sums(
@@ -167,8 +188,8 @@ def ranking_metric_sums(
     all blocks, then divide.
 
     Args:
-        scores (torch.Tensor): Scores of shape :obj:`[U, I]` for a block of
-            :obj:`U` users against all :obj:`I` items.
+        scores (torch.Tensor): Finite scores of shape :obj:`[U, I]` for a
+            block of :obj:`U` users against all :obj:`I` items.
         train_index (torch.Tensor): Training :obj:`(row, item)` pairs of
             shape :obj:`[2, E_train]`, rows in :obj:`0..U-1` (the block's
             numbering); masked out before ranking.
@@ -180,21 +201,16 @@ def ranking_metric_sums(
         dict: :obj:`'recall'`, :obj:`'ndcg'`, :obj:`'precision'`,
         :obj:`'hit_rate'` (Python floats, sums over evaluated users) and
         :obj:`'num_users'` (int, users with at least one test item).
+
+    Raises:
+        TypeError: As :func:`ranking_metrics`.
+        ValueError: As :func:`ranking_metrics`, except that an empty
+            :obj:`test_index` is allowed.
     """
-    scores, train_index, test_index = _check_block_inputs(
-        scores, train_index, test_index, k
+    scores, train_index, test_index, k = _check_block_inputs(
+        scores, train_index, test_index, k, need_test=False
     )
-    ks = [k]
-    num_users, num_items = scores.shape
-    device = scores.device
-    train = _positive_index(train_index, num_users, num_items, device)
-    test = _positive_index(test_index, num_users, num_items, device)
-    users = torch.nonzero(test.degree() > 0).view(-1)
-    if users.numel() == 0:
-        return {**{name: 0.0 for name in METRIC_NAMES}, 'num_users': 0}
-    sums = _block_sums(scores[users], users, train, test, ks, inplace=True)
-    values = sums[k].tolist()
-    return {**dict(zip(METRIC_NAMES, values)), 'num_users': users.numel()}
+    return _metric_sums(scores, train_index, test_index, k)
 
 
 def ranking_metrics(
@@ -217,7 +233,9 @@ def ranking_metrics(
     differ between devices. Users without a test item are not evaluated.
 
     Args:
-        scores (torch.Tensor): Scores of shape :obj:`[U, I]`.
+        scores (torch.Tensor): Finite floating-point scores of shape
+            :obj:`[U, I]` (mask known items through :obj:`train_index`,
+            not with :math:`-\infty`).
         train_index (torch.Tensor): Training :obj:`(user, item)` pairs of
             shape :obj:`[2, E_train]`, users in :obj:`0..U-1`.
         test_index (torch.Tensor): Test pairs of shape :obj:`[2, E_test]`,
@@ -228,13 +246,19 @@ def ranking_metrics(
         dict: :obj:`'recall'`, :obj:`'ndcg'`, :obj:`'precision'`,
         :obj:`'hit_rate'` as Python floats (means over the evaluated users)
         and :obj:`'num_users'`, the number of evaluated users (int).
+
+    Raises:
+        TypeError: If an argument has the wrong type or dtype.
+        ValueError: On a wrong shape, an id out of range, an empty
+            :obj:`test_index`, :obj:`k < 1`, or a NaN or infinite score
+            (which :func:`torch.topk` would rank first or last at random);
+            the message names the argument. Every check runs before any
+            work.
     """
-    _, _, test_index = _check_block_inputs(scores, train_index, test_index, k)
-    if test_index.size(1) == 0:
-        raise ValueError(
-            "'test_index' holds no pair; no user can be evaluated"
-        )
-    sums = ranking_metric_sums(scores, train_index, test_index, k)
+    scores, train_index, test_index, k = _check_block_inputs(
+        scores, train_index, test_index, k, need_test=True
+    )
+    sums = _metric_sums(scores, train_index, test_index, k)
     count = sums['num_users']
     return {
         **{name: sums[name] / count for name in METRIC_NAMES},
@@ -276,28 +300,41 @@ def evaluate_ranking(
             :obj:`I` when larger (the key keeps the requested value).
             (default: :obj:`20`)
         batch_size (int, optional): Users per block; the block score matrix
-            has :obj:`batch_size * I` entries. (default: :obj:`1024`)
+            has :obj:`batch_size * I` entries. A block that could not fit in
+            the memory of the device is refused before any work.
+            (default: :obj:`1024`)
         score_fn (callable, optional): :obj:`score_fn(user_emb[users],
-            item_emb)` returning scores of shape :obj:`[len(users), I]`.
-            Its output is copied before masking. (default: dot product
-            :obj:`user_emb[users] @ item_emb.T`)
+            item_emb)` returning finite floating-point scores of shape
+            :obj:`[len(users), I]`. Its output is copied before masking.
+            (default: dot product :obj:`user_emb[users] @ item_emb.T`, which
+            needs finite floating-point :obj:`[U, d]` and :obj:`[I, d]`
+            embeddings)
 
     Returns:
         dict: :obj:`'recall@k'`, :obj:`'ndcg@k'`, :obj:`'precision@k'`,
         :obj:`'hit_rate@k'` (Python floats) for every :obj:`k`, and
         :obj:`'num_users'` (int), the number of evaluated users.
+
+    Raises:
+        TypeError: If an argument has the wrong type (the message names
+            it), or :obj:`score_fn` returns non-floating-point scores.
+        ValueError: On a wrong shape, an id out of range, an empty
+            :obj:`test_index`, :obj:`k` or :obj:`batch_size` below 1, a
+            block too large for the device, non-finite embeddings, or a
+            non-finite score (NaN would otherwise rank first); the message
+            names the argument, and for a score the user.
     """
     for name, emb in (('user_emb', user_emb), ('item_emb', item_emb)):
-        if not isinstance(emb, Tensor):
-            raise TypeError(
-                f"'{name}' must be a torch.Tensor (got {type(emb).__name__})"
-            )
+        check_tensor(emb, name)
         if emb.dim() == 0 or emb.size(0) == 0:
             raise ValueError(
                 f"'{name}' must have at least one row (got "
                 f'shape {list(emb.shape)})'
             )
+    check_callable(score_fn, 'score_fn')
     if score_fn is None:
+        check_float_tensor(user_emb, 'user_emb', finite=False)
+        check_float_tensor(item_emb, 'item_emb', finite=False)
         if (
             user_emb.dim() != 2
             or item_emb.dim() != 2
@@ -309,12 +346,8 @@ def evaluate_ranking(
                 f'{list(user_emb.shape)} and '
                 f'{list(item_emb.shape)})'
             )
-    elif not callable(score_fn):
-        raise TypeError(
-            f"'score_fn' must be callable (got {type(score_fn).__name__})"
-        )
     ks = _check_ks(k)
-    batch_size = _check_positive_int('batch_size', batch_size)
+    batch_size = check_positive_int(batch_size, 'batch_size')
     num_users, num_items = user_emb.size(0), item_emb.size(0)
     train_index = check_user_item_index(
         train_index, 'train_index', num_users, num_items
@@ -322,12 +355,21 @@ def evaluate_ranking(
     test_index = check_user_item_index(
         test_index, 'test_index', num_users, num_items
     )
-    if test_index.size(1) == 0:
-        raise ValueError(
-            "'test_index' holds no pair; no user can be evaluated"
-        )
-
+    _check_test_pairs(test_index)
     device = user_emb.device
+    # A block of scores, its masked copy and the top-k work: refuse a block
+    # that cannot fit before computing anything.
+    check_request_size(
+        2 * min(batch_size, num_users) * num_items,
+        'batch_size',
+        element_size=4,
+        device=device,
+        what='blocks of scores',
+    )
+    if score_fn is None:  # (They may live on two devices.)
+        check_all_finite([user_emb], ['user_emb'])
+        check_all_finite([item_emb], ['item_emb'])
+
     item_emb = item_emb.to(device)
     train = _positive_index(train_index, num_users, num_items, device)
     test = _positive_index(test_index, num_users, num_items, device)
@@ -339,26 +381,10 @@ def evaluate_ranking(
         if score_fn is None:
             scores = _dot_score(user_emb[block], item_emb)
         else:
-            scores = score_fn(user_emb[block], item_emb)
-            if not isinstance(scores, Tensor) or tuple(scores.shape) != (
-                block.numel(),
-                num_items,
-            ):
-                shape = (
-                    list(scores.shape)
-                    if isinstance(scores, Tensor)
-                    else type(scores).__name__
-                )
-                raise ValueError(
-                    f"'score_fn' must return scores of shape "
-                    f'[{block.numel()}, {num_items}] (got '
-                    f'{shape})'
-                )
-            if not scores.dtype.is_floating_point:
-                raise TypeError(
-                    f"'score_fn' must return floating-point "
-                    f'scores (got {scores.dtype})'
-                )
+            scores = _check_score_fn_output(
+                score_fn(user_emb[block], item_emb), block, num_items
+            )
+        _check_block_finite(scores, block, score_fn is None)
         sums = _block_sums(
             scores, block, train, test, ks, inplace=score_fn is None
         )
@@ -373,3 +399,44 @@ def evaluate_ranking(
             out[f'{name}@{k_}'] = value
     out['num_users'] = count
     return out
+
+
+def _check_score_fn_output(scores, block: Tensor, num_items: int) -> Tensor:
+    if not isinstance(scores, Tensor) or tuple(scores.shape) != (
+        block.numel(),
+        num_items,
+    ):
+        shape = (
+            list(scores.shape)
+            if isinstance(scores, Tensor)
+            else type(scores).__name__
+        )
+        raise ValueError(
+            f"'score_fn' must return scores of shape "
+            f'[{block.numel()}, {num_items}] (got {shape})'
+        )
+    if not scores.is_floating_point():
+        raise TypeError(
+            f"'score_fn' must return floating-point scores "
+            f'(got {scores.dtype})'
+        )
+    return scores
+
+
+def _check_block_finite(scores: Tensor, block: Tensor, dot: bool) -> None:
+    finite = torch.isfinite(scores)
+    if bool(finite.all()):
+        return
+    row = int((~finite).any(dim=1).nonzero()[0])
+    bad = scores[row][~finite[row]][0].item()
+    if dot:
+        raise ValueError(
+            f"The scores 'user_emb' @ 'item_emb'.T are not finite (got "
+            f'{bad} for user {int(block[row])}): the embeddings are finite '
+            f'but their dot product overflows {scores.dtype}'
+        )
+    raise ValueError(
+        f"'score_fn' must return finite scores (got {bad} for user "
+        f'{int(block[row])}); mask known items through '
+        f"'train_index', not with -inf"
+    )

@@ -1,5 +1,9 @@
+import gzip
+import math
+
 import pytest
 import torch
+from scipy.stats import chisquare
 from torch_geometric.data import HeteroData
 
 from torch_geometric_negsamp.datasets import InteractionSplit
@@ -34,8 +38,13 @@ def test_int32_indices_become_long():
 @pytest.mark.parametrize(
     'kwargs,error,match',
     [
-        (dict(num_users=0), ValueError, "'num_users' must be at least 1"),
+        (dict(num_users=0), ValueError, "'num_users' must be a positive"),
         (dict(num_items=True), TypeError, "'num_items' must be an int"),
+        (
+            dict(num_items=2**53 + 1),
+            ValueError,
+            "'num_items' must be at most 9007199254740992",
+        ),
         (
             dict(train_index=[[0], [1]]),
             TypeError,
@@ -78,6 +87,14 @@ def test_validation(kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         InteractionSplit(**args)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_indices_on_two_devices():
+    with pytest.raises(ValueError, match="'test_index' is on cuda"):
+        InteractionSplit(
+            torch.tensor([[0], [1]]), torch.tensor([[0], [1]]).cuda(), 1, 2
+        )
 
 
 def test_to_hetero_data_and_back():
@@ -133,6 +150,44 @@ def test_with_validation_per_user_counts():
     assert torch.equal(out.test_index, split.test_index)
 
 
+def test_with_validation_draw_is_a_seeded_edge_permutation():
+    # The documented draw (its random stream is what the training command's
+    # figures rest on): one torch.randperm of the training edges on a CPU
+    # generator seeded with 'seed'; each user's edges in that order, the
+    # first ones to validation.
+    gen = torch.Generator().manual_seed(5)
+    train = torch.stack(
+        [torch.randint(0, 6, (40,), generator=gen), torch.arange(40)]
+    )
+    split = InteractionSplit(train, torch.tensor([[0], [0]]), 6, 40)
+    for seed in (0, 7):
+        out = split.with_validation(0.3, seed=seed)
+        perm = torch.randperm(
+            40, generator=torch.Generator().manual_seed(seed)
+        )
+        want = set()
+        for user in range(6):
+            mine = [int(e) for e in perm if int(train[0, e]) == user]
+            take = min(math.ceil(0.3 * len(mine)), len(mine) - 1)
+            want |= {int(train[1, e]) for e in mine[:take]}
+        assert set(out.val_index[1].tolist()) == want
+
+
+def test_with_validation_is_uniform_within_a_user():
+    # One user with 4 items and fraction 0.25 gives one validation item:
+    # each should be chosen with probability 1/4.
+    split = InteractionSplit(
+        torch.tensor([[0, 0, 0, 0], [0, 1, 2, 3]]),
+        torch.tensor([[0], [0]]),
+        1,
+        4,
+    )
+    counts = [0] * 4
+    for seed in range(200):
+        counts[int(split.with_validation(0.25, seed=seed).val_index[1])] += 1
+    assert chisquare(counts).pvalue > 1e-3
+
+
 def test_with_validation_is_seeded():
     split = make_split()
     a = split.with_validation(0.5, seed=3)
@@ -148,10 +203,12 @@ def test_with_validation_is_seeded():
 @pytest.mark.parametrize(
     'fraction,seed,error,match',
     [
-        (0.0, 0, ValueError, r"'fraction' must lie in \(0, 1\) \(got 0.0\)"),
-        (1.0, 0, ValueError, r"'fraction' must lie in \(0, 1\) \(got 1.0\)"),
+        (0.0, 0, ValueError, r"'fraction' must be in \(0, 1\) \(got 0\)"),
+        (1.0, 0, ValueError, r"'fraction' must be in \(0, 1\) \(got 1\)"),
+        (float('nan'), 0, ValueError, "'fraction' must be finite"),
         ('0.1', 0, TypeError, "'fraction' must be a float"),
         (0.1, 1.5, TypeError, "'seed' must be an int"),
+        (0.1, 2**64, ValueError, "'seed' must be at most"),
     ],
 )
 def test_with_validation_errors(fraction, seed, error, match):
@@ -198,7 +255,7 @@ def test_subset_random_is_seeded_and_keeps_validation():
 @pytest.mark.parametrize(
     'num_users,error,match',
     [
-        (0, ValueError, "'num_users' must be at least 1"),
+        (0, ValueError, "'num_users' must be a positive integer"),
         (4, ValueError, "'num_users' must be at most 3"),
         (1.0, TypeError, "'num_users' must be an int"),
     ],
@@ -206,6 +263,25 @@ def test_subset_random_is_seeded_and_keeps_validation():
 def test_subset_errors(num_users, error, match):
     with pytest.raises(error, match=match):
         make_split().subset(num_users)
+
+
+def test_subset_seed_is_checked():
+    with pytest.raises(TypeError, match="'seed' must be an int"):
+        make_split().subset(2, seed='0')
+
+
+def test_huge_id_space_costs_nothing_until_a_map_over_it_is_asked():
+    # with_validation and a first-users subset work per edge, not per id
+    # (they once allocated a count per user: 8 TB here); a random subset
+    # needs an order of all users and is refused before allocating.
+    train = torch.tensor([[0, 0, 5], [0, 1, 2]])
+    split = InteractionSplit(train, torch.tensor([[5], [1]]), 2**40, 3)
+    out = split.with_validation(0.5, seed=0)
+    assert out.num_val == 1 and out.val_index[0].tolist() == [0]
+    small = split.subset(1)
+    assert small.train_index.tolist() == [[0, 0], [0, 1]]
+    with pytest.raises(ValueError, match="'num_users' asks for a random"):
+        split.subset(1, seed=0)
 
 
 def test_subset_without_interactions_raises():
@@ -233,10 +309,55 @@ def test_from_lightgcn_files(tmp_path):
     assert split.test_index.tolist() == [[0], [4]]
 
 
-def test_from_lightgcn_files_without_interactions(tmp_path):
-    (tmp_path / 'train.txt').write_text('0\n')
-    (tmp_path / 'test.txt').write_text('1\n')
-    with pytest.raises(ValueError, match='holds an interaction'):
+@pytest.mark.parametrize('empty', ['train', 'test'])
+@pytest.mark.parametrize('text', ['', '\n', '0\n3\n'])
+def test_from_lightgcn_files_without_interactions(tmp_path, empty, text):
+    # Refused at load, not after the first epoch of training.
+    (tmp_path / 'train.txt').write_text('0 1 2\n1 0\n')
+    (tmp_path / 'test.txt').write_text('0 0\n')
+    (tmp_path / f'{empty}.txt').write_text(text)
+    with pytest.raises(
+        ValueError, match=f"'.*{empty}.txt' holds no interaction"
+    ):
         InteractionSplit.from_lightgcn_files(
             tmp_path / 'train.txt', tmp_path / 'test.txt'
+        )
+
+
+def test_from_lightgcn_files_reads_gzip_either_way(tmp_path):
+    plain = tmp_path / 'plain'
+    packed = tmp_path / 'packed'
+    plain.mkdir()
+    packed.mkdir()
+    for name, text in (('train.txt', '0 1 2\n1 0\n'), ('test.txt', '0 3\n')):
+        (plain / name).write_text(text)
+        (packed / f'{name}.gz').write_bytes(gzip.compress(text.encode()))
+    want = InteractionSplit.from_lightgcn_files(
+        plain / 'train.txt', plain / 'test.txt'
+    )
+    # The names the training command builds ('train.txt') and the real
+    # file names both work.
+    for suffix in ('', '.gz'):
+        got = InteractionSplit.from_lightgcn_files(
+            packed / f'train.txt{suffix}', packed / f'test.txt{suffix}'
+        )
+        assert torch.equal(got.train_index, want.train_index)
+        assert torch.equal(got.test_index, want.test_index)
+        assert (got.num_users, got.num_items) == (2, 4)
+
+
+def test_from_lightgcn_files_bounds_ids(tmp_path):
+    (tmp_path / 'train.txt').write_text('0 1\n')
+    (tmp_path / 'test.txt').write_text('0 1000000000000\n')
+    with pytest.raises(ValueError, match="Id 1000000000000 in '.*test.txt'"):
+        InteractionSplit.from_lightgcn_files(
+            tmp_path / 'train.txt', tmp_path / 'test.txt'
+        )
+    with pytest.raises(ValueError, match='Id 1000000000000 .* id 10 '):
+        InteractionSplit.from_lightgcn_files(
+            tmp_path / 'train.txt', tmp_path / 'test.txt', max_id=10
+        )
+    with pytest.raises(FileNotFoundError, match=r"nope.txt' \(or"):
+        InteractionSplit.from_lightgcn_files(
+            tmp_path / 'train.txt', tmp_path / 'nope.txt'
         )

@@ -1,3 +1,5 @@
+import gzip
+
 import pytest
 import torch
 
@@ -54,6 +56,29 @@ def test_missing_raw_files_say_where_to_put_them(tmp_path, cls, name, folder):
     assert folder in message
 
 
+def test_compressed_raw_files(tmp_path):
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    (raw / 'train.txt.gz').write_bytes(gzip.compress(b'0 0 1\n1 2\n'))
+    (raw / 'test.txt').write_text('0 2\n1 0\n')
+    split = LightGCNDataset(str(tmp_path)).split
+    assert split.train_index.tolist() == [[0, 0, 1], [0, 1, 2]]
+    assert split.test_index.tolist() == [[0, 1], [2, 0]]
+
+
+@pytest.mark.parametrize(
+    'test_text', ['', '\n\n', '0\n1\n'], ids=['empty', 'blank', 'users']
+)
+def test_test_file_without_interactions_is_refused(tmp_path, test_text):
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    (raw / 'train.txt').write_text('0 0 1\n')
+    (raw / 'test.txt').write_text(test_text)
+    with pytest.raises(ValueError, match="test.txt' holds no interaction"):
+        LightGCNDataset(str(tmp_path))
+    assert not (tmp_path / 'processed' / 'data.pt').exists()
+
+
 def test_transform_and_pre_transform(tmp_path):
     write_raw(tmp_path)
 
@@ -74,6 +99,18 @@ def test_transform_and_pre_transform(tmp_path):
     assert dataset.split.num_train == 5
 
 
-def test_root_type_is_checked():
-    with pytest.raises(TypeError, match="'root' must be a path"):
-        LightGCNDataset(3)
+@pytest.mark.parametrize(
+    'kwargs,error,match',
+    [
+        (dict(root=3), TypeError, "'root' must be a path"),
+        (dict(transform='x'), TypeError, "'transform' must be callable"),
+        (dict(pre_transform=1), TypeError, "'pre_transform' must be call"),
+        (dict(force_reload='no'), TypeError, "'force_reload' must be a bool"),
+    ],
+)
+def test_arguments_are_checked(tmp_path, kwargs, error, match):
+    write_raw(tmp_path)
+    kwargs = {'root': str(tmp_path), **kwargs}
+    with pytest.raises(error, match=match):
+        LightGCNDataset(**kwargs)
+    assert not (tmp_path / 'processed').exists()

@@ -2,6 +2,7 @@ import os
 
 import pytest
 import torch
+from gloo_spawn import spawn
 
 from torch_geometric_negsamp import PositiveIndex
 from torch_geometric_negsamp.distributed import (
@@ -115,5 +116,5 @@ def _host_sharing(rank, world):
     ctx.shutdown()
 
 
-def test_one_index_per_host_shared_by_two_gloo_ranks(spawn):
+def test_one_index_per_host_shared_by_two_gloo_ranks():
     spawn(_host_sharing, world=2)

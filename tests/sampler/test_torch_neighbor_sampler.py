@@ -1,3 +1,6 @@
+import pickle
+from types import SimpleNamespace
+
 import pytest
 import torch
 from scipy.stats import chisquare
@@ -167,19 +170,30 @@ def test_generator_drives_the_draws(make_graph):
     assert not all(torch.equal(a, b) for a, b in zip(first, run(4)))
 
 
-def test_worker_draws_from_its_own_stream(make_graph, monkeypatch):
-    # A stored generator is copied into every DataLoader worker: there the
-    # worker's own (per-worker seeded) global generator is used instead.
-    gen = torch.Generator().manual_seed(0)
-    sampler = TorchNeighborSampler(make_graph('homo'), [1, 1], generator=gen)
-    state = gen.get_state()
-    monkeypatch.setattr(torch.utils.data, 'get_worker_info', lambda: object())
-    outs = []
-    for _ in range(2):
-        torch.manual_seed(5)
-        outs.append(sampler._sample(torch.arange(8)).edge)
-    assert torch.equal(outs[0], outs[1])
-    assert torch.equal(gen.get_state(), state)
+@pytest.mark.parametrize('stream', [{'seed': 3}, {'generator': 'seeded'}])
+def test_workers_draw_distinct_reproducible_streams(
+    make_graph, monkeypatch, stream
+):
+    # A stored generator is copied into every DataLoader worker: each worker
+    # derives its own stream from it and from its own worker seed.
+    if 'generator' in stream:
+        stream = {'generator': torch.Generator().manual_seed(3)}
+    sampler = TorchNeighborSampler(make_graph('homo'), [1, 1], **stream)
+    state = None if 'seed' in stream else stream['generator'].get_state()
+
+    def in_worker(worker_seed):
+        info = SimpleNamespace(seed=worker_seed)
+        monkeypatch.setattr(torch.utils.data, 'get_worker_info', lambda: info)
+        copy = pickle.loads(pickle.dumps(sampler))  # what a worker holds
+        return torch.cat(
+            [copy._sample(torch.arange(8)).edge for _ in range(4)]
+        )
+
+    first, again, other = in_worker(10), in_worker(10), in_worker(11)
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+    if state is not None:
+        assert torch.equal(stream['generator'].get_state(), state)
 
 
 def test_reproducible_under_manual_seed(make_graph):
@@ -245,9 +259,16 @@ def test_flags_must_be_bools(make_graph, name):
         TorchNeighborSampler(make_graph('homo'), [1], **{name: 'no'})
 
 
-def test_generator_must_be_a_generator(make_graph):
+def test_seed_and_generator_are_checked(make_graph):
+    data = make_graph('homo')
     with pytest.raises(TypeError, match="'generator' must be a torch"):
-        TorchNeighborSampler(make_graph('homo'), [1], generator=0)
+        TorchNeighborSampler(data, [1], generator=0)
+    with pytest.raises(TypeError, match="'seed' must be an int"):
+        TorchNeighborSampler(data, [1], seed='1')
+    with pytest.raises(ValueError, match="at most one of 'seed' and"):
+        TorchNeighborSampler(
+            data, [1], seed=1, generator=torch.Generator().manual_seed(1)
+        )
 
 
 def test_repr(make_graph):

@@ -11,7 +11,10 @@ from torch_geometric_negsamp.datasets.interaction_split import (
     InteractionSplit,
 )
 from torch_geometric_negsamp.datasets.lightgcn_dataset import LightGCNDataset
-from torch_geometric_negsamp.datasets.lightgcn_file import read_lightgcn_file
+from torch_geometric_negsamp.datasets.lightgcn_file import (
+    MAX_ID,
+    read_lightgcn_file,
+)
 from torch_geometric_negsamp.datasets.yelp2018 import Yelp2018
 
 __all__ = [
@@ -23,4 +26,5 @@ __all__ = [
     'AmazonBook',
     'load_gowalla',
     'GOWALLA_SHA256',
+    'MAX_ID',
 ]

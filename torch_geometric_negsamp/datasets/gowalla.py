@@ -5,8 +5,9 @@ import importlib.resources
 import os
 import os.path as osp
 import zlib
-from typing import Optional
+from typing import Optional, Tuple
 
+from torch_geometric_negsamp._validate import check_path
 from torch_geometric_negsamp.datasets.interaction_split import (
     InteractionSplit,
 )
@@ -18,6 +19,7 @@ from torch_geometric_negsamp.datasets.lightgcn_file import (
     PathLike,
     parse_lightgcn_text,
     read_lightgcn_bytes,
+    resolve_lightgcn_path,
     verify_sha256,
 )
 
@@ -65,17 +67,11 @@ def _read_embedded(name: str) -> bytes:
     return content
 
 
-def _read_from_directory(directory: str, name: str) -> bytes:
-    for candidate in (name, f'{name}.gz'):
-        path = osp.join(directory, candidate)
-        if osp.isfile(path):
-            content = read_lightgcn_bytes(path)
-            verify_sha256(content, GOWALLA_SHA256[name], path)
-            return content
-    raise FileNotFoundError(
-        f"Gowalla file '{osp.join(directory, name)}' "
-        f"(or '{name}.gz') does not exist"
-    )
+def _read_from_directory(directory: str, name: str) -> Tuple[bytes, str]:
+    path = resolve_lightgcn_path(osp.join(directory, name))
+    content = read_lightgcn_bytes(path)
+    verify_sha256(content, GOWALLA_SHA256[name], path)
+    return content, path
 
 
 def load_gowalla(directory: Optional[PathLike] = None) -> InteractionSplit:
@@ -87,7 +83,7 @@ def load_gowalla(directory: Optional[PathLike] = None) -> InteractionSplit:
 
     The split ships inside the package (gzip-compressed); the SHA-256 of
     every uncompressed file is checked against :obj:`GOWALLA_SHA256` before
-    parsing. Loading takes well under a second.
+    parsing.
 
     Args:
         directory (str or os.PathLike, optional): A folder holding
@@ -99,20 +95,21 @@ def load_gowalla(directory: Optional[PathLike] = None) -> InteractionSplit:
         InteractionSplit: The split (no validation part).
 
     Raises:
+        TypeError: If :obj:`directory` is not a path.
         FileNotFoundError: If a file is missing (the message names it).
         ValueError: If a file is damaged or its checksum differs (the
             message names it).
     """
+    if directory is not None:
+        directory = check_path(directory, 'directory')
     indices = []
     num_users = 0
     for name in ('train.txt', 'test.txt'):
         if directory is None:
             content, where = _read_embedded(name), _embedded_location(name)
         else:
-            directory = os.fspath(directory)
-            content = _read_from_directory(directory, name)
-            where = osp.join(directory, name)
-        edge_index, users = parse_lightgcn_text(content.decode('ascii'), where)
+            content, where = _read_from_directory(directory, name)
+        edge_index, users = parse_lightgcn_text(content, where)
         indices.append(edge_index)
         num_users = max(num_users, users)
     num_items = max(int(e[1].max()) + 1 for e in indices)

@@ -7,24 +7,29 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from torch_geometric_negsamp._validate import check_user_item_index
+from torch_geometric_negsamp._random import (
+    group_shuffle,
+    make_generator,
+    randperm,
+)
+from torch_geometric_negsamp._validate import (
+    check_int,
+    check_num_nodes,
+    check_real,
+    check_request_size,
+    check_same_device,
+    check_user_item_index,
+)
 from torch_geometric_negsamp.datasets.lightgcn_file import (
+    MAX_ID,
     PathLike,
     read_lightgcn_file_with_num_users,
+    resolve_lightgcn_path,
 )
+from torch_geometric_negsamp.index import sorted_contains
 
 EDGE_TYPE = ('user', 'rates', 'item')
 REV_EDGE_TYPE = ('item', 'rev_rates', 'user')
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"'{name}' must be an int (got {type(value).__name__})"
-        )
-    if value < minimum:
-        raise ValueError(f"'{name}' must be at least {minimum} (got {value})")
-    return value
 
 
 @dataclass(repr=False, eq=False)
@@ -45,6 +50,15 @@ class InteractionSplit:
             :obj:`[2, E_val]`. (default: :obj:`None`)
 
     Integer indices of any integer dtype are converted to :obj:`torch.long`.
+    The indices may be empty (e.g. a small :meth:`subset`);
+    :meth:`from_lightgcn_files` refuses files without interactions.
+
+    Raises:
+        TypeError: If a count is not an int or an index not an integer
+            tensor.
+        ValueError: If a count is outside :math:`[1, 2^{53}]`, an index has
+            another shape than :obj:`[2, E]`, holds an id out of range or
+            lives on another device than :obj:`train_index`.
     """
 
     train_index: Tensor
@@ -54,8 +68,8 @@ class InteractionSplit:
     val_index: Optional[Tensor] = None
 
     def __post_init__(self) -> None:
-        _check_int('num_users', self.num_users, 1)
-        _check_int('num_items', self.num_items, 1)
+        self.num_users = check_num_nodes(self.num_users, 'num_users')
+        self.num_items = check_num_nodes(self.num_items, 'num_items')
         names = ['train_index', 'test_index']
         if self.val_index is not None:
             names.append('val_index')
@@ -67,11 +81,12 @@ class InteractionSplit:
                     getattr(self, name), name, self.num_users, self.num_items
                 ),
             )
-        devices = {getattr(self, name).device for name in names}
-        if len(devices) > 1:
-            raise ValueError(
-                f'All indices must live on one device (got '
-                f'{sorted(str(d) for d in devices)})'
+        for name in names[1:]:
+            check_same_device(
+                getattr(self, name),
+                name,
+                self.train_index.device,
+                "'train_index'",
             )
 
     @classmethod
@@ -81,36 +96,49 @@ class InteractionSplit:
         test_path: PathLike,
         train_sha256: Optional[str] = None,
         test_sha256: Optional[str] = None,
+        max_id: int = MAX_ID,
     ) -> 'InteractionSplit':
         r"""Reads a split from two LightGCN-format files (see
-        :func:`~torch_geometric_negsamp.datasets.read_lightgcn_file`).
+        :func:`~torch_geometric_negsamp.datasets.read_lightgcn_file` for the
+        format, gzip and the :obj:`.gz` fallback).
 
         :obj:`num_users` and :obj:`num_items` are the largest ids seen in
-        either file plus one (users listed without items count).
+        either file plus one (users listed without items count). Both files
+        must hold at least one interaction: a split without training or
+        test pairs is refused here, before any training.
 
         Args:
-            train_path (str or os.PathLike): The training file.
-            test_path (str or os.PathLike): The test file.
+            train_path (str or os.PathLike): The training file (read from
+                :obj:`train_path.gz` when only that exists).
+            test_path (str or os.PathLike): The test file (likewise).
             train_sha256 (str, optional): Expected SHA-256 of the uncompressed
                 training file. (default: :obj:`None`)
             test_sha256 (str, optional): Expected SHA-256 of the uncompressed
                 test file. (default: :obj:`None`)
+            max_id (int, optional): The largest user or item id accepted in
+                either file. (default: :obj:`MAX_ID`, :math:`2^{31} - 1`)
+
+        Raises:
+            FileNotFoundError: If a file is missing (the message names it).
+            ValueError: On a malformed line, an id above :obj:`max_id`, a
+                checksum mismatch, a damaged gzip stream, or a file without
+                any interaction (the message names the file).
         """
-        train, train_users = read_lightgcn_file_with_num_users(
-            train_path, train_sha256
-        )
-        test, test_users = read_lightgcn_file_with_num_users(
-            test_path, test_sha256
-        )
-        num_items = max(
-            [int(e[1].max()) + 1 for e in (train, test) if e.numel() > 0]
-            or [0]
-        )
-        if num_items == 0:
-            raise ValueError(
-                f"Neither '{train_path}' nor '{test_path}' holds "
-                f'an interaction'
+        parts = []
+        files = ((train_path, train_sha256), (test_path, test_sha256))
+        for path, sha256 in files:
+            index, users = read_lightgcn_file_with_num_users(
+                path, sha256, max_id
             )
+            if index.size(1) == 0:
+                raise ValueError(
+                    f"'{resolve_lightgcn_path(path)}' holds no interaction "
+                    f"(no line 'user item ...'); a split needs training and "
+                    f'test pairs'
+                )
+            parts.append((index, users))
+        (train, train_users), (test, test_users) = parts
+        num_items = max(int(e[1].max()) + 1 for e in (train, test))
         return cls(train, test, max(train_users, test_users), num_items)
 
     @property
@@ -209,37 +237,51 @@ class InteractionSplit:
         it is identical on every device. Remaining training edges keep their
         order.
 
+        The draw: one :func:`torch.randperm` of the training edges on a
+        CPU generator seeded with :obj:`seed`, grouped by user
+        (:func:`~torch_geometric_negsamp._random.group_shuffle`); each
+        user's first edges in that order go to validation. The work is
+        :math:`O(E_{train} \log E_{train})`, whatever :obj:`num_users`.
+
         Args:
             fraction (float): The fraction :math:`f \in (0, 1)` of every
                 user's training items to hold out.
             seed (int, optional): The random seed. (default: :obj:`0`)
+
+        Raises:
+            TypeError: If :obj:`fraction` is not a real number or
+                :obj:`seed` not an int.
+            ValueError: If :obj:`fraction` is outside :math:`(0, 1)` or not
+                finite, :obj:`seed` is outside the range of
+                :meth:`torch.Generator.manual_seed`, or the split already
+                has a validation part.
         """
-        if isinstance(fraction, bool) or not isinstance(
-            fraction, (int, float)
-        ):
-            raise TypeError(
-                f"'fraction' must be a float (got {type(fraction).__name__})"
-            )
-        if not 0.0 < fraction < 1.0:
-            raise ValueError(f"'fraction' must lie in (0, 1) (got {fraction})")
-        _check_int('seed', seed, -(2**63))
+        fraction = check_real(
+            fraction,
+            'fraction',
+            minimum=0.0,
+            maximum=1.0,
+            open_min=True,
+            open_max=True,
+        )
+        generator = make_generator(seed, None)
         if self.val_index is not None:
             raise ValueError("This split already has a 'val_index'")
 
         device = self.train_index.device
-        user = self.train_index[0].cpu()
-        num_edges = user.numel()
-        generator = torch.Generator().manual_seed(seed)
-        # Random order inside every user: shuffle, then sort stably by user.
-        order = torch.randperm(num_edges, generator=generator)
-        order = order[torch.sort(user[order], stable=True)[1]]
-        count = torch.bincount(user, minlength=self.num_users)
-        start = torch.cumsum(count, 0) - count
-        rank = torch.empty(num_edges, dtype=torch.long)
-        rank[order] = torch.arange(num_edges) - start[user[order]]
+        # Users numbered densely in id order among those with a training
+        # edge: the work is O(E_train), whatever num_users.
+        users, seg = torch.unique(
+            self.train_index[0].cpu(), return_inverse=True
+        )
+        # Random order inside every user.
+        order, pos = group_shuffle(seg, users.numel(), generator)
+        rank = torch.empty_like(pos)
+        rank[order] = pos
+        count = torch.bincount(seg, minlength=users.numel())
         num_val = torch.ceil(count.double() * fraction).long()
-        num_val = torch.minimum(num_val, (count - 1).clamp(min=0))
-        is_val = (rank < num_val[user]).to(device)
+        num_val = torch.minimum(num_val, count - 1)
+        is_val = (rank < num_val[seg]).to(device)
         return InteractionSplit(
             self.train_index[:, ~is_val],
             self.test_index,
@@ -262,32 +304,37 @@ class InteractionSplit:
         of their old id.
 
         Args:
-            num_users (int): The number of users to keep.
+            num_users (int): The number of users to keep, in
+                :obj:`[1, self.num_users]`.
             seed (int, optional): Seed of a random user sample; :obj:`None`
                 keeps the first users. (default: :obj:`None`)
+
+        Raises:
+            TypeError: If an argument is not an int.
+            ValueError: If :obj:`num_users` is out of range, the kept users
+                have no interaction, or (with a :obj:`seed`) a random order
+                of all :obj:`self.num_users` users would not fit in memory.
         """
-        _check_int('num_users', num_users, 1)
-        if num_users > self.num_users:
-            raise ValueError(
-                f"'num_users' must be at most {self.num_users} "
-                f'(got {num_users})'
-            )
-        if seed is not None:
-            _check_int('seed', seed, -(2**63))
-            generator = torch.Generator().manual_seed(seed)
-            users = torch.randperm(self.num_users, generator=generator)
-            users = users[:num_users].sort()[0]
-        else:
-            users = torch.arange(num_users)
-
+        num_users = check_int(
+            num_users, 'num_users', minimum=1, maximum=self.num_users
+        )
         device = self.train_index.device
-        user_map = torch.full((self.num_users,), -1, dtype=torch.long)
-        user_map[users] = torch.arange(num_users)
-        user_map = user_map.to(device)
+        if seed is not None:
+            generator = make_generator(seed, None)
+            check_request_size(
+                self.num_users, 'num_users', what='a random order of users'
+            )
+            users = randperm(self.num_users, 'cpu', generator)
+            users = users[:num_users].sort()[0].to(device)
+        else:
+            users = torch.arange(num_users, device=device)
 
+        # Kept users are renumbered by their rank among the kept ids, items
+        # by their rank among the kept items (no map over all ids).
         indices = [self.train_index, self.test_index, self.val_index]
         kept = [
-            None if e is None else e[:, user_map[e[0]] >= 0] for e in indices
+            None if e is None else e[:, sorted_contains(users, e[0])]
+            for e in indices
         ]
         items = torch.cat([e[1] for e in kept if e is not None]).unique()
         if items.numel() == 0:
@@ -295,14 +342,15 @@ class InteractionSplit:
                 f'The selected {num_users} users have no '
                 f'interaction; choose more users'
             )
-        item_map = torch.full(
-            (self.num_items,), -1, dtype=torch.long, device=device
-        )
-        item_map[items] = torch.arange(items.numel(), device=device)
         out = [
             None
             if e is None
-            else torch.stack([user_map[e[0]], item_map[e[1]]])
+            else torch.stack(
+                [
+                    torch.searchsorted(users, e[0]),
+                    torch.searchsorted(items, e[1]),
+                ]
+            )
             for e in kept
         ]
         return InteractionSplit(

@@ -5,8 +5,16 @@ from typing import Callable, Dict, List, Optional
 
 from torch_geometric.data import HeteroData, InMemoryDataset
 
+from torch_geometric_negsamp._validate import (
+    check_bool,
+    check_callable,
+    check_path,
+)
 from torch_geometric_negsamp.datasets.interaction_split import (
     InteractionSplit,
+)
+from torch_geometric_negsamp.datasets.lightgcn_file import (
+    resolve_lightgcn_path,
 )
 
 LIGHTGCN_REPOSITORY = 'https://github.com/gusye1234/LightGCN-PyTorch'
@@ -15,8 +23,9 @@ LIGHTGCN_REPOSITORY = 'https://github.com/gusye1234/LightGCN-PyTorch'
 class LightGCNDataset(InMemoryDataset):
     r"""A user-item interaction dataset stored in the LightGCN text format
     (`He et al., 2020 <https://arxiv.org/abs/2002.02126>`_): the folder
-    :obj:`root/raw/` holds :obj:`train.txt` and :obj:`test.txt`, one line per
-    user, :obj:`user item item ...` (see
+    :obj:`root/raw/` holds :obj:`train.txt` and :obj:`test.txt` (or their
+    gzip-compressed :obj:`train.txt.gz` and :obj:`test.txt.gz`), one line
+    per user, :obj:`user item item ...` (see
     :func:`~torch_geometric_negsamp.datasets.read_lightgcn_file`).
 
     Processing builds an
@@ -34,7 +43,7 @@ class LightGCNDataset(InMemoryDataset):
     raises an error saying where to put it.
 
     Args:
-        root (str): The root folder (holding :obj:`raw/` and
+        root (str or os.PathLike): The root folder (holding :obj:`raw/` and
             :obj:`processed/`).
         transform (callable, optional): A function applied to the
             :class:`~torch_geometric.data.HeteroData` on every access.
@@ -43,6 +52,13 @@ class LightGCNDataset(InMemoryDataset):
             saving. (default: :obj:`None`)
         force_reload (bool, optional): Whether to re-process the dataset.
             (default: :obj:`False`)
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        FileNotFoundError: If a raw file is missing (the message says where
+            to put it).
+        ValueError: If a raw file is malformed, holds no interaction or
+            (for a subclass with :attr:`sha256`) has another checksum.
     """
 
     #: The dataset name used in messages.
@@ -59,18 +75,26 @@ class LightGCNDataset(InMemoryDataset):
         pre_transform: Optional[Callable] = None,
         force_reload: bool = False,
     ) -> None:
-        if not isinstance(root, str) and not hasattr(root, '__fspath__'):
-            raise TypeError(
-                f"'root' must be a path (got {type(root).__name__})"
-            )
+        root = check_path(root, 'root')
+        force_reload = check_bool(force_reload, 'force_reload')
+        check_callable(transform, 'transform')
+        check_callable(pre_transform, 'pre_transform')
         super().__init__(
-            str(root), transform, pre_transform, force_reload=force_reload
+            root, transform, pre_transform, force_reload=force_reload
         )
         self.load(self.processed_paths[0], data_cls=HeteroData)
 
     @property
     def raw_file_names(self) -> List[str]:
-        return ['train.txt', 'test.txt']
+        # 'train.txt' or, when only that exists, 'train.txt.gz'.
+        names = []
+        for name in ('train.txt', 'test.txt'):
+            try:
+                path = resolve_lightgcn_path(osp.join(self.raw_dir, name))
+            except FileNotFoundError:
+                path = name
+            names.append(osp.basename(path))
+        return names
 
     @property
     def processed_file_names(self) -> str:
@@ -85,7 +109,8 @@ class LightGCNDataset(InMemoryDataset):
         raise FileNotFoundError(
             f'{self.display_name}: raw file(s) {missing} not found. Put '
             f"'train.txt' and 'test.txt' (LightGCN format, one line per "
-            f"user: 'user item item ...') into '{self.raw_dir}'. They are "
+            f"user: 'user item item ...'; plain or as 'train.txt.gz' and "
+            f"'test.txt.gz') into '{self.raw_dir}'. They are "
             f'distributed with the LightGCN reference implementation '
             f'({self.source}). Nothing is downloaded automatically.'
         )

@@ -1,43 +1,89 @@
-r"""Reading the LightGCN interaction text format."""
+r"""Reading the LightGCN interaction text format.
+
+The format, exactly: the file is ASCII text (plain or gzip-compressed). A
+*line* ends at a line feed (``\n``); a carriage return directly before it
+(``\r\n``, Windows) is accepted and dropped. On a line, *tokens* are
+separated by runs of ASCII spaces and tabs; every token is a non-negative
+decimal id. The first token of a line is a user, the others its items; an
+empty line is skipped and a line with a single token declares a user
+without items. Any other character (a letter, a sign, a dot, a lone
+carriage return, a vertical tab or form feed, a Unicode space, any
+non-ASCII byte) is an error naming the file and the line: no two readers
+of the same file can then disagree on where a line ends.
+"""
 
 import gzip
 import hashlib
 import os
 import re
 import zlib
-from itertools import chain
 from typing import Optional, Tuple, Union
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._validate import check_int, check_path
+
 PathLike = Union[str, 'os.PathLike[str]']
+
+#: The largest user or item id accepted by default (the int32 range). Ids
+#: are positions in embedding tables, so an id space this large means the
+#: ids were not renumbered ``0..n-1``: no public dataset in this format
+#: comes near (Amazon-Book's largest item id is 91,598). Pass
+#: :obj:`max_id` to the readers to accept larger ids.
+MAX_ID = 2**31 - 1
 
 _GZIP_MAGIC = b'\x1f\x8b'
 _MAX_DIGITS = 18  # Any 18-digit id fits into int64.
-_BAD_CHARACTER = re.compile(r'[^0-9\s]')
-_TOO_LONG_ID = re.compile(f'[0-9]{{{_MAX_DIGITS + 1},}}')
+# Everything but digits, space, tab, line feed, and a carriage return that
+# is not directly followed by a line feed.
+_BAD_BYTE = re.compile(rb'[^0-9 \t\r\n]|\r(?!\n)')
+_TOO_LONG_ID = re.compile(rb'[0-9]{%d,}' % (_MAX_DIGITS + 1))
+
+
+def resolve_lightgcn_path(path: PathLike) -> str:
+    r"""Returns the file to read for :obj:`path`: :obj:`path` itself when it
+    exists, otherwise :obj:`path` with a :obj:`.gz` suffix when that exists
+    (so a folder may hold :obj:`train.txt` or :obj:`train.txt.gz`).
+
+    Raises:
+        FileNotFoundError: If neither exists (the message names both).
+        IsADirectoryError: If :obj:`path` is a folder.
+        TypeError: If :obj:`path` is not a path.
+    """
+    path = check_path(path, 'path')
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"LightGCN interaction file '{path}' is a folder; give the "
+            f'file inside it'
+        )
+    if os.path.isfile(path):
+        return path
+    if os.path.isfile(path + '.gz'):
+        return path + '.gz'
+    raise FileNotFoundError(
+        f"LightGCN interaction file '{path}' (or '{path}.gz') does not exist"
+    )
 
 
 def read_lightgcn_bytes(path: PathLike) -> bytes:
     r"""Returns the uncompressed content of a LightGCN-format file.
 
-    Gzip-compressed files are recognised by their magic bytes, whatever their
-    suffix.
+    :obj:`path` is resolved by :func:`resolve_lightgcn_path` (a missing
+    :obj:`train.txt` is read from :obj:`train.txt.gz`). Gzip-compressed
+    files are recognised by their magic bytes, whatever their suffix.
 
     Args:
         path (str or os.PathLike): The file to read.
 
     Raises:
-        FileNotFoundError: If :obj:`path` does not exist.
-        ValueError: If :obj:`path` is a damaged gzip file.
+        FileNotFoundError: If neither :obj:`path` nor :obj:`path.gz`
+            exists.
+        IsADirectoryError: If :obj:`path` is a folder.
+        ValueError: If the file is a damaged gzip file.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"LightGCN interaction file '{path}' does not exist"
-        )
+    path = resolve_lightgcn_path(path)
     with open(path, 'rb') as f:
         raw = f.read()
     if raw[:2] == _GZIP_MAGIC:
@@ -71,55 +117,92 @@ def verify_sha256(content: bytes, expected: str, name: str) -> None:
         )
 
 
-def parse_lightgcn_text(text: str, name: str = '<text>') -> Tuple[Tensor, int]:
-    r"""Parses LightGCN-format text (one line per user:
-    :obj:`user item item ...`).
+def _line_of(content: bytes, position: int) -> int:
+    return content.count(b'\n', 0, position) + 1
 
-    Blank lines are skipped; a line holding only a user id declares a user
-    without interactions.
+
+def _describe(byte: bytes) -> str:
+    if byte == b'\r':
+        return 'a carriage return not followed by a line feed'
+    if byte[0] >= 0x80:
+        return f'the non-ASCII byte 0x{byte[0]:02x}'
+    return f'the character {byte.decode()!r}'
+
+
+def parse_lightgcn_text(
+    text: Union[str, bytes],
+    name: str = '<text>',
+    max_id: int = MAX_ID,
+) -> Tuple[Tensor, int]:
+    r"""Parses LightGCN-format text (one line per user:
+    :obj:`user item item ...`; the exact rules are in the module
+    documentation).
 
     Args:
-        text (str): The file content.
+        text (str or bytes): The file content.
         name (str, optional): The file name used in error messages.
             (default: :obj:`'<text>'`)
+        max_id (int, optional): The largest id accepted.
+            (default: :obj:`MAX_ID`, :math:`2^{31} - 1`)
 
     Returns:
         (torch.Tensor, int): The :obj:`(user, item)` pairs as a
         :obj:`torch.long` tensor of shape :obj:`[2, E]`, in file order, and
         the number of users (largest user id declared in the file plus one,
-        :obj:`0` for an empty file).
+        :obj:`0` for a file without any line).
 
     Raises:
-        ValueError: If the text holds anything but digits and whitespace
-            (e.g. a negative or fractional id), or an id of more than 18
-            digits; the message names the file and the 1-based line number.
+        ValueError: If the text holds anything but digits, spaces, tabs and
+            line ends (e.g. a negative or fractional id, a form feed, a
+            Unicode space), an id of more than 18 digits or an id above
+            :obj:`max_id`; the message names the file and the 1-based line
+            number.
     """
-    # Validate the whole text with two regular expressions (C speed) before
-    # converting; this is what lets the conversion below skip per-token
-    # checks and still name the offending line on bad input.
-    bad = _BAD_CHARACTER.search(text)
+    max_id = check_int(max_id, 'max_id', minimum=0)
+    content = text.encode('utf-8') if isinstance(text, str) else text
+    if not isinstance(content, bytes):
+        raise TypeError(
+            f"'text' must be str or bytes (got {type(text).__name__})"
+        )
+    # Validate the whole content with two regular expressions (C speed)
+    # before converting; this is what lets the conversion below skip
+    # per-token checks and still name the offending line on bad input.
+    bad = _BAD_BYTE.search(content)
     if bad is not None:
-        line = text.count('\n', 0, bad.start()) + 1
         raise ValueError(
-            f"Malformed character {bad.group()!r} in '{name}' at "
-            f'line {line}; expected non-negative integer ids '
-            f"('user item item ...')"
+            f"Malformed line {_line_of(content, bad.start())} in '{name}': "
+            f'{_describe(bad.group()[:1])} is not allowed (a line holds '
+            f'non-negative integer ids separated by spaces or tabs, '
+            f"'user item item ...')"
         )
-    too_long = _TOO_LONG_ID.search(text)
+    too_long = _TOO_LONG_ID.search(content)
     if too_long is not None:
-        line = text.count('\n', 0, too_long.start()) + 1
         raise ValueError(
-            f"Id {too_long.group()[:40]} in '{name}' at line "
-            f'{line} is too large (more than '
-            f'{_MAX_DIGITS} digits)'
+            f'Id {too_long.group()[:40].decode()} in '
+            f"'{name}' at line {_line_of(content, too_long.start())} is too "
+            f'large (more than {_MAX_DIGITS} digits)'
         )
 
-    parts = [tokens for tokens in map(str.split, text.splitlines()) if tokens]
-    if len(parts) == 0:
-        return torch.empty(2, 0, dtype=torch.long), 0
-
+    # After the validation above, str.split() separates on exactly the
+    # allowed separators: space, tab, and the '\r' of a '\r\n'.
+    parts = [line.split() for line in content.decode('ascii').split('\n')]
     lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    values = np.array(list(chain.from_iterable(parts)), dtype=np.int64)
+    line_number = np.nonzero(lengths)[0] + 1
+    lengths = lengths[lengths > 0]
+    if lengths.size == 0:
+        return torch.empty(2, 0, dtype=torch.long), 0
+    values = np.array(
+        [token for tokens in parts for token in tokens], dtype=np.int64
+    )
+    if int(values.max()) > max_id:
+        position = int(np.argmax(values > max_id))
+        row = int(np.searchsorted(np.cumsum(lengths), position, 'right'))
+        raise ValueError(
+            f"Id {int(values[position])} in '{name}' at line "
+            f'{int(line_number[row])} is above the largest accepted id '
+            f"{max_id} ('max_id'); ids index embedding tables and must be "
+            f'numbered 0..n-1 (renumber them, or raise max_id)'
+        )
 
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     users = values[starts]
@@ -131,44 +214,50 @@ def parse_lightgcn_text(text: str, name: str = '<text>') -> Tuple[Tensor, int]:
     return edge_index, int(users.max()) + 1
 
 
-def read_lightgcn_file(path: PathLike, sha256: Optional[str] = None) -> Tensor:
+def read_lightgcn_file(
+    path: PathLike, sha256: Optional[str] = None, max_id: int = MAX_ID
+) -> Tensor:
     r"""Reads a file in the LightGCN interaction format, as used by the
     NGCF and LightGCN reference implementations (`He et al., 2020
     <https://arxiv.org/abs/2002.02126>`_): one line per user,
-    :obj:`user item item ...`, ids from :obj:`0`. Users without items (a line
-    holding only the user id) are allowed. Plain and gzip-compressed files
-    are accepted (gzip is recognised by its magic bytes).
+    :obj:`user item item ...`, ids from :obj:`0`, separated by spaces or
+    tabs (the exact rules are in the module documentation). Users without
+    items (a line holding only the user id) are allowed. Plain and
+    gzip-compressed files are accepted (gzip is recognised by its magic
+    bytes); a missing :obj:`path` is read from :obj:`path.gz` when that
+    exists.
 
     Args:
         path (str or os.PathLike): The file to read.
         sha256 (str, optional): If given, the expected SHA-256 digest of the
             uncompressed content; a mismatch raises. (default: :obj:`None`)
+        max_id (int, optional): The largest user or item id accepted.
+            (default: :obj:`MAX_ID`, :math:`2^{31} - 1`)
 
     Returns:
         torch.Tensor: The :obj:`(user, item)` pairs, :obj:`torch.long` of
         shape :obj:`[2, E]`, in file order.
 
     Raises:
-        FileNotFoundError: If :obj:`path` does not exist.
-        ValueError: On a malformed line (the message names the file and the
-            line), a damaged gzip stream or a checksum mismatch.
+        FileNotFoundError: If neither :obj:`path` nor :obj:`path.gz`
+            exists.
+        ValueError: On a malformed line or an id above :obj:`max_id` (the
+            message names the file and the line), a damaged gzip stream or
+            a checksum mismatch.
     """
-    return read_lightgcn_file_with_num_users(path, sha256)[0]
+    return read_lightgcn_file_with_num_users(path, sha256, max_id)[0]
 
 
 def read_lightgcn_file_with_num_users(
-    path: PathLike, sha256: Optional[str] = None
+    path: PathLike, sha256: Optional[str] = None, max_id: int = MAX_ID
 ) -> Tuple[Tensor, int]:
     r"""Same as :func:`read_lightgcn_file`, and also returns the number of
     users declared in the file (largest user id plus one), which counts users
     without interactions.
     """
-    path = os.fspath(path)
+    max_id = check_int(max_id, 'max_id', minimum=0)
+    path = resolve_lightgcn_path(path)
     content = read_lightgcn_bytes(path)
     if sha256 is not None:
         verify_sha256(content, sha256, path)
-    try:
-        text = content.decode('utf-8')
-    except UnicodeDecodeError as e:
-        raise ValueError(f"'{path}' is not a text file ({e})") from e
-    return parse_lightgcn_text(text, path)
+    return parse_lightgcn_text(content, path, max_id)

@@ -5,7 +5,6 @@ from torch_geometric_negsamp.sampler.base import (
     NegativeSampler,
     UnsatisfiableError,
 )
-from torch_geometric_negsamp.sampler.bernoulli import BernoulliSampler
 from torch_geometric_negsamp.sampler.neighbor_backend import neighbor_backend
 from torch_geometric_negsamp.sampler.popularity import PopularitySampler
 from torch_geometric_negsamp.sampler.registry import (
@@ -30,7 +29,6 @@ from torch_geometric_negsamp.sampler.weighted import WeightedSampler
 
 register_sampler('uniform')(UniformSampler)
 register_sampler('popularity')(PopularitySampler)
-register_sampler('bernoulli')(BernoulliSampler)
 
 __all__ = [
     'NegativeSampler',
@@ -38,7 +36,6 @@ __all__ = [
     'UniformSampler',
     'WeightedSampler',
     'PopularitySampler',
-    'BernoulliSampler',
     'SAMPLERS',
     'register_sampler',
     'resolve_sampler',

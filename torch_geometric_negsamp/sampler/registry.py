@@ -17,7 +17,10 @@ def _check_sampler_class(cls: Any) -> None:
 
 #: The registered samplers, by normalised name.
 SAMPLERS: Registry[Type[NegativeSampler]] = Registry(
-    'sampler', suffix='sampler', check=_check_sampler_class
+    'sampler',
+    suffix='sampler',
+    check=_check_sampler_class,
+    base=NegativeSampler,
 )
 
 
@@ -41,18 +44,4 @@ def resolve_sampler(
         >>> resolve_sampler('popularity', amount=4, alpha=0.5)
         PopularitySampler(mode='triplet', amount=4, alpha=0.5, ...)
     """
-    if isinstance(query, NegativeSampler):
-        if args or kwargs:
-            raise ValueError(
-                'arguments cannot be passed with a sampler instance (got '
-                f'{list(kwargs) or len(args)})'
-            )
-        return query
-    if isinstance(query, type) and issubclass(query, NegativeSampler):
-        return query(*args, **kwargs)
-    if isinstance(query, str):
-        return SAMPLERS.get(query, 'query')(*args, **kwargs)
-    raise TypeError(
-        f"'query' must be a sampler name, class or instance "
-        f'(got {type(query).__name__})'
-    )
+    return SAMPLERS.resolve(query, *args, **kwargs)

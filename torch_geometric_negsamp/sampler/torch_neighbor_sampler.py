@@ -13,12 +13,19 @@ from torch_geometric.sampler import (
 from torch_geometric.sampler.base import SubgraphType
 from torch_geometric.typing import NodeType
 
-from torch_geometric_negsamp._random import group_shuffle, randint_below
-from torch_geometric_negsamp._validate import check_bool, check_generator
+from torch_geometric_negsamp._random import (
+    SeededStream,
+    group_shuffle,
+    make_generator,
+    randint_below,
+)
+from torch_geometric_negsamp._validate import (
+    check_bool,
+)
 from torch_geometric_negsamp.index import sorted_contains
 
 
-class TorchNeighborSampler(NeighborSampler):
+class TorchNeighborSampler(NeighborSampler, SeededStream):
     r"""A :class:`torch_geometric.sampler.NeighborSampler` whose sampling
     routine is written in plain PyTorch, so that
     :class:`~torch_geometric.loader.NeighborLoader` and
@@ -47,7 +54,10 @@ class TorchNeighborSampler(NeighborSampler):
     neighbour positions and uniform shuffles, however large the degree).
     By default they use PyTorch's global generator, as PyG's backends do,
     so runs are reproducible under :func:`torch.manual_seed` and every
-    :class:`~torch.utils.data.DataLoader` worker draws its own stream.
+    :class:`~torch.utils.data.DataLoader` worker draws its own stream; with
+    a :obj:`seed` or :obj:`generator` the sampler has a stream of its own
+    (:class:`~torch_geometric_negsamp._random.SeededStream`: distinct and
+    reproducible in every worker too).
 
     The cost of a hop is linear in the summed in-degree of the frontier
     nodes that have more than :obj:`num_neighbors[h]` neighbours (every such
@@ -77,12 +87,13 @@ class TorchNeighborSampler(NeighborSampler):
             sorted by column. (default: :obj:`False`)
         share_memory (bool, optional): Move the CSC arrays to shared memory.
             (default: :obj:`False`)
-        generator (torch.Generator, optional): The generator of the draws
-            in the main process. A :class:`~torch.utils.data.DataLoader`
-            worker draws from its own global generator instead, which
-            PyTorch seeds distinctly per worker, so that workers never
-            repeat each other's neighbourhoods. (default: :obj:`None`, the
+        seed (int, optional): Seed of the sampler's own stream; each
+            :class:`~torch.utils.data.DataLoader` worker derives a distinct,
+            reproducible stream from it. (default: :obj:`None`, PyTorch's
             global generator)
+        generator (torch.Generator, optional): A generator to use instead of
+            :obj:`seed` in the main process (workers derive their own from
+            its initial seed). (default: :obj:`None`)
         **kwargs: Further arguments of
             :class:`~torch_geometric.sampler.NeighborSampler`
             (:obj:`time_attr`, :obj:`weight_attr`, :obj:`directed`,
@@ -109,6 +120,7 @@ class TorchNeighborSampler(NeighborSampler):
         share_memory: bool = False,
         directed: bool = True,
         sample_direction: str = 'forward',
+        seed: Optional[int] = None,
         generator: Optional[torch.Generator] = None,
     ):
         name = self.__class__.__name__
@@ -120,7 +132,8 @@ class TorchNeighborSampler(NeighborSampler):
             ('directed', directed),
         ):
             check_bool(value, flag)
-        self.generator = check_generator(generator)
+        make_generator(seed, generator)  # at most one, each of its kind
+        self.seed, self.generator = seed, generator
         if time_attr is not None:
             raise NotImplementedError(
                 f"'{name}' does not support temporal sampling (got "
@@ -168,11 +181,7 @@ class TorchNeighborSampler(NeighborSampler):
                 f"'{self.__class__.__name__}' does not support temporal "
                 f"sampling (got 'seed_time')"
             )
-        # In a DataLoader worker, the worker's own global generator (seeded
-        # per worker by PyTorch): a stored generator is copied into every
-        # worker and would make them all draw the same neighbourhoods.
-        in_worker = torch.utils.data.get_worker_info() is not None
-        generator = None if in_worker else self.generator
+        generator = self.get_generator()  # distinct per worker
         if isinstance(seed, dict):
             return self._sample_hetero(seed, generator)
         return self._sample_homo(seed, generator)

@@ -320,12 +320,7 @@ STRATEGIES: Dict[str, Type[Strategy]] = {
 
 def strategy_names() -> List[str]:
     r"""All names accepted by :func:`build_strategy`."""
-    static = [
-        name
-        for name, cls in SAMPLERS.items()
-        if cls.__name__ != 'BernoulliSampler'
-    ]
-    return sorted(static) + sorted(STRATEGIES)
+    return sorted(SAMPLERS) + sorted(STRATEGIES)
 
 
 def build_strategy(
@@ -339,7 +334,7 @@ def build_strategy(
     key = name.lower().replace('-', '').replace('_', '')
     if key in STRATEGIES:
         return STRATEGIES[key](train_index, num_users, num_items, **kwargs)
-    if key in SAMPLERS and key != 'bernoulli':
+    if key in SAMPLERS:
         return StaticStrategy(
             train_index,
             num_users,

@@ -12,12 +12,10 @@ from torch_geometric.typing import EdgeType
 
 from torch_geometric_negsamp._edge_types import (
     canonical_edge_type,
+    check_edge_index,
     typed_positives,
 )
-from torch_geometric_negsamp._validate import (
-    check_bool,
-    check_edge_index,
-)
+from torch_geometric_negsamp._validate import check_bool
 from torch_geometric_negsamp.sampler.base import NegativeSampler
 from torch_geometric_negsamp.sampler.registry import resolve_sampler
 

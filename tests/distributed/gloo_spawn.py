@@ -1,7 +1,11 @@
+r"""Runs a function in several gloo processes with the environment that
+torchrun sets (a module of its own: :func:`torch.multiprocessing.spawn`
+pickles the entry point by module name, and every test folder has a
+``conftest``)."""
+
 import os
 import socket
 
-import pytest
 import torch.multiprocessing as mp
 
 
@@ -23,12 +27,7 @@ def _entry(rank, world, port, fn, args):
     fn(rank, world, *args)
 
 
-@pytest.fixture
-def spawn():
-    r"""Runs ``fn(rank, world, *args)`` in :obj:`world` gloo processes with
-    the environment torchrun would set; a failing rank fails the test."""
-
-    def run(fn, world=2, args=()):
-        mp.spawn(_entry, args=(world, free_port(), fn, args), nprocs=world)
-
-    return run
+def spawn(fn, world: int = 2, args=()) -> None:
+    r"""Runs ``fn(rank, world, *args)`` in :obj:`world` processes; a failing
+    rank fails the caller."""
+    mp.spawn(_entry, args=(world, free_port(), fn, args), nprocs=world)
