@@ -80,11 +80,11 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
             The graph.
         num_neighbors (List[int] or Dict[Tuple[str, str, str], List[int]]):
             Neighbours to sample per node and hop (:obj:`-1` for all).
-        edge_label_index (torch.Tensor or EdgeType or Tuple[EdgeType,
-            torch.Tensor], optional): The positive links of the mini-batches,
-            shape ``[2, P]`` (default: all edges); for heterogeneous data
-            its edge type is required (the ``(src, dst)`` shorthand
-            resolved as PyG does).
+        edge_label_index (torch.Tensor or tuple, optional): The positive
+            links of the mini-batches, shape ``[2, P]`` (default: all
+            edges); for heterogeneous data their edge type is required,
+            alone or as ``(edge_type, edge_index)`` (the ``(src, dst)``
+            shorthand resolved as PyG does).
         extra_positives (torch.Tensor or list or dict, optional): Further
             edges no negative may hit, e.g. validation and test edges, each
             of shape ``[2, *]``; a dict keyed by the edge type of
