@@ -1,12 +1,15 @@
 import pytest
 import torch
-from torch_geometric.data import HeteroData
+from torch_geometric.data import Data, HeteroData
 
 from torch_geometric_negsamp._edge_types import (
     canonical_edge_type,
+    check_edge_index,
+    check_edge_list,
     is_edge_type,
     resolve_edge_types,
     resolve_keyed,
+    typed_positives,
 )
 
 
@@ -57,3 +60,37 @@ def test_edge_type_lists_and_keyed_dicts(data):
         resolve_keyed(data, {('a', 'b'): 1}, 'extra')
     with pytest.raises(ValueError, match="'extra' names edge type .* twice"):
         resolve_keyed(data, {'rev': 1, ('item', 'user'): 2}, 'extra')
+
+
+def test_check_edge_index_and_list():
+    edges = torch.tensor([[0, 1], [2, 0]], dtype=torch.int32)
+    out = check_edge_index(edges, 'e', 2, 3)
+    assert out.dtype == torch.long and torch.equal(out, edges.long())
+    with pytest.raises(ValueError, match=r"^'e\[1\]' holds node index 3"):
+        check_edge_index(torch.tensor([[0], [3]]), 'e', 2, 3)
+    with pytest.raises(ValueError, match=r"'e' must have shape \[2, \*\]"):
+        check_edge_index(torch.tensor([[0], [1], [1]]), 'e', 2, 3)
+    listed = check_edge_list([edges, edges[:, :1]], 'e', 2, 3)
+    assert [t.size(1) for t in listed] == [2, 1]
+    with pytest.raises(ValueError, match=r"^'e\[1\]\[0\]' holds node"):
+        check_edge_list([edges, torch.tensor([[5], [0]])], 'e', 2, 3)
+    with pytest.raises(TypeError, match="'e' must be a tensor or a list"):
+        check_edge_list(3, 'e', 2, 3)
+
+
+def test_typed_positives(data):
+    rates = ('user', 'rates', 'item')
+    held = torch.tensor([[1], [1]])
+    assert typed_positives(None, 'x', data, rates) == []
+    for value in (held, [held], {rates: held}, {'rates': [held]}):
+        out = typed_positives(value, 'x', data, rates)
+        assert len(out) == 1 and torch.equal(out[0], held)
+    with pytest.raises(ValueError, match=r"holds edge type\(s\) \[\('user'"):
+        typed_positives({'views': held}, 'x', data, rates)
+    with pytest.raises(ValueError, match='names no single edge type'):
+        typed_positives({('user', 'item'): held}, 'x', data, rates)
+    homo = Data(edge_index=torch.tensor([[0], [1]]), num_nodes=2)
+    out = typed_positives(held, 'x', homo, None)
+    assert torch.equal(out[0], held)
+    with pytest.raises(TypeError, match='homogeneous graph'):
+        typed_positives({rates: held}, 'x', homo, None)

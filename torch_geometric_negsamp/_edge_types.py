@@ -11,7 +11,13 @@ no edge type of the data is an error, never silently ignored.
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence, TypeVar
 
+from torch import Tensor
 from torch_geometric.typing import EdgeType
+
+from torch_geometric_negsamp._validate import (
+    check_edge_ids,
+    check_index_tensor,
+)
 
 V = TypeVar('V')
 
@@ -111,3 +117,73 @@ def resolve_keyed(
             )
         out[et] = value
     return out
+
+
+# ------------------------------------------- the edges of one edge type
+def check_edge_index(
+    value: Any, name: str, num_src_nodes: int, num_dst_nodes: int
+) -> Tensor:
+    r"""A ``[2, E]`` integer tensor of (source, destination) node ids, row
+    0 in ``[0, num_src_nodes)`` and row 1 in ``[0, num_dst_nodes)`` (see
+    :func:`~torch_geometric_negsamp._validate.check_edge_ids`); returned as
+    :obj:`long`."""
+    check_index_tensor(value, name, dim=2, rows=2)
+    check_edge_ids(value, name, num_src_nodes, num_dst_nodes)
+    return value.long()
+
+
+def check_edge_list(
+    value: Any, name: str, num_src_nodes: int, num_dst_nodes: int
+) -> List[Tensor]:
+    r"""A tensor or a list of tensors of edges, each checked by
+    :func:`check_edge_index` (named ``name[i]`` in a list); returned as a
+    list of :obj:`long` tensors."""
+    if isinstance(value, Tensor):
+        return [check_edge_index(value, name, num_src_nodes, num_dst_nodes)]
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(
+            f"'{name}' must be a tensor or a list of tensors "
+            f'(got {type(value).__name__})'
+        )
+    return [
+        check_edge_index(v, f'{name}[{i}]', num_src_nodes, num_dst_nodes)
+        for i, v in enumerate(value)
+    ]
+
+
+def typed_positives(
+    value: Any, name: str, data: Any, edge_type
+) -> List[Tensor]:
+    r"""Further positives of one edge type, as a list of :obj:`long`
+    tensors checked by :func:`check_edge_list`.
+
+    For a :class:`~torch_geometric.data.HeteroData` with :obj:`edge_type`,
+    :obj:`value` may be a dict keyed by edge type, its keys resolved as PyG
+    resolves them (the ``(src, dst)`` shorthand included); a key of no edge
+    type of the data, or of another type than :obj:`edge_type`, is an
+    error. Otherwise it is a tensor or a list of tensors of
+    :obj:`edge_type` (of the graph's nodes when :obj:`edge_type` is
+    :obj:`None`)."""
+    if value is None:
+        return []
+    if edge_type is None:
+        if isinstance(value, dict):
+            raise TypeError(
+                f"'{name}' must be a tensor or a list of tensors for a "
+                f'homogeneous graph (got dict)'
+            )
+        return check_edge_list(value, name, data.num_nodes, data.num_nodes)
+    if isinstance(value, dict):
+        keyed = resolve_keyed(data, value, name)
+        others = [et for et in keyed if et != tuple(edge_type)]
+        if others:
+            raise ValueError(
+                f"'{name}' holds edge type(s) {others}, but only "
+                f'{tuple(edge_type)} is sampled'
+            )
+        value = keyed.get(tuple(edge_type), [])
+        name = f'{name}[{tuple(edge_type)!r}]'
+    src_type, _, dst_type = edge_type
+    return check_edge_list(
+        value, name, data[src_type].num_nodes, data[dst_type].num_nodes
+    )

@@ -7,14 +7,14 @@ import torch_geometric.typing
 from torch_geometric.data import HeteroData
 from torch_geometric.sampler import NegativeSampling
 
-import torch_geometric_negsamp.loader.seed_aware_mixin as seed_aware_mixin
+import torch_geometric_negsamp.sampler.seed_aware_mixin as seed_aware_mixin
 from torch_geometric_negsamp import UniformSampler, UnsatisfiableError
-from torch_geometric_negsamp.loader import (
-    LinkNeighborLoader,
+from torch_geometric_negsamp.loader import LinkNeighborLoader
+from torch_geometric_negsamp.sampler import (
     SeedAwareNeighborSampler,
     SeedAwareTorchNeighborSampler,
     TorchNeighborSampler,
-    has_compiled_backend,
+    neighbor_backend,
 )
 
 RATES = ('user', 'rates', 'item')
@@ -381,7 +381,12 @@ def test_other_neg_sampling_passes_through(make_graph):
     loader = LinkNeighborLoader(data, [2], batch_size=4)
     batch = next(iter(loader))
     assert batch.edge_label_index.shape == (2, 4)
-    assert isinstance(loader.link_sampler, SeedAwareTorchNeighborSampler)
+    expected = (
+        SeedAwareTorchNeighborSampler
+        if neighbor_backend() == 'torch'
+        else SeedAwareNeighborSampler
+    )
+    assert type(loader.link_sampler) is expected
 
 
 def test_float_amount_binary(make_graph):
@@ -426,132 +431,3 @@ def test_hetero_fits_the_label_edge_type(make_graph):
     assert bool(
         sampler.index(RATES).contains(torch.tensor([0]), torch.tensor([4]))
     )
-
-
-def test_backend_choice(make_graph, monkeypatch):
-    data = make_graph('homo')
-    assert has_compiled_backend() == bool(
-        torch_geometric.typing.WITH_PYG_LIB
-        or torch_geometric.typing.WITH_TORCH_SPARSE
-    )
-    monkeypatch.setattr(torch_geometric.typing, 'WITH_PYG_LIB', False)
-    monkeypatch.setattr(torch_geometric.typing, 'WITH_TORCH_SPARSE', False)
-    loader = LinkNeighborLoader(data, [1], neg_sampling=UniformSampler())
-    assert type(loader.link_sampler) is SeedAwareTorchNeighborSampler
-    monkeypatch.setattr(torch_geometric.typing, 'WITH_TORCH_SPARSE', True)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        loader = LinkNeighborLoader(data, [1], neg_sampling=UniformSampler())
-    assert type(loader.link_sampler) is SeedAwareNeighborSampler
-
-
-def test_repr(make_graph):
-    loader = LinkNeighborLoader(
-        make_graph('homo'), [1], neg_sampling=UniformSampler(seed=3)
-    )
-    assert repr(loader) == (
-        "LinkNeighborLoader(neg_sampling=UniformSampler(mode='triplet', "
-        'amount=1, filtered=True, seed=3), '
-        'neighbor_sampler=SeedAwareTorchNeighborSampler)'
-    )
-
-
-def test_invalid_arguments_raise(make_graph):
-    data = make_graph('homo')
-    hetero = make_graph('hetero')
-    with pytest.raises(ValueError, match="'neg_sampling_ratio'"):
-        LinkNeighborLoader(
-            data, [1], neg_sampling=UniformSampler(), neg_sampling_ratio=2.0
-        )
-    with pytest.raises(ValueError, match="'extra_positives' needs a"):
-        LinkNeighborLoader(
-            data,
-            [1],
-            neg_sampling=NegativeSampling('binary'),
-            extra_positives=data.edge_index,
-        )
-    with pytest.raises(TypeError, match="'neighbor_sampler' must mix in"):
-        LinkNeighborLoader(
-            data,
-            [1],
-            neg_sampling=UniformSampler(),
-            neighbor_sampler=TorchNeighborSampler(data, [1]),
-        )
-    fitted = UniformSampler().fit(data)
-    with pytest.raises(ValueError, match='already fitted'):
-        LinkNeighborLoader(
-            data, [1], neg_sampling=fitted, extra_positives=data.edge_index
-        )
-    with pytest.raises(ValueError, match='was not fitted'):
-        LinkNeighborLoader(
-            hetero,
-            [1],
-            edge_label_index=RATES,
-            neg_sampling=UniformSampler().fit(
-                hetero, edge_type=('item', 'rated_by', 'user')
-            ),
-        )
-    with pytest.raises(TypeError, match='dict keyed by edge type'):
-        LinkNeighborLoader(
-            hetero,
-            [1],
-            edge_label_index=RATES,
-            neg_sampling=UniformSampler(),
-            extra_positives=torch.tensor([[0], [0]]),
-        )
-    with pytest.raises(ValueError, match='not an edge type'):
-        LinkNeighborLoader(
-            hetero,
-            [1],
-            edge_label_index=RATES,
-            neg_sampling=UniformSampler(),
-            extra_positives={('user', 'x', 'item'): torch.tensor([[0], [0]])},
-        )
-    with pytest.raises(ValueError, match="loader's edges are of type"):
-        LinkNeighborLoader(
-            hetero,
-            [1],
-            edge_label_index=RATES,
-            neg_sampling=UniformSampler(),
-            extra_positives={
-                ('item', 'rated_by', 'user'): torch.tensor([[0], [0]])
-            },
-        )
-    with pytest.raises(TypeError, match='homogeneous graph'):
-        LinkNeighborLoader(
-            data,
-            [1],
-            neg_sampling=UniformSampler(),
-            extra_positives={RATES: data.edge_index},
-        )
-    with pytest.raises(TypeError, match='a tensor or a list'):
-        LinkNeighborLoader(
-            data, [1], neg_sampling=UniformSampler(), extra_positives=3
-        )
-    # A sampler fitted on another graph:
-    other = UniformSampler().fit(torch.tensor([[0], [1]]), 3)
-    loader = LinkNeighborLoader(data, [1], neg_sampling=other)
-    with pytest.raises(ValueError, match='fit it on the same graph'):
-        next(iter(loader))
-
-
-def test_store_data_needs_a_fitted_sampler():
-    fit = LinkNeighborLoader._prepare_fit
-    with pytest.raises(ValueError, match='must be fitted before'):
-        fit((object(), object()), None, UniformSampler(), None)
-    fitted = UniformSampler().fit(torch.tensor([[0], [1]]), 2)
-    with pytest.raises(ValueError, match="needs 'data' to be"):
-        fit((object(), object()), None, fitted, torch.tensor([[0], [1]]))
-    assert fit((object(), object()), None, fitted, None) is None
-
-
-def test_pyg_validation_comes_before_fitting(make_graph):
-    sampler = UniformSampler('triplet')
-    with pytest.raises(ValueError, match="'edge_label' needs to be"):
-        LinkNeighborLoader(
-            make_graph('homo'),
-            [1],
-            neg_sampling=sampler,
-            edge_label=torch.ones(18),
-        )
-    assert not sampler.is_fitted

@@ -129,24 +129,150 @@ def test_functional_name_and_repr():
     )
 
 
-def test_errors():
-    data = _data()
+def test_init_errors():
     with pytest.raises(TypeError, match="'sampler' must be a NegativeSampler"):
         AddNegativeSamples(3)
     with pytest.raises(ValueError, match="'key' must be a non-empty"):
         AddNegativeSamples('uniform', key='')
     with pytest.raises(ValueError, match="'split_labels=True' applies to"):
         AddNegativeSamples(UniformSampler('triplet'), split_labels=True)
+    with pytest.raises(TypeError, match="'split_labels' must be a bool"):
+        AddNegativeSamples('uniform', split_labels='no')
+    with pytest.raises(TypeError, match="'extra_positives' must be a tensor"):
+        AddNegativeSamples('uniform', extra_positives=3)
+
+
+def _hetero():
+    data = HeteroData()
+    data['user'].num_nodes = 3
+    data['item'].num_nodes = 4
+    data['user', 'rates', 'item'].edge_index = torch.tensor([[0, 1], [1, 3]])
+    data['item', 'rev', 'user'].edge_index = torch.tensor([[1, 3], [0, 1]])
+    return data
+
+
+def _homo(**attrs):
+    data = Data(edge_index=torch.tensor([[0, 1, 2], [1, 2, 3]]), num_nodes=4)
+    for name, value in attrs.items():
+        data[name] = value
+    return data
+
+
+T = torch.tensor
+# Each row: data, transform arguments, error, message.
+FORWARD_ERRORS = [
+    (_hetero, {}, ValueError, "'edge_type' must be given"),
+    (
+        _hetero,
+        {'edge_type': ('user', 'x', 'item')},
+        ValueError,
+        "'edge_type' .* names no single edge type",
+    ),
+    (_hetero, {'edge_type': 5}, TypeError, "'edge_type' must name"),
+    (
+        lambda: _homo(edge_label_index=T([[0], [4]])),
+        {},
+        ValueError,
+        r"^'edge_label_index\[1\]' holds node index 4, out of range for 4 "
+        r'nodes$',
+    ),
+    (
+        lambda: Data(edge_index=T([[0.0], [1.0]]), num_nodes=2),
+        {},
+        TypeError,
+        "'edge_index' must hold integer ids",
+    ),
+    (
+        lambda: _homo(edge_label_index=T([[0, 1], [1, 2]]), edge_label=T([1])),
+        {},
+        ValueError,
+        r"'edge_label' must hold one label per column of 'edge_label_index' "
+        r'\(2\) \(got \[1\]\)',
+    ),
+    (
+        _homo,
+        {'extra_positives': T([[-1], [0]])},
+        ValueError,
+        r"^'extra_positives\[0\]' holds node index -1",
+    ),
+    (
+        _homo,
+        {'extra_positives': {('a', 'to', 'a'): T([[0], [1]])}},
+        TypeError,
+        'homogeneous graph',
+    ),
+    (
+        _hetero,
+        {
+            'edge_type': ('user', 'item'),
+            'extra_positives': {('item', 'user'): T([[0], [1]])},
+        },
+        ValueError,
+        'but only .* is sampled',
+    ),
+    (
+        _hetero,
+        {
+            'edge_type': ('user', 'item'),
+            'extra_positives': {('user', 'item'): T([[0], [4]])},
+        },
+        ValueError,
+        r"^'extra_positives\[\('user', 'rates', 'item'\)\]\[1\]' holds "
+        r'node index 4',
+    ),
+    # Binary mode with no positive: once blamed on 'num_samples'.
+    (
+        lambda: Data(edge_index=T([[], []], dtype=torch.long), num_nodes=3),
+        {},
+        ValueError,
+        "^'edge_index' holds no positive edge",
+    ),
+    (
+        lambda: _homo(edge_label_index=T([[0], [2]]), edge_label=T([0.0])),
+        {},
+        ValueError,
+        "^'edge_label_index' holds no positive edge .* labelled 0",
+    ),
+]
+
+
+@pytest.mark.parametrize('make,kwargs,error,match', FORWARD_ERRORS)
+def test_forward_errors(make, kwargs, error, match):
+    data = make()
+    before = [set(store.keys()) for store in data.stores]
+    sampler = UniformSampler('binary', seed=0)
+    transform = AddNegativeSamples(sampler, **kwargs)
+    with pytest.raises(error, match=match):
+        transform(data)
+    # Nothing was fitted or written before the error:
+    assert not sampler.is_fitted
+    assert [set(store.keys()) for store in data.stores] == before
+
+
+def test_not_data_raises():
     with pytest.raises(TypeError, match="'data' must be Data or HeteroData"):
         AddNegativeSamples('uniform').forward(3)
-    hetero = HeteroData()
-    hetero['a'].num_nodes = 2
-    hetero['a', 'to', 'a'].edge_index = torch.tensor([[0], [1]])
-    with pytest.raises(ValueError, match="'edge_type' must be given"):
-        AddNegativeSamples('uniform')(hetero)
-    with pytest.raises(ValueError, match='is not an edge type'):
-        AddNegativeSamples('uniform', edge_type=('a', 'x', 'a'))(hetero)
-    assert data.num_edges > 0
+
+
+def test_triplet_without_positives_is_empty():
+    data = Data(edge_index=torch.empty(2, 0, dtype=torch.long), num_nodes=3)
+    out = AddNegativeSamples(UniformSampler('triplet', 2))(data)
+    assert out.src_index.shape == (0,) and out.dst_neg_index.shape == (0, 2)
+
+
+def test_hetero_extra_positives_by_shorthand_are_never_drawn():
+    # User 0 rates item 1; items 0, 2 are held out by the (src, dst)
+    # shorthand key, so item 3 is user 0's only valid negative.
+    data = _hetero()
+    held_out = T([[0, 0], [0, 2]])
+    transform = AddNegativeSamples(
+        UniformSampler('triplet', 5, seed=0),
+        edge_type=('user', 'item'),
+        extra_positives={('user', 'item'): held_out},
+    )
+    out = transform(data)
+    store = out['user', 'rates', 'item']
+    assert store.dst_neg_index[0].tolist() == [3] * 5
 
 
 def test_labelled_negatives_are_not_taken_as_positives():

@@ -1,39 +1,36 @@
 r"""A :class:`torch_geometric.loader.LinkNeighborLoader` with filtered,
 per-source negatives."""
 
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch_geometric.loader
 import torch_geometric.typing
 from torch import Tensor
 from torch_geometric.data import Data, HeteroData
-from torch_geometric.loader.utils import get_edge_label_index
 from torch_geometric.sampler import NegativeSampling, NeighborSampler
 from torch_geometric.sampler.base import SubgraphType
 from torch_geometric.typing import EdgeType, InputEdges, OptTensor
 
-from torch_geometric_negsamp.loader.seed_aware_mixin import (
+from torch_geometric_negsamp._edge_types import (
+    canonical_edge_type,
+    check_edge_index,
+    typed_positives,
+)
+from torch_geometric_negsamp._validate import check_bool
+from torch_geometric_negsamp.sampler.base import NegativeSampler
+from torch_geometric_negsamp.sampler.neighbor_backend import neighbor_backend
+from torch_geometric_negsamp.sampler.seed_aware_mixin import (
     SeedAwareSamplerMixin,
 )
-from torch_geometric_negsamp.loader.seed_aware_neighbor_sampler import (
+from torch_geometric_negsamp.sampler.seed_aware_neighbor_sampler import (
     SeedAwareNeighborSampler,
 )
-from torch_geometric_negsamp.loader.seed_aware_torch_neighbor_sampler import (
+from torch_geometric_negsamp.sampler.seed_aware_torch_neighbor_sampler import (
     SeedAwareTorchNeighborSampler,
 )
-from torch_geometric_negsamp.sampler.base import NegativeSampler
 
 EdgeIndices = Union[Tensor, Sequence[Tensor]]
 ExtraPositives = Union[EdgeIndices, Dict[EdgeType, EdgeIndices]]
-
-
-def has_compiled_backend() -> bool:
-    r"""Returns :obj:`True` if PyG can sample neighbours itself, i.e. if
-    :obj:`pyg-lib` or :obj:`torch-sparse` is installed."""
-    return bool(
-        torch_geometric.typing.WITH_PYG_LIB
-        or torch_geometric.typing.WITH_TORCH_SPARSE
-    )
 
 
 class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
@@ -64,11 +61,15 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
     :obj:`edge_label_index`). With :obj:`on_unsatisfiable="drop"`, positives
     whose source has no valid negative are removed from the mini-batch.
 
-    Any other :obj:`neg_sampling` is passed to PyG unchanged. Neighbours are
-    sampled by PyG's backend when :obj:`pyg-lib` or :obj:`torch-sparse` is
-    installed, and otherwise by the pure-PyTorch
-    :class:`~torch_geometric_negsamp.loader.TorchNeighborSampler`, so the
-    loader works after a plain :obj:`pip install`.
+    Any other :obj:`neg_sampling` is passed to PyG unchanged. The
+    neighbour-sampling backend is chosen per request by
+    :func:`~torch_geometric_negsamp.sampler.neighbor_backend`: PyG's compiled
+    sampler (:obj:`pyg-lib` or :obj:`torch-sparse`) where it supports the
+    request, the pure-PyTorch
+    :class:`~torch_geometric_negsamp.sampler.TorchNeighborSampler` where it
+    does not (e.g. :obj:`disjoint=True` with :obj:`torch-sparse` alone) or
+    where neither is installed, so the loader works after a plain
+    :obj:`pip install`.
 
     With :obj:`num_workers > 0`, every worker draws a distinct negative
     stream; if the sampler has a :obj:`seed`, the streams are reproducible
@@ -79,14 +80,17 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
             The graph.
         num_neighbors (List[int] or Dict[Tuple[str, str, str], List[int]]):
             Neighbours to sample per node and hop (:obj:`-1` for all).
-        edge_label_index (torch.Tensor or EdgeType or Tuple[EdgeType,
-            torch.Tensor], optional): The positive links of the mini-batches,
-            shape ``[2, P]`` (default: all edges).
+        edge_label_index (torch.Tensor or tuple, optional): The positive
+            links of the mini-batches, shape ``[2, P]`` (default: all
+            edges); for heterogeneous data their edge type is required,
+            alone or as ``(edge_type, edge_index)`` (the ``(src, dst)``
+            shorthand resolved as PyG does).
         extra_positives (torch.Tensor or list or dict, optional): Further
             edges no negative may hit, e.g. validation and test edges, each
             of shape ``[2, *]``; a dict keyed by the edge type of
-            :obj:`edge_label_index` for heterogeneous data. Only used to fit
-            an unfitted sampler. (default: :obj:`None`)
+            :obj:`edge_label_index` for heterogeneous data (keys resolved
+            as PyG does; another or an unknown edge type is an error). Only
+            used to fit an unfitted sampler. (default: :obj:`None`)
         neg_sampling (torch_geometric.sampler.NegativeSampling, optional):
             The negative sampling configuration: a
             :class:`~torch_geometric_negsamp.sampler.NegativeSampler` for
@@ -96,8 +100,9 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
             A neighbour sampler to use instead of the default one; with a
             :class:`~torch_geometric_negsamp.sampler.NegativeSampler` it must
             mix in
-            :class:`~torch_geometric_negsamp.loader.SeedAwareSamplerMixin`.
-            (default: :obj:`None`)
+            :class:`~torch_geometric_negsamp.sampler.SeedAwareSamplerMixin`.
+            (default: :obj:`None`, the backend of
+            :func:`~torch_geometric_negsamp.sampler.neighbor_backend`)
         **kwargs: The other arguments of
             :class:`torch_geometric.loader.LinkNeighborLoader`
             (:obj:`edge_label`, :obj:`replace`, :obj:`subgraph_type`,
@@ -137,6 +142,15 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
         extra_positives: Optional[ExtraPositives] = None,
         **kwargs,
     ):
+        for flag, value in (
+            ('replace', replace),
+            ('disjoint', disjoint),
+            ('is_sorted', is_sorted),
+            ('directed', directed),
+        ):
+            check_bool(value, flag)
+        if filter_per_worker is not None:
+            check_bool(filter_per_worker, 'filter_per_worker')
         ours = isinstance(neg_sampling, NegativeSampler)
         if (
             ours
@@ -165,17 +179,32 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
                 f"draw the negatives of '{neg_sampling.__class__.__name__}' "
                 f'(got {type(neighbor_sampler).__name__})'
             )
+        label = None
+        if isinstance(data, (Data, HeteroData)):
+            label = _label_edges(data, edge_label_index)
+            if isinstance(data, HeteroData):
+                # PyG asserts on edge types: hand it the resolved one.
+                edge_label_index = (
+                    (label[0], edge_label_index[1])
+                    if _is_typed_tensor(edge_label_index)
+                    else label[0]
+                )
         fit = None
         if ours:  # Validated now, fitted once PyG has checked the rest:
-            fit = self._prepare_fit(
-                data, edge_label_index, neg_sampling, extra_positives
-            )
+            fit = self._prepare_fit(data, label, neg_sampling, extra_positives)
 
         if neighbor_sampler is None:
+            backend = neighbor_backend(
+                disjoint=disjoint,
+                time_attr=time_attr,
+                weight_attr=weight_attr,
+                subgraph_type=subgraph_type,
+                directed=directed,
+            )
             cls = (
-                SeedAwareNeighborSampler
-                if has_compiled_backend()
-                else SeedAwareTorchNeighborSampler
+                SeedAwareTorchNeighborSampler
+                if backend == 'torch'
+                else SeedAwareNeighborSampler
             )
             neighbor_sampler = cls(
                 data,
@@ -221,13 +250,15 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
     @staticmethod
     def _prepare_fit(
         data,
-        edge_label_index: InputEdges,
+        label: Optional[Tuple[Optional[EdgeType], Tensor]],
         sampler: NegativeSampler,
         extra_positives: Optional[ExtraPositives],
     ) -> Optional[Callable[[], None]]:
         r"""Checks the arguments and returns the call that fits the sampler
-        (:obj:`None` if it is fitted already)."""
-        if not isinstance(data, (Data, HeteroData)):
+        (:obj:`None` if it is fitted already); :obj:`label` is what
+        :func:`_label_edges` returned (:obj:`None` for a
+        (FeatureStore, GraphStore) :obj:`data`)."""
+        if label is None:
             if not sampler.is_fitted:
                 raise ValueError(
                     f"'{sampler.__class__.__name__}' must be fitted before "
@@ -240,7 +271,7 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
                     'Data or HeteroData object'
                 )
             return None
-        input_type, label_index = get_edge_label_index(data, edge_label_index)
+        input_type, label_index = label
         if sampler.is_fitted:
             if extra_positives is not None:
                 raise ValueError(
@@ -250,7 +281,18 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
                 )
             sampler.index(input_type)  # raises if this type was not fitted
             return None
-        extras = [label_index] + _as_list(extra_positives, input_type, data)
+        if (
+            isinstance(data, HeteroData)
+            and extra_positives is not None
+            and not isinstance(extra_positives, dict)
+        ):
+            raise TypeError(
+                f"'extra_positives' must be a dict keyed by edge type for "
+                f'HeteroData (got {type(extra_positives).__name__})'
+            )
+        extras = [label_index] + typed_positives(
+            extra_positives, 'extra_positives', data, input_type
+        )
         if isinstance(data, HeteroData):
             return lambda: sampler.fit(
                 data,
@@ -267,46 +309,54 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
         )
 
 
-def _as_list(
-    extra: Optional[ExtraPositives], input_type: Optional[EdgeType], data
-) -> List[Tensor]:
-    r"""Validates :obj:`extra_positives` and returns the list of its edge
-    index tensors for :obj:`input_type`."""
-    if extra is None:
-        return []
-    if isinstance(data, HeteroData):
-        if not isinstance(extra, dict):
-            raise TypeError(
-                f"'extra_positives' must be a dict keyed by edge type for "
-                f'HeteroData (got {type(extra).__name__})'
-            )
-        canonical: Dict[EdgeType, object] = {}
-        for key, value in extra.items():
-            edge_type = data._to_canonical(key)
-            if edge_type not in data.edge_types:
-                raise ValueError(
-                    f"'extra_positives' has key {key!r}, which "
-                    f'is not an edge type of the data '
-                    f'({data.edge_types})'
-                )
-            canonical[edge_type] = value
-        others = [key for key in canonical if key != input_type]
-        if others:
-            raise ValueError(
-                f"'extra_positives' holds edge type(s) {others} but the "
-                f"loader's edges are of type {input_type}"
-            )
-        extra = canonical.get(input_type, [])
-    elif isinstance(extra, dict):
-        raise TypeError(
-            "'extra_positives' must be a tensor or a list of "
-            'tensors for a homogeneous graph (got dict)'
+def _is_typed_tensor(edge_label_index) -> bool:
+    r"""Whether :obj:`edge_label_index` is an ``(edge_type, tensor)`` pair
+    (rather than an edge type)."""
+    return (
+        isinstance(edge_label_index, (tuple, list))
+        and len(edge_label_index) == 2
+        and not isinstance(edge_label_index[0], str)
+    )
+
+
+def _label_edges(
+    data: Union[Data, HeteroData], edge_label_index: InputEdges
+) -> Tuple[Optional[EdgeType], Tensor]:
+    r"""Checks :obj:`edge_label_index` and returns its edge type
+    (:obj:`None` for homogeneous data) and its ``[2, P]`` positives."""
+    if isinstance(data, Data):
+        if edge_label_index is None:
+            return None, data.edge_index
+        num_nodes = data.num_nodes
+        return None, check_edge_index(
+            edge_label_index, 'edge_label_index', num_nodes, num_nodes
         )
-    if isinstance(extra, Tensor):
-        return [extra]
-    if not isinstance(extra, (list, tuple)):
-        raise TypeError(
-            f"'extra_positives' must be a tensor or a list of "
-            f'tensors (got {type(extra).__name__})'
+    if edge_label_index is None:
+        raise ValueError(
+            "'edge_label_index' must name the edge type of the positives "
+            'for HeteroData, alone or as (edge_type, edge_index) (got None)'
         )
-    return list(extra)
+    if not isinstance(edge_label_index, (tuple, list)):
+        raise TypeError(
+            "'edge_label_index' must be an edge type or an (edge_type, "
+            f'edge_index) pair for HeteroData (got '
+            f'{type(edge_label_index).__name__})'
+        )
+    if not _is_typed_tensor(edge_label_index):
+        edge_type = canonical_edge_type(
+            data, tuple(edge_label_index), 'edge_label_index'
+        )
+        return edge_type, data[edge_type].edge_index
+    edge_type = canonical_edge_type(
+        data, edge_label_index[0], 'edge_label_index[0]'
+    )
+    value = edge_label_index[1]
+    if value is None:
+        return edge_type, data[edge_type].edge_index
+    src_type, _, dst_type = edge_type
+    return edge_type, check_edge_index(
+        value,
+        'edge_label_index',
+        data[src_type].num_nodes,
+        data[dst_type].num_nodes,
+    )

@@ -5,11 +5,24 @@ from torch_geometric_negsamp.sampler.base import (
     NegativeSampler,
     UnsatisfiableError,
 )
+from torch_geometric_negsamp.sampler.neighbor_backend import neighbor_backend
 from torch_geometric_negsamp.sampler.popularity import PopularitySampler
 from torch_geometric_negsamp.sampler.registry import (
     SAMPLERS,
     register_sampler,
     resolve_sampler,
+)
+from torch_geometric_negsamp.sampler.seed_aware_mixin import (
+    SeedAwareSamplerMixin,
+)
+from torch_geometric_negsamp.sampler.seed_aware_neighbor_sampler import (
+    SeedAwareNeighborSampler,
+)
+from torch_geometric_negsamp.sampler.seed_aware_torch_neighbor_sampler import (
+    SeedAwareTorchNeighborSampler,
+)
+from torch_geometric_negsamp.sampler.torch_neighbor_sampler import (
+    TorchNeighborSampler,
 )
 from torch_geometric_negsamp.sampler.uniform import UniformSampler
 from torch_geometric_negsamp.sampler.weighted import WeightedSampler
@@ -26,4 +39,9 @@ __all__ = [
     'SAMPLERS',
     'register_sampler',
     'resolve_sampler',
+    'TorchNeighborSampler',
+    'SeedAwareSamplerMixin',
+    'SeedAwareNeighborSampler',
+    'SeedAwareTorchNeighborSampler',
+    'neighbor_backend',
 ]

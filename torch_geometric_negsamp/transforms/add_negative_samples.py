@@ -1,7 +1,7 @@
 r"""A transform that adds fresh negatives to a graph on every call."""
 
 import math
-from typing import Optional, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -10,6 +10,12 @@ from torch_geometric.data.datapipes import functional_transform
 from torch_geometric.transforms import BaseTransform
 from torch_geometric.typing import EdgeType
 
+from torch_geometric_negsamp._edge_types import (
+    canonical_edge_type,
+    check_edge_index,
+    typed_positives,
+)
+from torch_geometric_negsamp._validate import check_bool
 from torch_geometric_negsamp.sampler.base import NegativeSampler
 from torch_geometric_negsamp.sampler.registry import resolve_sampler
 
@@ -49,14 +55,22 @@ class AddNegativeSamples(BaseTransform):
             :obj:`"triplet"`. (default: :obj:`"binary"`)
         amount (int or float, optional): With a sampler name: negatives per
             positive. (default: :obj:`1`)
-        edge_type (tuple, optional): The supervision edge type of a
-            :class:`~torch_geometric.data.HeteroData`. (default: :obj:`None`)
+        edge_type (tuple or str, optional): The supervision edge type of a
+            :class:`~torch_geometric.data.HeteroData`, resolved as PyG does
+            (the ``(src, dst)`` shorthand included). (default: :obj:`None`)
         key (str, optional): The label attribute name.
             (default: :obj:`"edge_label"`)
         split_labels (bool, optional): Write positive and negative labels to
             separate attributes (binary mode). (default: :obj:`False`)
-        extra_positives (torch.Tensor, optional): Further known positives,
-            ``[2, *]``. (default: :obj:`None`)
+        extra_positives (torch.Tensor or list or dict, optional): Further
+            known positives, ``[2, *]`` each (a tensor or a list of them);
+            for a :class:`~torch_geometric.data.HeteroData`, of
+            :obj:`edge_type`, or a dict keyed by it. (default: :obj:`None`)
+
+    Raises:
+        ValueError: In binary mode, if the data holds no positive edge (the
+            number of negatives is :math:`\lceil P \cdot
+            \mathrm{amount} \rceil` for :math:`P` positives).
 
     Example:
         >>> split = RandomLinkSplit(add_negative_train_samples=False)
@@ -78,7 +92,9 @@ class AddNegativeSamples(BaseTransform):
         edge_type: Optional[EdgeType] = None,
         key: str = 'edge_label',
         split_labels: bool = False,
-        extra_positives: Optional[Tensor] = None,
+        extra_positives: Optional[
+            Union[Tensor, Sequence[Tensor], Dict[EdgeType, Tensor]]
+        ] = None,
     ):
         if isinstance(sampler, str):
             sampler = resolve_sampler(sampler, mode, amount)
@@ -90,6 +106,15 @@ class AddNegativeSamples(BaseTransform):
             )
         if not isinstance(key, str) or not key:
             raise ValueError(f"'key' must be a non-empty string (got {key!r})")
+        check_bool(split_labels, 'split_labels')
+        if extra_positives is not None and not isinstance(
+            extra_positives, (Tensor, list, tuple, dict)
+        ):
+            raise TypeError(
+                f"'extra_positives' must be a tensor, a list of tensors or "
+                f'a dict keyed by edge type '
+                f'(got {type(extra_positives).__name__})'
+            )
         if split_labels and sampler.is_triplet():
             raise ValueError(
                 "'split_labels=True' applies to binary mode "
@@ -107,35 +132,52 @@ class AddNegativeSamples(BaseTransform):
                 raise ValueError(
                     "'edge_type' must be given for HeteroData (got None)"
                 )
-            edge_type = data._to_canonical(self.edge_type)
-            if edge_type not in data.edge_types:
-                raise ValueError(
-                    f"'edge_type' {edge_type} is not an edge "
-                    f'type of the data ({data.edge_types})'
-                )
+            edge_type = canonical_edge_type(data, self.edge_type)
             store = data[edge_type]
+            num_src = data[edge_type[0]].num_nodes
+            num_dst = data[edge_type[-1]].num_nodes
         elif isinstance(data, Data):
             edge_type, store = None, data
+            num_src = num_dst = data.num_nodes
         else:
             raise TypeError(
                 f"'data' must be Data or HeteroData (got "
                 f'{type(data).__name__})'
             )
 
-        pos = (
-            store[f'{self.key}_index']
-            if f'{self.key}_index' in store
-            else store.edge_index
-        )
+        name = f'{self.key}_index'
+        if name not in store:
+            name = 'edge_index'
+        pos = check_edge_index(store[name], name, num_src, num_dst)
         label = store[self.key] if self.key in store else None
+        if label is not None and (
+            not isinstance(label, Tensor)
+            or label.dim() == 0
+            or label.size(0) != pos.size(1)
+        ):
+            raise ValueError(
+                f"'{self.key}' must hold one label per column of '{name}' "
+                f'({pos.size(1)}) (got '
+                f'{list(label.shape) if isinstance(label, Tensor) else label})'
+            )
         if label is not None and label.is_floating_point():
             # Float labels mark existing negatives with 0 (e.g. the output of
             # RandomLinkSplit with negatives, or of this transform): only the
             # positives are kept, so that negatives are never re-labelled.
             keep = label > 0
             pos, label = pos[:, keep], label[keep]
+        if self.sampler.is_binary() and pos.size(1) == 0:
+            raise ValueError(
+                f"'{name}' holds no positive edge (none, or every one "
+                f"labelled 0 in '{self.key}'): binary mode draws "
+                f'ceil(P * amount) negatives for P positives, so there is '
+                f'nothing to draw them for'
+            )
         if not self.sampler.is_fitted:
-            self._fit(data, edge_type, pos)
+            extra = typed_positives(
+                self.extra_positives, 'extra_positives', data, edge_type
+            )
+            self._fit(data, edge_type, [pos] + extra)
 
         if self.sampler.is_triplet():
             neg, keep = self.sampler.sample_negatives(
@@ -171,17 +213,14 @@ class AddNegativeSamples(BaseTransform):
             store[self.key] = torch.cat([pos_label, neg_label])
         return data
 
-    def _fit(self, data, edge_type, pos: Tensor):
-        extra = (
-            [pos]
-            if self.extra_positives is None
-            else [pos, self.extra_positives]
-        )
+    def _fit(self, data, edge_type, positives: List[Tensor]):
         if edge_type is None:
-            self.sampler.fit(data, extra_positives=extra)
+            self.sampler.fit(data, extra_positives=positives)
         else:
             self.sampler.fit(
-                data, edge_type=edge_type, extra_positives={edge_type: extra}
+                data,
+                edge_type=edge_type,
+                extra_positives={edge_type: positives},
             )
 
     def __repr__(self) -> str:

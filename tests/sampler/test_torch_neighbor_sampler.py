@@ -1,9 +1,13 @@
+import pickle
+from types import SimpleNamespace
+
 import pytest
 import torch
+from scipy.stats import chisquare
 from torch_geometric.loader import NeighborLoader
 from torch_geometric.sampler import NodeSamplerInput
 
-from torch_geometric_negsamp.loader import TorchNeighborSampler
+from torch_geometric_negsamp.sampler import TorchNeighborSampler
 
 
 def _check_homo(data, sampler, seed, num_neighbors, disjoint, replace):
@@ -132,19 +136,64 @@ def test_heterogeneous_structure(make_graph, disjoint, replace):
         )
 
 
-def test_draws_are_uniform_not_truncated(make_graph):
-    # Node 0 has 6 in-neighbours; k=2 must reach all of them over draws.
-    data = make_graph('homo', edges=[(i, 0) for i in range(1, 7)], num_nodes=7)
-    sampler = TorchNeighborSampler(data, [2])
-    torch.manual_seed(0)
-    seen = torch.zeros(7, dtype=torch.long)
-    for _ in range(60):
+@pytest.mark.parametrize('replace', [False, True])
+def test_draws_are_uniform(make_graph, replace):
+    # k = 2 of 6 neighbours: without replacement every one of the 15 pairs
+    # is equally likely; with it, every one of the 36 ordered draws.
+    star = make_graph('homo', [(i, 0) for i in range(1, 7)], 7)
+    gen = torch.Generator().manual_seed(0)
+    sampler = TorchNeighborSampler(star, [2], replace=replace, generator=gen)
+    counts = {}
+    for _ in range(1500):
         out = sampler._sample(torch.tensor([0]))
-        assert out.row.numel() == 2
-        seen += torch.bincount(out.node[out.row], minlength=7)
-    assert seen[0] == 0 and bool((seen[1:] > 0).all())
-    # Roughly uniform: each neighbour is drawn 20 times in expectation.
-    assert int(seen[1:].min()) >= 5
+        drawn = out.node[out.row].tolist()
+        assert len(drawn) == 2 and 0 not in drawn
+        key = tuple(drawn) if replace else tuple(sorted(drawn))
+        assert replace or key[0] != key[1]
+        counts[key] = counts.get(key, 0) + 1
+    assert len(counts) == (36 if replace else 15)
+    assert chisquare(list(counts.values())).pvalue > 1e-3
+
+
+def test_generator_drives_the_draws(make_graph):
+    data = make_graph('homo')
+
+    def run(seed):
+        gen = torch.Generator().manual_seed(seed)
+        sampler = TorchNeighborSampler(data, [1, 1], generator=gen)
+        return [sampler._sample(torch.arange(8)).edge for _ in range(4)]
+
+    torch.manual_seed(0)
+    first = run(3)
+    torch.manual_seed(1)  # the global generator plays no part
+    assert all(torch.equal(a, b) for a, b in zip(first, run(3)))
+    assert not all(torch.equal(a, b) for a, b in zip(first, run(4)))
+
+
+@pytest.mark.parametrize('stream', [{'seed': 3}, {'generator': 'seeded'}])
+def test_workers_draw_distinct_reproducible_streams(
+    make_graph, monkeypatch, stream
+):
+    # A stored generator is copied into every DataLoader worker: each worker
+    # derives its own stream from it and from its own worker seed.
+    if 'generator' in stream:
+        stream = {'generator': torch.Generator().manual_seed(3)}
+    sampler = TorchNeighborSampler(make_graph('homo'), [1, 1], **stream)
+    state = None if 'seed' in stream else stream['generator'].get_state()
+
+    def in_worker(worker_seed):
+        info = SimpleNamespace(seed=worker_seed)
+        monkeypatch.setattr(torch.utils.data, 'get_worker_info', lambda: info)
+        copy = pickle.loads(pickle.dumps(sampler))  # what a worker holds
+        return torch.cat(
+            [copy._sample(torch.arange(8)).edge for _ in range(4)]
+        )
+
+    first, again, other = in_worker(10), in_worker(10), in_worker(11)
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+    if state is not None:
+        assert torch.equal(stream['generator'].get_state(), state)
 
 
 def test_reproducible_under_manual_seed(make_graph):
@@ -200,6 +249,26 @@ def test_unsupported_options_raise(make_graph):
     sampler = TorchNeighborSampler(data, [1])
     with pytest.raises(NotImplementedError, match='seed_time'):
         sampler._sample(torch.tensor([0]), seed_time=torch.tensor([0]))
+
+
+@pytest.mark.parametrize(
+    'name', ['replace', 'disjoint', 'is_sorted', 'share_memory', 'directed']
+)
+def test_flags_must_be_bools(make_graph, name):
+    with pytest.raises(TypeError, match=f"'{name}' must be a bool"):
+        TorchNeighborSampler(make_graph('homo'), [1], **{name: 'no'})
+
+
+def test_seed_and_generator_are_checked(make_graph):
+    data = make_graph('homo')
+    with pytest.raises(TypeError, match="'generator' must be a torch"):
+        TorchNeighborSampler(data, [1], generator=0)
+    with pytest.raises(TypeError, match="'seed' must be an int"):
+        TorchNeighborSampler(data, [1], seed='1')
+    with pytest.raises(ValueError, match="at most one of 'seed' and"):
+        TorchNeighborSampler(
+            data, [1], seed=1, generator=torch.Generator().manual_seed(1)
+        )
 
 
 def test_repr(make_graph):

@@ -1,10 +1,10 @@
 import pytest
 import torch
 import torch_geometric.loader
-from torch_geometric.data import HeteroData
+from torch_geometric.sampler import HeteroSamplerOutput
 
 from torch_geometric_negsamp import PopularitySampler, UniformSampler
-from torch_geometric_negsamp.loader import (
+from torch_geometric_negsamp.sampler import (
     SeedAwareTorchNeighborSampler,
     TorchNeighborSampler,
 )
@@ -88,5 +88,9 @@ def test_is_a_torch_neighbor_sampler(make_graph):
     data = make_graph('hetero')
     sampler = SeedAwareTorchNeighborSampler(data, [1])
     assert isinstance(sampler, TorchNeighborSampler)
-    assert isinstance(data, HeteroData)
+    out = sampler._sample({'user': torch.tensor([1])})
+    assert isinstance(out, HeteroSamplerOutput)
+    assert out.node['user'].tolist() == [1]
+    # User 1 rates items 1, 2, 3; one of them is drawn:
+    assert out.node['item'].numel() == 1 and int(out.node['item']) in (1, 2, 3)
     assert repr(sampler).startswith('SeedAwareTorchNeighborSampler(')

@@ -4,7 +4,7 @@ import torch_geometric.loader
 from torch_geometric.sampler import SamplerOutput
 
 from torch_geometric_negsamp import UniformSampler
-from torch_geometric_negsamp.loader import SeedAwareNeighborSampler
+from torch_geometric_negsamp.sampler import SeedAwareNeighborSampler
 
 
 def _seeds_only(self, seed, seed_time=None, **kwargs):

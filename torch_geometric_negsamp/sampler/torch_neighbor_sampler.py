@@ -13,8 +13,19 @@ from torch_geometric.sampler import (
 from torch_geometric.sampler.base import SubgraphType
 from torch_geometric.typing import NodeType
 
+from torch_geometric_negsamp._random import (
+    SeededStream,
+    group_shuffle,
+    make_generator,
+    randint_below,
+)
+from torch_geometric_negsamp._validate import (
+    check_bool,
+)
+from torch_geometric_negsamp.index import sorted_contains
 
-class TorchNeighborSampler(NeighborSampler):
+
+class TorchNeighborSampler(NeighborSampler, SeededStream):
     r"""A :class:`torch_geometric.sampler.NeighborSampler` whose sampling
     routine is written in plain PyTorch, so that
     :class:`~torch_geometric.loader.NeighborLoader` and
@@ -39,10 +50,14 @@ class TorchNeighborSampler(NeighborSampler):
     (frontier node) are local indices into :obj:`node`; :obj:`edge` indexes
     the CSC-permuted edge arrays (mapped back by
     :attr:`edge_permutation`); :obj:`batch` gives the subgraph of every node
-    in :obj:`disjoint` mode. Random draws use PyTorch's global generator, as
-    PyG's backends do, so runs are reproducible under
-    :func:`torch.manual_seed` and every
-    :class:`~torch.utils.data.DataLoader` worker draws its own stream.
+    in :obj:`disjoint` mode. Draws are exact integer draws (uniform
+    neighbour positions and uniform shuffles, however large the degree).
+    By default they use PyTorch's global generator, as PyG's backends do,
+    so runs are reproducible under :func:`torch.manual_seed` and every
+    :class:`~torch.utils.data.DataLoader` worker draws its own stream; with
+    a :obj:`seed` or :obj:`generator` the sampler has a stream of its own
+    (:class:`~torch_geometric_negsamp._random.SeededStream`: distinct and
+    reproducible in every worker too).
 
     The cost of a hop is linear in the summed in-degree of the frontier
     nodes that have more than :obj:`num_neighbors[h]` neighbours (every such
@@ -72,6 +87,13 @@ class TorchNeighborSampler(NeighborSampler):
             sorted by column. (default: :obj:`False`)
         share_memory (bool, optional): Move the CSC arrays to shared memory.
             (default: :obj:`False`)
+        seed (int, optional): Seed of the sampler's own stream; each
+            :class:`~torch.utils.data.DataLoader` worker derives a distinct,
+            reproducible stream from it. (default: :obj:`None`, PyTorch's
+            global generator)
+        generator (torch.Generator, optional): A generator to use instead of
+            :obj:`seed` in the main process (workers derive their own from
+            its initial seed). (default: :obj:`None`)
         **kwargs: Further arguments of
             :class:`~torch_geometric.sampler.NeighborSampler`
             (:obj:`time_attr`, :obj:`weight_attr`, :obj:`directed`,
@@ -98,8 +120,20 @@ class TorchNeighborSampler(NeighborSampler):
         share_memory: bool = False,
         directed: bool = True,
         sample_direction: str = 'forward',
+        seed: Optional[int] = None,
+        generator: Optional[torch.Generator] = None,
     ):
         name = self.__class__.__name__
+        for flag, value in (
+            ('replace', replace),
+            ('disjoint', disjoint),
+            ('is_sorted', is_sorted),
+            ('share_memory', share_memory),
+            ('directed', directed),
+        ):
+            check_bool(value, flag)
+        make_generator(seed, generator)  # at most one, each of its kind
+        self.seed, self.generator = seed, generator
         if time_attr is not None:
             raise NotImplementedError(
                 f"'{name}' does not support temporal sampling (got "
@@ -147,12 +181,15 @@ class TorchNeighborSampler(NeighborSampler):
                 f"'{self.__class__.__name__}' does not support temporal "
                 f"sampling (got 'seed_time')"
             )
+        generator = self.get_generator()  # distinct per worker
         if isinstance(seed, dict):
-            return self._sample_hetero(seed)
-        return self._sample_homo(seed)
+            return self._sample_hetero(seed, generator)
+        return self._sample_homo(seed, generator)
 
     # ---------------------------------------------------------- homogeneous
-    def _sample_homo(self, seed: Tensor) -> SamplerOutput:
+    def _sample_homo(
+        self, seed: Tensor, generator: Optional[torch.Generator]
+    ) -> SamplerOutput:
         seed = seed.to(self.colptr.device, torch.long)
         num_nodes = self.num_nodes
         nodes = _NodeSet(seed, num_nodes, self.disjoint)
@@ -165,7 +202,7 @@ class TorchNeighborSampler(NeighborSampler):
         for k in self.num_neighbors.get_mapped_values():
             before = nodes.count
             nbr, seg, epos = _sample_neighbors(
-                self.colptr, self.row, frontier[1], k, self.replace
+                self.colptr, self.row, frontier[1], k, self.replace, generator
             )
             batch = None if frontier[2] is None else frontier[2][seg]
             rows.append(nodes.insert(nbr, batch))
@@ -186,7 +223,9 @@ class TorchNeighborSampler(NeighborSampler):
 
     # -------------------------------------------------------- heterogeneous
     def _sample_hetero(
-        self, seed: Dict[NodeType, Tensor]
+        self,
+        seed: Dict[NodeType, Tensor],
+        generator: Optional[torch.Generator],
     ) -> HeteroSamplerOutput:
         device = (
             next(iter(self.colptr_dict.values())).device
@@ -224,6 +263,7 @@ class TorchNeighborSampler(NeighborSampler):
                     glob,
                     k,
                     self.replace,
+                    generator,
                 )
                 rows[edge_type].append(
                     nodes[src_type].insert(
@@ -278,7 +318,12 @@ def _expand(start: Tensor, count: Tensor) -> Tuple[Tensor, Tensor]:
 
 
 def _sample_neighbors(
-    colptr: Tensor, row: Tensor, nodes: Tensor, k: int, replace: bool
+    colptr: Tensor,
+    row: Tensor,
+    nodes: Tensor,
+    k: int,
+    replace: bool,
+    generator: Optional[torch.Generator],
 ) -> Tuple[Tensor, Tensor, Tensor]:
     r"""Uniformly draws up to :obj:`k` in-neighbours of every node in
     :obj:`nodes` (all of them if :obj:`k < 0`) from a CSC graph.
@@ -296,9 +341,7 @@ def _sample_neighbors(
     if k > 0 and replace:
         seg = torch.arange(nodes.numel(), device=nodes.device)
         seg = seg[deg > 0].repeat_interleave(k)
-        rand = torch.rand(seg.numel(), device=nodes.device, dtype=torch.double)
-        offset = torch.minimum((rand * deg[seg]).long(), deg[seg] - 1)
-        epos = start[seg] + offset
+        epos = start[seg] + randint_below(deg[seg], generator)
         return row[epos], seg, epos
     if k < 0:
         seg, epos = _expand(start, deg)
@@ -310,14 +353,7 @@ def _sample_neighbors(
     seg_small, epos_small = _expand(start[small], deg[small])
     seg_small = small[seg_small]
     seg_large, epos_large = _expand(start[large], deg[large])
-    # Shuffle within segments: a random order, then a stable sort by segment.
-    order = torch.rand(seg_large.numel(), device=nodes.device).argsort()
-    order = order[seg_large[order].argsort(stable=True)]
-    # After the sort, segments are contiguous and in order, so the rank of
-    # an entry inside its segment is its offset from the segment's start:
-    count = deg[large]
-    first = torch.repeat_interleave(count.cumsum(0) - count, count)
-    rank = torch.arange(order.numel(), device=nodes.device) - first
+    order, rank = group_shuffle(seg_large, large.numel(), generator)
     order = order[rank < k]
     seg = torch.cat([seg_small, large[seg_large[order]]])
     epos = torch.cat([epos_small, epos_large[order]])
@@ -360,39 +396,33 @@ class _NodeSet:
     def _key(self, node: Tensor, batch: Optional[Tensor]) -> Tensor:
         return node if batch is None else batch * self.num_nodes + node
 
-    def _lookup(self, keys: Tensor) -> Tensor:
-        if self.sorted_keys.numel() == 0:
-            return torch.full_like(keys, -1)
-        pos = torch.searchsorted(self.sorted_keys, keys)
-        pos = pos.clamp_(max=self.sorted_keys.numel() - 1)
-        found = self.sorted_keys[pos] == keys
-        return torch.where(
-            found, self.sorted_ids[pos], torch.full_like(keys, -1)
-        )
-
     def insert(self, node: Tensor, batch: Optional[Tensor]) -> Tensor:
         r"""Adds the nodes not seen yet (in order of first appearance) and
         returns the local ids of all of :obj:`node`."""
         keys = self._key(node, batch)
-        ids = self._lookup(keys)
-        miss = (ids < 0).nonzero().view(-1)
-        if miss.numel() == 0:
-            return ids
-        uniq, inverse = keys[miss].unique(return_inverse=True)
+        miss = (~sorted_contains(self.sorted_keys, keys)).nonzero().view(-1)
+        if miss.numel() > 0:
+            self._add(keys[miss])
+        # Every key is known now: its position gives its local id.
+        return self.sorted_ids[torch.searchsorted(self.sorted_keys, keys)]
+
+    def _add(self, keys: Tensor) -> None:
+        r"""Gives the distinct :obj:`keys` (none known yet) the next local
+        ids, in order of first appearance."""
+        uniq, inverse = keys.unique(return_inverse=True)
         first = torch.full(
-            (uniq.numel(),), miss.numel(), dtype=torch.long, device=keys.device
+            (uniq.numel(),), keys.numel(), dtype=torch.long, device=keys.device
         )
         first.scatter_reduce_(
             0,
             inverse,
-            torch.arange(miss.numel(), device=keys.device),
+            torch.arange(keys.numel(), device=keys.device),
             reduce='amin',
         )
         order = first.argsort()
         rank = torch.empty_like(order)
         rank[order] = torch.arange(order.numel(), device=order.device)
         new_ids = self.count + rank
-        ids[miss] = new_ids[inverse]
         new_keys = uniq[order]
         if self.disjoint:
             self._nodes.append(new_keys % self.num_nodes)
@@ -407,7 +437,6 @@ class _NodeSet:
         self.sorted_ids = all_ids[perm]
         self.count += uniq.numel()
         self._all_nodes = self._all_batch = None
-        return ids
 
     def node(self) -> Tensor:
         if self._all_nodes is None:

@@ -1,5 +1,6 @@
 import pytest
 import torch
+import torch_geometric.typing
 from torch_geometric.data import Data, HeteroData
 
 # A small directed graph on 8 nodes: a ring, chords of length 2 and 3.
@@ -59,3 +60,16 @@ def make_graph():
         return hetero_graph(edges or HETERO_EDGES, num_users, num_items)
 
     return build
+
+
+@pytest.fixture
+def installed(monkeypatch):
+    r"""Pretends that exactly the given compiled backends are installed."""
+
+    def pretend(pyg_lib: bool, torch_sparse: bool):
+        monkeypatch.setattr(torch_geometric.typing, 'WITH_PYG_LIB', pyg_lib)
+        monkeypatch.setattr(
+            torch_geometric.typing, 'WITH_TORCH_SPARSE', torch_sparse
+        )
+
+    return pretend

@@ -1,9 +1,9 @@
 r"""Seed-aware negative sampling on the pure-PyTorch neighbour sampler."""
 
-from torch_geometric_negsamp.loader.seed_aware_mixin import (
+from torch_geometric_negsamp.sampler.seed_aware_mixin import (
     SeedAwareSamplerMixin,
 )
-from torch_geometric_negsamp.loader.torch_neighbor_sampler import (
+from torch_geometric_negsamp.sampler.torch_neighbor_sampler import (
     TorchNeighborSampler,
 )
 
@@ -12,17 +12,20 @@ class SeedAwareTorchNeighborSampler(
     SeedAwareSamplerMixin, TorchNeighborSampler
 ):
     r"""The pure-PyTorch
-    :class:`~torch_geometric_negsamp.loader.TorchNeighborSampler` (neighbour
+    :class:`~torch_geometric_negsamp.sampler.TorchNeighborSampler` (neighbour
     sampling of Hamilton et al., 2017, "Inductive Representation Learning on
     Large Graphs") whose :meth:`sample_from_edges` draws the negatives of a
     :class:`~torch_geometric_negsamp.sampler.NegativeSampler` from the
     positives of the mini-batch, filtered against the known positives (see
-    :class:`~torch_geometric_negsamp.loader.SeedAwareSamplerMixin`).
+    :class:`~torch_geometric_negsamp.sampler.SeedAwareSamplerMixin`).
 
     Takes the arguments of
-    :class:`~torch_geometric_negsamp.loader.TorchNeighborSampler`.
-    :class:`~torch_geometric_negsamp.loader.LinkNeighborLoader` uses it when
-    neither :obj:`pyg-lib` nor :obj:`torch-sparse` is installed; it can also
+    :class:`~torch_geometric_negsamp.sampler.TorchNeighborSampler`.
+    :class:`~torch_geometric_negsamp.loader.LinkNeighborLoader` uses it for
+    the requests that no installed compiled backend supports (all of them
+    without :obj:`pyg-lib` and :obj:`torch-sparse`; :obj:`disjoint` ones with
+    :obj:`torch-sparse` alone; see
+    :func:`~torch_geometric_negsamp.sampler.neighbor_backend`); it can also
     be passed as :obj:`neighbor_sampler=` to PyG's own
     :class:`~torch_geometric.loader.LinkNeighborLoader`.
 

@@ -2,8 +2,11 @@ r"""Seed-aware negative sampling on PyG's compiled neighbour sampler."""
 
 from torch_geometric.sampler import NeighborSampler
 
-from torch_geometric_negsamp.loader.seed_aware_mixin import (
+from torch_geometric_negsamp.sampler.seed_aware_mixin import (
     SeedAwareSamplerMixin,
+)
+from torch_geometric_negsamp.sampler.torch_neighbor_sampler import (
+    TorchNeighborSampler,
 )
 
 
@@ -14,13 +17,14 @@ class SeedAwareNeighborSampler(SeedAwareSamplerMixin, NeighborSampler):
     :meth:`sample_from_edges` draws the negatives of a
     :class:`~torch_geometric_negsamp.sampler.NegativeSampler` from the
     positives of the mini-batch, filtered against the known positives (see
-    :class:`~torch_geometric_negsamp.loader.SeedAwareSamplerMixin`).
+    :class:`~torch_geometric_negsamp.sampler.SeedAwareSamplerMixin`).
 
     Takes the arguments of :class:`~torch_geometric.sampler.NeighborSampler`.
-    :class:`~torch_geometric_negsamp.loader.LinkNeighborLoader` uses it when
-    a compiled backend is installed, and
-    :class:`~torch_geometric_negsamp.loader.SeedAwareTorchNeighborSampler`
-    otherwise.
+    :class:`~torch_geometric_negsamp.loader.LinkNeighborLoader` uses it for
+    the requests that an installed compiled backend supports, and
+    :class:`~torch_geometric_negsamp.sampler.SeedAwareTorchNeighborSampler`
+    for the others (see
+    :func:`~torch_geometric_negsamp.sampler.neighbor_backend`).
 
     Example:
         >>> sampler = SeedAwareNeighborSampler(data, [10, 5])
@@ -29,10 +33,5 @@ class SeedAwareNeighborSampler(SeedAwareSamplerMixin, NeighborSampler):
         ...     neg_sampling=UniformSampler(amount=4).fit(data))
     """
 
-    def __repr__(self) -> str:
-        return (
-            f'{self.__class__.__name__}(num_neighbors='
-            f'{self.num_neighbors.values}, replace={self.replace}, '
-            f'disjoint={self.disjoint}, '
-            f'subgraph_type={self.subgraph_type.value!r})'
-        )
+    # The same key arguments as the pure-PyTorch sampler shows.
+    __repr__ = TorchNeighborSampler.__repr__
