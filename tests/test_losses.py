@@ -522,3 +522,17 @@ def test_l2_regularization_errors(args, kwargs, error, match):
 def test_accidental_hit_mask_errors(pos_ids, neg_ids, error, match):
     with pytest.raises(error, match=match):
         accidental_hit_mask(pos_ids, neg_ids)
+
+
+def test_validate_false_skips_the_finiteness_check_only():
+    pos, neg = torch.tensor([float('nan')]), torch.tensor([[0.0]])
+    for loss in (bpr_loss, bce_loss, hinge_loss):
+        with pytest.raises(ValueError, match="'pos' must be finite"):
+            loss(pos, neg)
+        assert torch.isnan(loss(pos, neg, validate=False))
+        with pytest.raises(TypeError, match="'validate' must be a bool"):
+            loss(pos, neg, validate='no')
+        with pytest.raises(ValueError, match="'neg' must have"):
+            loss(pos, torch.zeros(2, 1), validate=False)  # shapes still
+    assert torch.isnan(sampled_softmax_loss(pos, neg, validate=False))
+    assert torch.isnan(l2_regularization(pos, batch_size=1, validate=False))

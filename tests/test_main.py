@@ -10,39 +10,151 @@ from torch_geometric_negsamp.__main__ import (
 )
 
 
+def _folder(root, shift=0):
+    # 10 users, 12 items: four training items and one test item each.
+    root.mkdir(exist_ok=True)
+    train = [
+        f'{u} ' + ' '.join(str((u + j) % 12) for j in range(4))
+        for u in range(10)
+    ]
+    test = [f'{u} {(u + 4 + shift) % 12}' for u in range(10)]
+    (root / 'train.txt').write_text('\n'.join(train) + '\n')
+    (root / 'test.txt').write_text('\n'.join(test) + '\n')
+    return str(root)
+
+
+def _tiny(tmp_path, *extra):
+    if not (tmp_path / 'data').exists():
+        _folder(tmp_path / 'data')
+    return [
+        '--dataset',
+        'folder',
+        '--data-root',
+        str(tmp_path / 'data'),
+        '--epochs',
+        '1',
+        '--eval-every',
+        '1',
+        '--embedding-dim',
+        '4',
+        '--layers',
+        '1',
+        '--batch-size',
+        '16',
+        '--select-on-test',
+        '--out',
+        str(tmp_path / 'run'),
+        '--no-progress',
+        '--no-plot',
+        *extra,
+    ]
+
+
+def _one_line_error(capsys, code, *needles):
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith('negsamp-train: error: ')
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
 @pytest.mark.parametrize(
-    'argv,match',
+    'argv,needle',
     [
-        (['--sampler', 'nope'], "'sampler' must be one of"),
+        (['--sampler', 'nope'], "'sampler' names no known sampler"),
         (['--epochs', '0'], "'epochs' must be a positive integer"),
         (['--lr', '-1'], "'lr' must be positive"),
-        (['--encoder', 'gcn'], 'argument --encoder: invalid choice'),
+        (['--lr', 'inf'], "'lr' must be finite (got inf)"),
+        (['--lr', 'nan'], "'lr' must be finite"),
+        (['--encoder', 'gcn'], "'encoder' names no known encoder"),
         (['--batch-size', 'x'], 'argument --batch-size: invalid int value'),
         (['--dataset', 'yelp2018'], "'data_root' is needed"),
-        (['--val-fraction', '0'], "'select_on=val' needs a validation split"),
+        (['--val-fraction', '0'], "'select_on=val' needs a validation"),
+        (['--seed', str(2**70)], "'seed' must be at most"),
+        (['--queue-size', '0'], "'queue_size' must be a positive integer"),
+        (['--mixed-negatives', '-1'], "'mixed_negatives' must be non-neg"),
+        (['--preset', 'fast'], 'argument --preset: invalid choice'),
+        (['--no-such-flag'], 'unrecognized arguments: --no-such-flag'),
     ],
 )
-def test_bad_flags_give_a_one_line_error(argv, match, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    assert exc.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count('\n') == 1 and err.startswith('negsamp-train: error:')
-    assert match.split(':')[0].strip("'") in err
+def test_bad_flags_give_a_one_line_error(argv, needle, capsys):
+    _one_line_error(capsys, main(argv), needle)
 
 
 def test_missing_data_root_folder_is_a_one_line_error(tmp_path, capsys):
-    code = main(
-        [
-            '--dataset',
-            'folder',
-            '--data-root',
-            str(tmp_path / 'x'),
-            '--no-progress',
-        ]
+    argv = ['--dataset', 'folder', '--data-root', str(tmp_path / 'x')]
+    code = main([*argv, '--out', str(tmp_path / 'run'), '--no-progress'])
+    _one_line_error(capsys, code, 'train.txt')
+
+
+def test_a_request_that_cannot_fit_is_refused(tmp_path, capsys):
+    code = main(_tiny(tmp_path, '--num-neg', '1000000000'))
+    _one_line_error(capsys, code, "'num_neg' asks for", 'GiB')
+    assert not (tmp_path / 'run' / 'checkpoint.pt').exists()
+
+
+def test_an_unwritable_output_folder_is_refused(tmp_path, capsys):
+    (tmp_path / 'file').write_text('x')
+    argv = _tiny(tmp_path, '--out', str(tmp_path / 'file' / 'run'))
+    _one_line_error(capsys, main(argv), "'out_dir' must be a folder")
+
+
+def test_resume_without_a_checkpoint_is_refused(tmp_path, capsys):
+    code = main(_tiny(tmp_path, '--resume'))
+    _one_line_error(capsys, code, 'nothing to resume', 'checkpoint.pt')
+
+
+def test_resume_refuses_a_damaged_checkpoint_and_changed_data(
+    tmp_path, capsys
+):
+    assert main(_tiny(tmp_path)) == 0
+    capsys.readouterr()
+    path = tmp_path / 'run' / 'checkpoint.pt'
+    good = path.read_bytes()
+    flipped = bytearray(good)
+    flipped[-500:-436] = bytes(b ^ 0xFF for b in flipped[-500:-436])
+    damaged = {
+        'corrupted': bytes(flipped),
+        'truncated': good[: len(good) // 2],
+        'empty': b'',
+    }
+    for word, data in damaged.items():
+        path.write_bytes(data)
+        code = main(_tiny(tmp_path, '--resume', '--epochs', '2'))
+        _one_line_error(capsys, code, str(path), word)
+    path.write_bytes(good)
+    _folder(tmp_path / 'data', shift=1)  # same shape, other test items
+    code = main(_tiny(tmp_path, '--resume', '--epochs', '2'))
+    _one_line_error(capsys, code, 'trained on other data')
+    _folder(tmp_path / 'data')
+    assert main(_tiny(tmp_path, '--resume', '--epochs', '2')) == 0
+    assert 'resumed from' in capsys.readouterr().out
+
+
+def test_each_size_flag_sets_its_own_field():
+    parser = build_parser()
+    args = ['--candidates', '4', '--cache-size', '5', '--queue-size', '6']
+    config = config_from_args(
+        parser.parse_args([*args, '--mixed-negatives', '0'])
     )
+    sizes = (
+        config.candidates,
+        config.cache_size,
+        config.queue_size,
+        config.mixed_negatives,
+    )
+    assert sizes == (4, 5, 6, 0)
+    defaults = config_from_args(parser.parse_args([]))
+    assert defaults.candidates == defaults.cache_size == 32
+    assert defaults.queue_size == defaults.mixed_negatives == 32
+
+
+def test_a_size_flag_the_sampler_ignores_gets_a_note(tmp_path, capsys):
+    assert main(_tiny(tmp_path, '--cache-size', '5')) == 0
     err = capsys.readouterr().err
-    assert code == 2 and err.count('\n') == 1 and 'train.txt' in err
+    assert 'note: --cache-size is not read by --sampler uniform' in err
 
 
 def test_presets_and_overrides():
@@ -58,6 +170,7 @@ def test_presets_and_overrides():
     assert quick.out_dir == 'runs/gowalla-lightgcn-uniform-seed0'
 
 
+@pytest.mark.slow
 def test_main_trains_and_prints_metrics(tmp_path, capsys):
     code = main(
         [
@@ -83,11 +196,22 @@ def test_main_trains_and_prints_metrics(tmp_path, capsys):
     assert (tmp_path / 'metrics.csv').exists()
 
 
-def test_module_entry_point_help():
-    out = subprocess.run(
+@pytest.mark.slow
+def test_module_entry_point():
+    run = subprocess.run(
         [sys.executable, '-m', 'torch_geometric_negsamp', '--help'],
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert out.returncode == 0 and '--sampler' in out.stdout
+    assert run.returncode == 0 and '--cache-size' in run.stdout
+    run = subprocess.run(
+        [sys.executable, '-m', 'torch_geometric_negsamp', '--lr', 'inf'],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2
+    assert (
+        run.stderr == "negsamp-train: error: 'lr' must be finite (got inf)\n"
+    )

@@ -27,6 +27,7 @@ from torch import Tensor
 
 from torch_geometric_negsamp._validate import (
     check_all_finite,
+    check_bool,
     check_choice,
     check_float_tensor,
     check_index_tensor,
@@ -109,7 +110,9 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
-def bpr_loss(pos: Tensor, neg: Tensor, reduction: str = 'mean') -> Tensor:
+def bpr_loss(
+    pos: Tensor, neg: Tensor, reduction: str = 'mean', *, validate: bool = True
+) -> Tensor:
     r"""The Bayesian personalised ranking loss
     (`Rendle et al., 2009 <https://arxiv.org/abs/1205.2618>`_), averaged over
     the :math:`k` negatives of each positive:
@@ -127,14 +130,20 @@ def bpr_loss(pos: Tensor, neg: Tensor, reduction: str = 'mean') -> Tensor:
             :obj:`[B]`.
         reduction (str, optional): :obj:`'mean'`, :obj:`'sum'` or
             :obj:`'none'` (shape :obj:`[B]`). (default: :obj:`'mean'`)
+        validate (bool, optional): Check that every score is finite (one
+            host synchronisation); a training loop that checks its loss
+            itself passes :obj:`False`. (default: :obj:`True`)
     """
     pos, neg, reduction = _check_scores(pos, neg, reduction)
-    check_all_finite([pos, neg], ['pos', 'neg'])
+    if check_bool(validate, 'validate'):
+        check_all_finite([pos, neg], ['pos', 'neg'])
     loss = F.softplus(neg - pos.unsqueeze(-1)).mean(dim=-1)
     return _reduce(loss, reduction)
 
 
-def bce_loss(pos: Tensor, neg: Tensor, reduction: str = 'mean') -> Tensor:
+def bce_loss(
+    pos: Tensor, neg: Tensor, reduction: str = 'mean', *, validate: bool = True
+) -> Tensor:
     r"""Binary cross-entropy on logits, positives labelled :obj:`1` and
     negatives :obj:`0`; per positive, the negative terms are summed, as in
     the negative-sampling objective of word2vec
@@ -157,15 +166,24 @@ def bce_loss(pos: Tensor, neg: Tensor, reduction: str = 'mean') -> Tensor:
             :obj:`[B]`.
         reduction (str, optional): :obj:`'mean'`, :obj:`'sum'` or
             :obj:`'none'` (shape :obj:`[B]`). (default: :obj:`'mean'`)
+        validate (bool, optional): Check that every score is finite (one
+            host synchronisation); a training loop that checks its loss
+            itself passes :obj:`False`. (default: :obj:`True`)
     """
     pos, neg, reduction = _check_scores(pos, neg, reduction)
-    check_all_finite([pos, neg], ['pos', 'neg'])
+    if check_bool(validate, 'validate'):
+        check_all_finite([pos, neg], ['pos', 'neg'])
     loss = F.softplus(-pos) + F.softplus(neg).sum(dim=-1)
     return _reduce(loss, reduction)
 
 
 def hinge_loss(
-    pos: Tensor, neg: Tensor, margin: float = 1.0, reduction: str = 'mean'
+    pos: Tensor,
+    neg: Tensor,
+    margin: float = 1.0,
+    reduction: str = 'mean',
+    *,
+    validate: bool = True,
 ) -> Tensor:
     r"""The margin (hinge) ranking loss, averaged over the :math:`k`
     negatives of each positive:
@@ -187,10 +205,14 @@ def hinge_loss(
             (default: :obj:`1.0`)
         reduction (str, optional): :obj:`'mean'`, :obj:`'sum'` or
             :obj:`'none'` (shape :obj:`[B]`). (default: :obj:`'mean'`)
+        validate (bool, optional): Check that every score is finite (one
+            host synchronisation); a training loop that checks its loss
+            itself passes :obj:`False`. (default: :obj:`True`)
     """
     pos, neg, reduction = _check_scores(pos, neg, reduction)
     margin = check_real(margin, 'margin', minimum=0.0)
-    check_all_finite([pos, neg], ['pos', 'neg'])
+    if check_bool(validate, 'validate'):
+        check_all_finite([pos, neg], ['pos', 'neg'])
     loss = F.relu(margin - pos.unsqueeze(-1) + neg).mean(dim=-1)
     return _reduce(loss, reduction)
 
@@ -203,6 +225,8 @@ def sampled_softmax_loss(
     log_q_neg: Optional[Tensor] = None,
     accidental_hits: Optional[Tensor] = None,
     reduction: str = 'mean',
+    *,
+    validate: bool = True,
 ) -> Tensor:
     r"""The sampled softmax (InfoNCE) loss over each positive and its
     negatives, with the optional logQ correction of
@@ -242,6 +266,9 @@ def sampled_softmax_loss(
             (default: :obj:`None`)
         reduction (str, optional): :obj:`'mean'`, :obj:`'sum'` or
             :obj:`'none'` (shape :obj:`[B]`). (default: :obj:`'mean'`)
+        validate (bool, optional): Check that every score is finite (one
+            host synchronisation); a training loop that checks its loss
+            itself passes :obj:`False`. (default: :obj:`True`)
     """
     neg_shaped = neg
     pos, neg, reduction = _check_scores(pos, neg, reduction)
@@ -260,7 +287,8 @@ def sampled_softmax_loss(
     # A finite log Q: an item proposed with probability 0 cannot have been
     # proposed (and log Q = -inf would turn the logit into +inf, the loss
     # into NaN).
-    check_all_finite(tensors, names)
+    if check_bool(validate, 'validate'):
+        check_all_finite(tensors, names)
 
     # The loss as a function of the differences z^-_ij - z^+_i, so that
     # no logit is formed on its own: large scores or a small temperature
@@ -304,7 +332,9 @@ def accidental_hit_mask(pos_ids: Tensor, neg_ids: Tensor) -> Tensor:
     return neg_ids == pos_ids.unsqueeze(-1)
 
 
-def l2_regularization(*tensors: Tensor, batch_size: int) -> Tensor:
+def l2_regularization(
+    *tensors: Tensor, batch_size: int, validate: bool = True
+) -> Tensor:
     r"""The embedding regularisation of LightGCN
     (`He et al., 2020 <https://arxiv.org/abs/2002.02126>`_):
 
@@ -319,6 +349,8 @@ def l2_regularization(*tensors: Tensor, batch_size: int) -> Tensor:
         *tensors (torch.Tensor): The tensors to regularise (at least one;
             floating point, finite, on one device).
         batch_size (int): The batch size :math:`B \geq 1`.
+        validate (bool, optional): Check that every entry is finite (one
+            host synchronisation). (default: :obj:`True`)
     """
     batch_size = check_positive_int(batch_size, 'batch_size')
     if len(tensors) == 0:
@@ -328,6 +360,7 @@ def l2_regularization(*tensors: Tensor, batch_size: int) -> Tensor:
         check_float_tensor(tensor, name, finite=False)
     for name, tensor in zip(names[1:], tensors[1:]):
         check_same_device(tensor, name, tensors[0].device, "'tensors[0]'")
-    check_all_finite(tensors, names)
+    if check_bool(validate, 'validate'):
+        check_all_finite(tensors, names)
     total = sum(tensor.pow(2).sum() for tensor in tensors)
     return 0.5 * total / batch_size
