@@ -1,0 +1,5 @@
+r"""k-hop regions by sparse matrix powers (the three-region principle)."""
+
+from torch_geometric_negsamp.region.hybrid_row_set import HybridRowSet
+
+__all__ = ['HybridRowSet']

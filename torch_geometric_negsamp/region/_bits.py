@@ -1,0 +1,137 @@
+r"""Bit rows: packing, and rank / select inside one 512-bit block.
+
+PyTorch has no popcount and no packed-bit type, so bit rows are ``uint8``
+tensors (bit ``c & 7`` of byte ``c >> 3`` holds column ``c``) and popcount
+and select-in-byte are 256-entry lookup tables. A row is padded to whole
+blocks of :data:`BLOCK_BYTES` bytes; a per-block directory of member counts
+(kept by :class:`~torch_geometric_negsamp.region.HybridRowSet`) finds the
+block of a rank, and the functions here finish inside that block with one
+gather of :data:`BLOCK_BYTES` bytes per query.
+"""
+
+from typing import Dict, Tuple
+
+import torch
+from torch import Tensor
+
+#: Bytes per block of a bit row (the directory holds one count per block).
+BLOCK_BYTES = 64
+#: Bits per block.
+BLOCK_BITS = 8 * BLOCK_BYTES
+
+_TABLES: Dict[torch.device, Tuple[Tensor, Tensor]] = {}
+
+
+def lookup_tables(device) -> Tuple[Tensor, Tensor]:
+    r"""``(popcount, select)`` on :obj:`device`: ``popcount[b]`` is the
+    number of set bits of byte ``b`` (``uint8``); ``select[b, r]`` the
+    position of its ``r``-th set bit (8 when it has none)."""
+    device = torch.device(device)
+    if device not in _TABLES:
+        byte = torch.arange(256).view(-1, 1)
+        bits = (byte >> torch.arange(8)) & 1  # [256, 8]
+        cum = bits.cumsum(1)
+        # The r-th set bit sits where r more set bits came before it: the
+        # number of positions p whose inclusive count is at most r.
+        select = (cum.unsqueeze(1) <= torch.arange(8).view(1, 8, 1)).sum(2)
+        _TABLES[device] = (
+            bits.sum(1).to(torch.uint8).to(device),
+            select.to(device),
+        )
+    return _TABLES[device]
+
+
+def num_blocks(num_cols: int) -> int:
+    r"""Blocks per bit row of :obj:`num_cols` columns (at least one)."""
+    return max(1, -(-num_cols // BLOCK_BITS))
+
+
+def pack_rows(dense: Tensor) -> Tensor:
+    r"""Packs a boolean ``[n, 8 * m]`` tensor into ``uint8`` ``[n, m]``
+    (column ``c`` in bit ``c & 7`` of byte ``c >> 3``)."""
+    out = dense[:, 0::8].to(torch.uint8)
+    for bit in range(1, 8):
+        out |= dense[:, bit::8].to(torch.uint8) << bit
+    return out
+
+
+def popcount8(bits: Tensor) -> Tensor:
+    r"""Set bits of every ``uint8`` entry, computed in ``uint8`` (no
+    widening: the bit rows may be large)."""
+    x = bits - ((bits >> 1) & 0x55)
+    x = (x & 0x33) + ((x >> 2) & 0x33)
+    return (x + (x >> 4)) & 0x0F
+
+
+def block_counts(bits: Tensor) -> Tensor:
+    r"""Members per block of packed rows ``[n, blocks * BLOCK_BYTES]``, as
+    ``int32`` ``[n, blocks]``."""
+    n = bits.size(0)
+    return popcount8(bits).view(n, -1, BLOCK_BYTES).sum(-1, dtype=torch.int32)
+
+
+def pack_columns(block_t: Tensor, row_bytes: int) -> Tensor:
+    r"""Packs the non-zeros of a dense ``[C, n]`` block (one *column* per
+    row) into ``uint8`` bit rows ``[n, row_bytes]``, reading the block in
+    its own layout (eight strided passes, no transposed copy of it)."""
+    out = torch.zeros(
+        (row_bytes, block_t.size(1)), dtype=torch.uint8, device=block_t.device
+    )
+    for bit in range(8):
+        part = block_t[bit::8] > 0
+        out[: part.size(0)] |= part.to(torch.uint8) << bit
+    return out.t().contiguous()
+
+
+def or_pairs(bits: Tensor, rows: Tensor, cols: Tensor) -> None:
+    r"""Sets, in place, the bits :math:`(rows_i, cols_i)` of packed rows
+    ``[n, m]`` (duplicate pairs allowed)."""
+    if rows.numel() == 0:
+        return
+    key = torch.unique(rows * (8 * bits.size(1)) + cols)
+    byte, inverse = torch.unique_consecutive(key >> 3, return_inverse=True)
+    # Distinct bits of one byte: their sum is their bitwise or.
+    value = torch.zeros(byte.numel(), dtype=torch.int32, device=bits.device)
+    value.index_add_(0, inverse, (1 << (key & 7)).int())
+    flat = bits.view(-1)
+    flat[byte] |= value.to(torch.uint8)
+
+
+def unpack_rows(bits: Tensor) -> Tensor:
+    r"""Boolean ``[n, 8 * m]`` of packed ``uint8`` rows ``[n, m]``."""
+    shift = torch.arange(8, dtype=torch.uint8, device=bits.device)
+    return ((bits.unsqueeze(-1) >> shift) & 1).bool().view(bits.size(0), -1)
+
+
+def select_in_block(block: Tensor, rank: Tensor) -> Tensor:
+    r"""The offset (in bits, from the block start) of the :obj:`rank`-th set
+    bit of every block in :obj:`block` ``[..., BLOCK_BYTES]`` (``uint8``);
+    ``0 <= rank <`` the block's count. Lanes with a rank out of range get
+    an offset inside the block that means nothing (callers discard them)."""
+    _, select = lookup_tables(block.device)
+    pop = popcount8(block)
+    cum = pop.cumsum(-1, dtype=torch.int16)
+    byte = (cum <= rank.unsqueeze(-1)).sum(-1)
+    # A byte index of BLOCK_BYTES only occurs on discarded lanes; keep
+    # their gathers in bounds.
+    byte = byte.clamp_(max=BLOCK_BYTES - 1).unsqueeze(-1)
+    before = cum.gather(-1, byte).long() - pop.gather(-1, byte).long()
+    value = block.gather(-1, byte).squeeze(-1).long()
+    within = (rank - before.squeeze(-1)).clamp_(0, 7)
+    return byte.squeeze(-1) * 8 + select[value, within]
+
+
+def rank_in_block(block: Tensor, offset: Tensor) -> Tensor:
+    r"""Set bits of every block in :obj:`block` ``[..., BLOCK_BYTES]`` that
+    lie before bit :obj:`offset` (``0 <= offset <= BLOCK_BITS``)."""
+    byte = offset >> 3
+    lanes = torch.arange(BLOCK_BYTES, device=block.device)
+    pop = popcount8(block) * (lanes < byte.unsqueeze(-1))
+    full = pop.sum(-1, dtype=torch.long)
+    # The partial byte: an offset of BLOCK_BITS has no partial byte (its
+    # mask is empty), so the gather index may stay in bounds.
+    last = block.gather(
+        -1, byte.clamp(max=BLOCK_BYTES - 1).unsqueeze(-1)
+    ).squeeze(-1)
+    mask = ((1 << (offset & 7)) - 1).to(torch.uint8)
+    return full + popcount8(last & mask).long()
