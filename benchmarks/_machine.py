@@ -54,6 +54,22 @@ def describe(info: Dict[str, object]) -> str:
     )
 
 
+def peak_rss() -> int:
+    r"""This process's peak resident memory in bytes: ``VmHWM`` (its own
+    peak; ``resource.getrusage`` where that is missing, which on Linux may
+    also count what a forked parent held)."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def gowalla_train() -> Tuple[Tensor, int, int]:
     r"""The embedded Gowalla training pairs ``[2, E]`` (user, item), with
     the numbers of users and items (checksum verified)."""
