@@ -105,6 +105,7 @@ def test_both_kernels_equal_the_reference(monkeypatch, kernel, block_size):
                 *bipartite_reference(edge_index, 12, 30, k, a, extra), 30
             )
             assert torch.equal(region.region_of(*_grid(12, 30)), expect)
+            _check_ranks_and_draws(region, 12)
             dense = region.stats['dense_products']
             if kernel == 'sparse':
                 assert dense == 0
@@ -115,6 +116,20 @@ def test_both_kernels_equal_the_reference(monkeypatch, kernel, block_size):
             region = KHopRegion(homo, 15, k, a, block_size=block_size)
             expect = labels(*homogeneous_reference(homo, 15, k, a), 15)
             assert torch.equal(region.region_of(*_grid(15, 15)), expect)
+
+
+def _check_ranks_and_draws(region, num_users):
+    if region._rank_index is not None:
+        # The ranks gathered while storing equal ranks asked afterwards.
+        rows, cols = region.adjacent.members_unchecked(0, num_users)
+        got = torch.stack(region._rank_index.edges())
+        expect = torch.stack([rows, region.reach.rank_unchecked(rows, cols)])
+        assert torch.equal(got, expect)
+    users = torch.arange(num_users).repeat(30)
+    users = users[region.sizes()[users] > 0]
+    assert bool(
+        region.contains(users, region.sample_intermediate(users)).all()
+    )
 
 
 def test_auto_kernel_goes_dense_on_dense_rows():

@@ -24,6 +24,10 @@ def _check_subset(region, adjacent, intermediate, num_items):
         # The adjacent region is exact; every walked item is reachable.
         assert set((got[u] == 2).nonzero().view(-1).tolist()) == adj
         assert set((got[u] == 1).nonzero().view(-1).tolist()) <= mid
+    users = torch.arange(len(adjacent)).repeat(10)
+    users = users[region.sizes()[users] > 0]
+    draw = region.sample_intermediate(users)
+    assert bool((got[users, draw] == 1).all())
 
 
 @settings(max_examples=40, deadline=None)

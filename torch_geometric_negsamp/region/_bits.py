@@ -71,30 +71,69 @@ def block_counts(bits: Tensor) -> Tensor:
 
 
 def pack_columns(block_t: Tensor, row_bytes: int) -> Tensor:
-    r"""Packs the non-zeros of a dense ``[C, n]`` block (one *column* per
-    row) into ``uint8`` bit rows ``[n, row_bytes]``, reading the block in
-    its own layout (eight strided passes, no transposed copy of it)."""
-    out = torch.zeros(
-        (row_bytes, block_t.size(1)), dtype=torch.uint8, device=block_t.device
-    )
-    for bit in range(8):
-        part = block_t[bit::8] > 0
-        out[: part.size(0)] |= part.to(torch.uint8) << bit
-    return out.t().contiguous()
+    r"""Packs a binary floating ``[C, n]`` block (one *column* per row,
+    entries 0 or 1) into ``uint8`` bit rows ``[n, row_bytes]``.
+
+    Each byte is the dot product of eight entries with
+    :math:`(1, 2, \dots, 128)`: one batched matrix product reads the block
+    once in its own layout (no transposed copy); sums of distinct powers of
+    two up to 255 are exact in any floating precision a product may use.
+    """
+    size, n = block_t.shape
+    full = size // 8
+    out = torch.zeros((n, row_bytes), dtype=torch.uint8, device=block_t.device)
+    if full > 0:
+        weight = 2.0 ** torch.arange(8, device=block_t.device)
+        grouped = block_t[: 8 * full].view(full, 8, n)
+        out[:, :full] = torch.matmul(weight.to(block_t.dtype), grouped).t()
+    for bit in range(size - 8 * full):
+        row = block_t[8 * full + bit].to(torch.uint8)
+        out[:, full] |= row << bit
+    return out
 
 
-def or_pairs(bits: Tensor, rows: Tensor, cols: Tensor) -> None:
+def column_word_counts(block_t: Tensor, words: int) -> Tensor:
+    r"""Members per 64-bit word of every column of a binary floating
+    ``[C, n]`` block, as ``int32`` ``[words, n]`` (sums of at most 64
+    ones: exact; words past the block are zero)."""
+    size, n = block_t.shape
+    full = size // 64
+    counts = torch.zeros((words, n), dtype=torch.int32, device=block_t.device)
+    if full > 0:
+        counts[:full] = block_t[: full * 64].view(full, 64, n).sum(1)
+    if size > full * 64:
+        counts[full] = block_t[full * 64 :].sum(0)
+    return counts
+
+
+def block_counts_of_words(word_counts: Tensor) -> Tensor:
+    r"""Members per block (``int32`` ``[n, blocks]``) from the members per
+    word of :func:`column_word_counts`."""
+    words, n = word_counts.shape
+    per_block = BLOCK_BYTES // 8
+    grouped = word_counts.view(words // per_block, per_block, n)
+    return grouped.sum(1, dtype=torch.int32).t()
+
+
+def or_pairs(bits: Tensor, rows: Tensor, cols: Tensor):
     r"""Sets, in place, the bits :math:`(rows_i, cols_i)` of packed rows
-    ``[n, m]`` (duplicate pairs allowed)."""
+    ``[n, m]`` (duplicate pairs allowed); returns the pairs ``(rows,
+    cols)`` whose bit was not set before."""
     if rows.numel() == 0:
-        return
-    key = torch.unique(rows * (8 * bits.size(1)) + cols)
+        return rows, cols
+    width = 8 * bits.size(1)
+    key = torch.unique(rows * width + cols)
     byte, inverse = torch.unique_consecutive(key >> 3, return_inverse=True)
+    flat = bits.view(-1)
+    bit = 1 << (key & 7)
+    new = (flat[key >> 3].long() & bit) == 0
     # Distinct bits of one byte: their sum is their bitwise or.
     value = torch.zeros(byte.numel(), dtype=torch.int32, device=bits.device)
-    value.index_add_(0, inverse, (1 << (key & 7)).int())
-    flat = bits.view(-1)
+    value.index_add_(0, inverse, bit.int())
     flat[byte] |= value.to(torch.uint8)
+    key = key[new]
+    row = torch.div(key, width, rounding_mode='floor')
+    return row, key - row * width
 
 
 def unpack_rows(bits: Tensor) -> Tensor:
@@ -135,3 +174,23 @@ def rank_in_block(block: Tensor, offset: Tensor) -> Tensor:
     ).squeeze(-1)
     mask = ((1 << (offset & 7)) - 1).to(torch.uint8)
     return full + popcount8(last & mask).long()
+
+
+def packed_ranks(
+    bits: Tensor, word_counts: Tensor, rows: Tensor, cols: Tensor
+) -> Tensor:
+    r"""The rank of every member :math:`(rows_i, cols_i)` of packed rows
+    ``[n, m]`` whose members per 64-bit word are :obj:`word_counts`
+    ``[m / 8, n]``: the members of the words before its own, plus those
+    before it in its word (eight bytes)."""
+    word = cols >> 6
+    before = word_counts.cumsum(0, dtype=torch.long) - word_counts
+    lanes = torch.arange(8, device=bits.device)
+    inside = bits[rows.unsqueeze(-1), (word * 8).unsqueeze(-1) + lanes]
+    full = popcount8(inside) * (lanes < ((cols >> 3) & 7).unsqueeze(-1))
+    last = bits[rows, cols >> 3] & ((1 << (cols & 7)) - 1).to(torch.uint8)
+    return (
+        before[word, rows]
+        + full.sum(-1, dtype=torch.long)
+        + popcount8(last).long()
+    )

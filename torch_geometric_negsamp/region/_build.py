@@ -8,7 +8,13 @@ from torch import Tensor
 
 from torch_geometric_negsamp._validate import check_positive_int
 from torch_geometric_negsamp.index import PositiveIndex, sorted_contains
-from torch_geometric_negsamp.region._bits import or_pairs, pack_columns
+from torch_geometric_negsamp.region._bits import (
+    block_counts_of_words,
+    column_word_counts,
+    or_pairs,
+    pack_columns,
+    packed_ranks,
+)
 from torch_geometric_negsamp.region._powers import (
     DEFAULT_MEMORY_BUDGET,
     BlockedPowers,
@@ -61,37 +67,83 @@ def _graph(region, edge_index: Tensor):
     return a_i, [a_i] * (k - 1), [a_i_t] * (k - 1), walk, 1
 
 
-def _emitter(builder, adj_rows: Tensor, adj_cols: Tensor) -> Emit:
-    r"""The callback that stores the rows of a level (a COO block, or the
-    transpose of a dense block), merged with the given adjacent pairs of
-    the same rows (sorted by row)."""
-    device = adj_rows.device
+def _rows_of(pairs: Tuple[Tensor, Tensor], row0: int, n: int):
+    r"""The pairs of rows ``row0 .. row0 + n - 1`` (sorted by row), with
+    rows renumbered from zero."""
+    rows, cols = pairs
+    bounds = torch.tensor([row0, row0 + n], device=rows.device)
+    lo, hi = torch.searchsorted(rows, bounds).tolist()
+    return rows[lo:hi] - row0, cols[lo:hi]
 
-    def emit(row0: int, x: Optional[Tensor], x_t: Optional[Tensor]):
+
+def pair_ranks(rows, cols, num_cols: int, query_rows, query_cols) -> Tensor:
+    r"""The rank of every member ``(query_rows, query_cols)`` among the
+    members of its row in the set of pairs ``(rows, cols)``."""
+    key = torch.unique(rows * num_cols + cols)
+    at = torch.searchsorted(key, query_rows * num_cols + query_cols)
+    return at - torch.searchsorted(key, query_rows * num_cols)
+
+
+class _Emitter:
+    r"""Stores the rows of a level (a COO block, or the transpose of a dense
+    block) in :obj:`builder`, merged with the :obj:`extra` pairs of the
+    same rows (sorted by row). :obj:`final`: the block is not used after
+    (it may be modified). With :obj:`rank_pairs`, also collects the rank of
+    each of these pairs (members, sorted by row) in its stored row."""
+
+    def __init__(self, builder, extra, final: bool, rank_pairs=None):
+        self.builder = builder
+        self.extra = extra
+        self.final = final
+        self.rank_pairs = rank_pairs
+        self.ranks = None if rank_pairs is None else []
+
+    def emit(self) -> Emit:
+        b = self.builder
+        return Emit(
+            self, b.pair_scratch, b.row_scratch, b.group_rows, b.dense_scratch
+        )
+
+    def add_pairs(self, row0: int, n: int, rows: Tensor, cols: Tensor):
+        r"""Stores rows ``row0 .. row0 + n - 1`` given as pairs (row -
+        :obj:`row0`, column)."""
+        if self.ranks is not None:
+            rank_rows, rank_cols = _rows_of(self.rank_pairs, row0, n)
+            self.ranks.append(
+                pair_ranks(
+                    rows, cols, self.builder.num_cols, rank_rows, rank_cols
+                )
+            )
+        self.builder.add(row0, n, rows, cols)
+
+    def __call__(self, row0: int, x: Optional[Tensor], x_t: Optional[Tensor]):
+        builder = self.builder
         n = x.size(0) if x is not None else x_t.size(1)
-        bounds = torch.tensor([row0, row0 + n], device=device)
-        lo, hi = torch.searchsorted(adj_rows, bounds).tolist()
-        rows, cols = adj_rows[lo:hi] - row0, adj_cols[lo:hi]
+        rows, cols = _rows_of(self.extra, row0, n)
         if x is not None:
             index = x.indices()
-            builder.add(
-                row0,
-                n,
-                torch.cat([index[0], rows]),
-                torch.cat([index[1], cols]),
-            )
+            rows = torch.cat([index[0], rows])
+            self.add_pairs(row0, n, rows, torch.cat([index[1], cols]))
+            return
+        words = builder.row_bytes // 8
+        if self.final:
+            x_t[cols, rows] = 1.0
+            word_counts = column_word_counts(x_t, words)
+            packed = pack_columns(x_t, builder.row_bytes)
+            if self.ranks is not None:
+                rank_rows, rank_cols = _rows_of(self.rank_pairs, row0, n)
+                self.ranks.append(
+                    packed_ranks(packed, word_counts, rank_rows, rank_cols)
+                )
+            counts = block_counts_of_words(word_counts)
+            builder.add_packed(row0, packed, counts)
             return
         packed = pack_columns(x_t, builder.row_bytes)
-        or_pairs(packed, rows, cols)
-        builder.add_packed(row0, packed)
-
-    return Emit(
-        emit,
-        builder.pair_scratch,
-        builder.row_scratch,
-        builder.group_rows,
-        builder.dense_scratch,
-    )
+        counts = block_counts_of_words(column_word_counts(x_t, words))
+        new_rows, new_cols = or_pairs(packed, rows, cols)
+        one = torch.ones_like(new_rows, dtype=torch.int32)
+        counts.index_put_((new_rows, new_cols >> 9), one, accumulate=True)
+        builder.add_packed(row0, packed, counts)
 
 
 def build_regions(
@@ -118,10 +170,13 @@ def build_regions(
     adj_builder = HybridRowSet.builder(users, items, device, region.storage)
     reach_builder = HybridRowSet.builder(users, items, device, region.storage)
     emits = {}
+    extra = (extra_rows, extra_cols)
+    rank_pairs = (adj_rows, adj_cols) if a == 1 else None
     if a > 1:
-        emits[a] = _emitter(adj_builder, extra_rows, extra_cols)
+        emits[a] = _Emitter(adj_builder, extra, final=False).emit()
+    reach_emitter = _Emitter(reach_builder, extra, True, rank_pairs)
     if region.method == 'exact':
-        emits[k] = _emitter(reach_builder, extra_rows, extra_cols)
+        emits[k] = reach_emitter.emit()
         levels = k
     else:
         levels = a
@@ -150,7 +205,7 @@ def build_regions(
 
     if region.method == 'walk':
         stats['walk_blocks'] = _walk(
-            region, reach_builder, adjacent, walk_csr, record_every, device
+            region, reach_emitter, adjacent, walk_csr, record_every, device
         )
     del first, mats, mats_t, walk_csr
     reach = reach_builder.finish()
@@ -160,14 +215,14 @@ def build_regions(
         # Where each adjacent item ranks in its reach row: drawing the r-th
         # reach rank that is none of these is drawing the r-th
         # intermediate member.
-        rank = reach.rank_unchecked(adj_rows, adj_cols)
+        rank = torch.cat(reach_emitter.ranks)
         rank_index = PositiveIndex(torch.stack([adj_rows, rank]), users, items)
     return reach, adjacent, rank_index, stats
 
 
-def _walk(region, builder, adjacent, walk_csr, record_every, device) -> int:
-    r"""Adds, block by block, the walked items and the adjacent region of
-    every user to :obj:`builder`; returns the number of blocks."""
+def _walk(region, emitter, adjacent, walk_csr, record_every, device) -> int:
+    r"""Stores, block by block, the walked items and the adjacent region of
+    every user through :obj:`emitter`; returns the number of blocks."""
     users, items = region.num_users, region.num_items
     rows = walk_rows(region.num_walks, region.k, region.memory_budget)
     if region.block_size is not None:
@@ -192,7 +247,7 @@ def _walk(region, builder, adjacent, walk_csr, record_every, device) -> int:
                 generator,
             )
         adj_rows, adj_cols = adjacent.members_unchecked(row0, row1)
-        builder.add(
+        emitter.add_pairs(
             row0,
             row1 - row0,
             torch.cat([local, adj_rows - row0]),

@@ -1,7 +1,7 @@
 r"""Block-by-block construction of a
 :class:`~torch_geometric_negsamp.region.HybridRowSet`."""
 
-from typing import List
+from typing import List, Optional
 
 import torch
 from torch import Tensor
@@ -13,7 +13,6 @@ from torch_geometric_negsamp.region._bits import (
     block_counts,
     num_blocks,
     pack_rows,
-    popcount8,
     unpack_rows,
 )
 
@@ -105,10 +104,15 @@ class RowSetBuilder:
             scratch[slot[e0:e1] - g0, cols[e0:e1]] = True
             self._pack(row0 + ids[g0:g1], scratch)
 
-    def add_packed(self, row0: int, packed: Tensor) -> None:
+    def add_packed(
+        self, row0: int, packed: Tensor, counts: Optional[Tensor] = None
+    ) -> None:
         r"""Adds rows ``row0 ..`` given as packed bit rows ``[rows,
-        row_bytes]`` (columns past :obj:`num_cols` unset)."""
-        dense = self._dense_rows(popcount8(packed).sum(1, dtype=torch.long))
+        row_bytes]`` (columns past :obj:`num_cols` unset), with their
+        members per block (``int32`` ``[rows, blocks]``) when known."""
+        if counts is None:
+            counts = block_counts(packed)
+        dense = self._dense_rows(counts.sum(1, dtype=torch.long))
         ids = dense.nonzero().view(-1)
         if ids.numel() < packed.size(0):
             rest = (~dense).nonzero().view(-1)
@@ -118,21 +122,20 @@ class RowSetBuilder:
                 self._keep_sparse(row0, part[local], cols)
             if ids.numel() == 0:
                 return
-            packed = packed[ids]
-        self._keep_packed(row0 + ids, packed)
+            packed, counts = packed[ids], counts[ids]
+        self._keep_packed(row0 + ids, packed, counts)
 
     def _pack(self, rows: Tensor, scratch: Tensor) -> None:
-        self._keep_packed(rows, pack_rows(scratch))
+        packed = pack_rows(scratch)
+        self._keep_packed(rows, packed, block_counts(packed))
 
-    def _keep_packed(self, rows: Tensor, packed: Tensor) -> None:
+    def _keep_packed(self, rows: Tensor, packed: Tensor, counts: Tensor):
         directory = torch.zeros(
-            (rows.numel(), packed.size(1) // BLOCK_BYTES + 1),
+            (rows.numel(), counts.size(1) + 1),
             dtype=torch.int32,
             device=packed.device,
         )
-        torch.cumsum(
-            block_counts(packed), 1, dtype=torch.int32, out=directory[:, 1:]
-        )
+        torch.cumsum(counts, 1, dtype=torch.int32, out=directory[:, 1:])
         self._bits.append(packed)
         self._dirs.append(directory)
         self._rows.append(rows)
