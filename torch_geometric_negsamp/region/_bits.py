@@ -1,15 +1,16 @@
 r"""Bit rows: packing, and rank / select inside one 512-bit block.
 
 PyTorch has no popcount and no packed-bit type, so bit rows are ``uint8``
-tensors (bit ``c & 7`` of byte ``c >> 3`` holds column ``c``) and popcount
-and select-in-byte are 256-entry lookup tables. A row is padded to whole
+tensors (bit ``c & 7`` of byte ``c >> 3`` holds column ``c``), popcount is
+computed with ``uint8`` bit arithmetic and select-in-byte is a 256-entry
+lookup table. A row is padded to whole
 blocks of :data:`BLOCK_BYTES` bytes; a per-block directory of member counts
 (kept by :class:`~torch_geometric_negsamp.region.HybridRowSet`) finds the
 block of a rank, and the functions here finish inside that block with one
 gather of :data:`BLOCK_BYTES` bytes per query.
 """
 
-from typing import Dict, Tuple
+from typing import Dict
 
 import torch
 from torch import Tensor
@@ -19,26 +20,21 @@ BLOCK_BYTES = 64
 #: Bits per block.
 BLOCK_BITS = 8 * BLOCK_BYTES
 
-_TABLES: Dict[torch.device, Tuple[Tensor, Tensor]] = {}
+_SELECT: Dict[torch.device, Tensor] = {}
 
 
-def lookup_tables(device) -> Tuple[Tensor, Tensor]:
-    r"""``(popcount, select)`` on :obj:`device`: ``popcount[b]`` is the
-    number of set bits of byte ``b`` (``uint8``); ``select[b, r]`` the
-    position of its ``r``-th set bit (8 when it has none)."""
+def select_table(device) -> Tensor:
+    r"""``[256, 8]`` on :obj:`device`: entry ``[b, r]`` is the position of
+    the ``r``-th set bit of byte ``b`` (8 when it has none)."""
     device = torch.device(device)
-    if device not in _TABLES:
+    if device not in _SELECT:
         byte = torch.arange(256).view(-1, 1)
-        bits = (byte >> torch.arange(8)) & 1  # [256, 8]
-        cum = bits.cumsum(1)
+        cum = ((byte >> torch.arange(8)) & 1).cumsum(1)  # [256, 8]
         # The r-th set bit sits where r more set bits came before it: the
         # number of positions p whose inclusive count is at most r.
         select = (cum.unsqueeze(1) <= torch.arange(8).view(1, 8, 1)).sum(2)
-        _TABLES[device] = (
-            bits.sum(1).to(torch.uint8).to(device),
-            select.to(device),
-        )
-    return _TABLES[device]
+        _SELECT[device] = select.to(device)
+    return _SELECT[device]
 
 
 def num_blocks(num_cols: int) -> int:
@@ -147,7 +143,7 @@ def select_in_block(block: Tensor, rank: Tensor) -> Tensor:
     bit of every block in :obj:`block` ``[..., BLOCK_BYTES]`` (``uint8``);
     ``0 <= rank <`` the block's count. Lanes with a rank out of range get
     an offset inside the block that means nothing (callers discard them)."""
-    _, select = lookup_tables(block.device)
+    select = select_table(block.device)
     pop = popcount8(block)
     cum = pop.cumsum(-1, dtype=torch.int16)
     byte = (cum <= rank.unsqueeze(-1)).sum(-1)
