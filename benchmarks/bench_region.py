@@ -201,7 +201,7 @@ def mem_available() -> int:
     return 0
 
 
-def plot_sizes(path, sizes_by_k, num_items):
+def plot_sizes(path, sizes_by_k, num_items, quick):
     import matplotlib
 
     matplotlib.use('Agg')
@@ -219,7 +219,8 @@ def plot_sizes(path, sizes_by_k, num_items):
         )
     ax.set_xlabel('intermediate region, share of the catalogue')
     ax.set_ylabel('users')
-    ax.set_title('k-hop intermediate regions, Gowalla training split')
+    where = f' (first {QUICK_USERS:,} users)' if quick else ''
+    ax.set_title(f'k-hop intermediate regions, Gowalla training split{where}')
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -336,7 +337,7 @@ def main():
     print(f'dense fold (three hops whatever k): {fold}')
 
     if sizes_by_k:
-        plot_sizes(args.png, sizes_by_k, num_items)
+        plot_sizes(args.png, sizes_by_k, num_items, args.quick)
         report['png'] = args.png
 
     print(
