@@ -158,3 +158,17 @@ def test_keys_known():
     check_keys_known([('a', 'b', 'c')], 'w', [('a', 'b', 'c')])
     with pytest.raises(ValueError, match="'w' has a key 'x' that is not"):
         check_keys_known(['x'], 'w', [('a', 'b', 'c')])
+
+
+def test_check_node_counts():
+    from torch_geometric_negsamp._validate import check_node_counts
+
+    assert check_node_counts(5) == (False, 5, 5)
+    assert check_node_counts((3, 4)) == (True, 3, 4)
+    assert check_node_counts([3, 4], 'sizes') == (True, 3, 4)
+    with pytest.raises(ValueError, match="'num_nodes' must be an int or a"):
+        check_node_counts((1, 2, 3))
+    with pytest.raises(ValueError, match=r"'sizes\[1\]' must be a positive"):
+        check_node_counts((1, 0), 'sizes')
+    with pytest.raises(TypeError, match="'num_nodes' must be an int"):
+        check_node_counts(2.0)

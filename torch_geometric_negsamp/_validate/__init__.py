@@ -15,6 +15,7 @@ from torch_geometric_negsamp._validate.scalars import (  # noqa: F401
     check_generator,
     check_instance,
     check_int,
+    check_node_counts,
     check_num_nodes,
     check_path,
     check_positive_int,

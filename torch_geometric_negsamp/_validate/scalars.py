@@ -4,7 +4,7 @@ generators, instances, callables and paths."""
 import math
 import numbers
 import os
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -181,3 +181,23 @@ def check_path(value: Any, name: str) -> str:
             f'(got {type(value).__name__})'
         )
     return value
+
+
+# ------------------------------------------------------------------ region
+def check_node_counts(
+    value: Any, name: str = 'num_nodes'
+) -> Tuple[bool, int, int]:
+    r"""A node count (a homogeneous graph) or a pair ``(num_src,
+    num_dst)`` (a bipartite one); returns ``(bipartite, num_src,
+    num_dst)``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(
+                f"'{name}' must be an int or a pair (num_src, num_dst) "
+                f'(got {len(value)} entries)'
+            )
+        num_src = check_num_nodes(value[0], f'{name}[0]')
+        num_dst = check_num_nodes(value[1], f'{name}[1]')
+        return True, num_src, num_dst
+    num_src = check_num_nodes(value, name)
+    return False, num_src, num_src

@@ -13,7 +13,7 @@ from torch_geometric_negsamp._validate import (
     check_in_range,
     check_index_tensor,
     check_int,
-    check_num_nodes,
+    check_node_counts,
     check_positive_int,
     check_same_device,
     check_seed,
@@ -148,7 +148,7 @@ class KHopRegion:
         storage: str = 'auto',
     ):
         start = time.perf_counter()
-        self.bipartite, self.num_users, self.num_items = _check_num_nodes(
+        self.bipartite, self.num_users, self.num_items = check_node_counts(
             num_nodes
         )
         self.k, self.adjacent_hops = check_hops(
@@ -412,20 +412,6 @@ class KHopRegion:
             f'pairs={int(self._sizes.sum())}, nbytes={self.nbytes}, '
             f'device={self.device})'
         )
-
-
-def _check_num_nodes(num_nodes) -> Tuple[bool, int, int]:
-    if isinstance(num_nodes, (tuple, list)):
-        if len(num_nodes) != 2:
-            raise ValueError(
-                "'num_nodes' must be an int or a pair (num_users, "
-                f'num_items) (got {len(num_nodes)} entries)'
-            )
-        users = check_num_nodes(num_nodes[0], 'num_nodes[0]')
-        items = check_num_nodes(num_nodes[1], 'num_nodes[1]')
-        return True, users, items
-    nodes = check_num_nodes(num_nodes, 'num_nodes')
-    return False, nodes, nodes
 
 
 def check_options(
