@@ -5,6 +5,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._validate import check_request_size
 from torch_geometric_negsamp.kg.base import TripleCorruption
 
 
@@ -60,6 +61,14 @@ class BernoulliCorruption(TripleCorruption):
         self, head: Tensor, relation: Tensor, tail: Tensor
     ) -> None:
         n, num_relations = self.num_entities, self.num_relations
+        # Four float64 / int64 values per relation:
+        check_request_size(
+            num_relations,
+            'num_relations',
+            element_size=32,
+            device=head.device,
+            what='per-relation statistics',
+        )
         # tph / (tph + hpt) = |T_r| / (|H_r| + |T_r|): the triple count
         # cancels, so duplicated triples change nothing.
         num_heads = torch.bincount(

@@ -13,8 +13,10 @@ from torch_geometric_negsamp._validate import (
     check_in_range,
     check_index_tensor,
     check_int,
+    check_key_space,
     check_node_counts,
     check_positive_int,
+    check_request_size,
     check_same_device,
     check_seed,
 )
@@ -163,6 +165,15 @@ class KHopRegion:
         # positives (shapes, dtypes, ranges) and merges them, self-loops
         # included on a homogeneous graph (a node is adjacent to itself).
         check_index_tensor(edge_index, 'edge_index', dim=2, rows=2)
+        check_key_space(self.num_users, self.num_items, 'num_nodes')
+        # Row pointers of R and its transpose, and per-user counts of two
+        # row sets: a few int64 per user and per item.
+        check_request_size(
+            self.num_users + self.num_items,
+            'num_nodes',
+            element_size=64,
+            what='per-node region bookkeeping',
+        )
         positives = PositiveIndex(
             edge_index,
             self.num_users,

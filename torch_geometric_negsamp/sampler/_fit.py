@@ -13,6 +13,7 @@ from torch_geometric_negsamp._edge_types import (
 from torch_geometric_negsamp._validate import (
     check_in_range,
     check_index_tensor,
+    check_key_space,
     check_keys_known,
     check_num_nodes,
 )
@@ -117,6 +118,7 @@ class FitMixin:
             else:
                 num_src = num_dst = check_num_nodes(num_nodes, 'num_nodes')
                 homogeneous = True
+            check_key_space(num_src, num_dst, 'num_nodes')
             index = self._make_index(
                 edge_index, num_src, num_dst, homogeneous, extra_positives
             )

@@ -373,6 +373,14 @@ class NegativeSampler(FitMixin, NegativeSampling, SeededStream):
     def _filtered_src_units(self, index: PositiveIndex, key) -> Tensor:
         r"""Integer weights of the sources of binary pairs: the valid mass
         of each source (zero for sources without a valid negative)."""
+        # One weight per source node, held while drawing:
+        check_request_size(
+            index.num_src_nodes,
+            'num_nodes',
+            element_size=32,
+            device=index.device,
+            what='binary-pair source weights',
+        )
         all_src = torch.arange(index.num_src_nodes, device=index.device)
         mass = self._valid_mass(all_src, index, key)
         if not bool((mass > 0).any()):

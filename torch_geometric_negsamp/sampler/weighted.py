@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from torch_geometric_negsamp._random import draw_from_cdf, randint_below
+from torch_geometric_negsamp._validate import check_request_size
 from torch_geometric_negsamp.index import PositiveIndex
 from torch_geometric_negsamp.sampler.base import Key, NegativeSampler
 
@@ -51,6 +52,14 @@ class WeightedSampler(NegativeSampler):
         raise NotImplementedError
 
     def _fit_state(self, key, edge_index, index) -> _Weights:
+        # Weights, units and their cumulative sum per destination:
+        check_request_size(
+            index.num_dst_nodes,
+            'num_nodes',
+            element_size=32,
+            device=index.device,
+            what='per-destination weights',
+        )
         units = self._units(key, edge_index, index)
         cdf = units.cumsum(0)
         src, dst = index.edges()
