@@ -338,7 +338,7 @@ def main(argv=None):
         )
 
     print(
-        f'\ncorruption   within {args.khop} hops  fallback   '
+        f'\ncorruption   in {args.khop}-hop nbhd  fallback   '
         f'test MRR  Hits@10 (filtered tail prediction)'
     )
     for name, (mrr, hits) in results.items():
