@@ -510,6 +510,9 @@ def test_to_share_memory_and_nbytes():
 
 @CUDA
 def test_cuda_equals_cpu():
+    exact = bfs_neighborhoods(
+        _star_of_stars().t().tolist(), 41, 2, include_self=False
+    )
     for options in (
         dict(),
         dict(include_self=True),
@@ -522,11 +525,22 @@ def test_cuda_equals_cpu():
         neg = c.sample(tuple(x.cuda() for x in _star_of_stars()))
         for x, y in zip(cpu, neg):
             assert torch.equal(x, y.cpu())
+        assert c.in_neighborhood(
+            torch.tensor([0], device='cuda'), torch.tensor([9], device='cuda')
+        ).item() == (9 in members[0])
+        # Built on the device: the same exact sets (walks draw from a CUDA
+        # stream there, so they only stay within the exact sets).
         fresh = SANSCorruption(6, seed=0, **options)
         fresh.fit(tuple(x.cuda() for x in _star_of_stars()))
         e = torch.arange(41, device='cuda').view(-1, 1)
         inside = fresh.in_neighborhood(e, e.t()).cpu()
-        assert [set(r.nonzero().view(-1).tolist()) for r in inside] == members
+        on_device = [set(r.nonzero().view(-1).tolist()) for r in inside]
+        if 'method' in options:
+            assert all(a <= b for a, b in zip(on_device, exact))
+        else:
+            assert on_device == members
+        neg = fresh.sample(tuple(x.cuda() for x in _star_of_stars()))
+        assert neg.head.is_cuda
 
 
 # ------------------------------------------------------------ raises
