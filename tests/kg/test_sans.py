@@ -13,140 +13,20 @@ from torch_geometric_negsamp.kg import (
 )
 from torch_geometric_negsamp.sampler import UnsatisfiableError
 
+from .sans_reference import (
+    bfs_neighborhoods,
+    knowledge_graphs,
+    neighborhood_sets,
+    one,
+    star_of_stars,
+    triples_tensor,
+)
+
 CUDA = pytest.mark.skipif(
     not torch.cuda.is_available(), reason='needs a CUDA device'
 )
 WALK = dict(method='walk', num_walks=8)
 VARIANTS = [dict(), dict(include_self=True), WALK, dict(WALK, weighted=True)]
-
-
-def _tensor(triples):
-    return torch.tensor(triples, dtype=torch.long).view(-1, 3).t()
-
-
-def _one(h, r, t):
-    return torch.tensor([h]), torch.tensor([r]), torch.tensor([t])
-
-
-def bfs_neighborhoods(train, n, k, include_self=False):
-    r"""Entities within k hops of each entity in the undirected graph of
-    the triples (every relation), by breadth-first search on Python sets.
-    """
-    adj = [set() for _ in range(n)]
-    for h, _, t in train:
-        adj[h].add(t)
-        adj[t].add(h)
-    out = []
-    for e in range(n):
-        seen, frontier = {e}, {e}
-        for _ in range(k):
-            frontier = set().union(*[adj[v] for v in frontier]) - seen
-            seen |= frontier
-        out.append(seen if include_self else seen - {e})
-    return out
-
-
-def _members(corruption, n):
-    e = torch.arange(n).view(-1, 1).expand(-1, n)
-    inside = corruption.in_neighborhood(e, e.t())
-    return [set(row.nonzero().view(-1).tolist()) for row in inside]
-
-
-@st.composite
-def knowledge_graphs(draw, max_entities=7):
-    n = draw(st.integers(1, max_entities))
-    num_rel = draw(st.integers(1, 3))
-    triple = st.tuples(
-        st.integers(0, n - 1),
-        st.integers(0, num_rel - 1),
-        st.integers(0, n - 1),
-    )
-    train = draw(st.lists(triple, min_size=1, max_size=2 * n * num_rel))
-    extra = draw(st.lists(triple, max_size=4))
-    batch = draw(st.lists(st.sampled_from(train + extra), min_size=1))
-    return n, num_rel, train, extra, batch
-
-
-# ----------------------------------------------------- neighbourhoods
-@settings(max_examples=60, deadline=None)
-@given(
-    graph=knowledge_graphs(max_entities=12),
-    k=st.integers(1, 3),
-    include_self=st.booleans(),
-)
-def test_neighborhood_equals_breadth_first_search(graph, k, include_self):
-    n, num_rel, train, extra, _ = graph
-    corruption = SANSCorruption(k=k, include_self=include_self).fit(
-        _tensor(train),
-        num_entities=n,
-        num_relations=num_rel,
-        extra_positives=_tensor(extra) if extra else None,
-    )
-    # The graph is the training triples': extra positives add no edge.
-    expect = bfs_neighborhoods(train, n, k, include_self)
-    assert _members(corruption, n) == expect
-    sizes = corruption.neighborhood_sizes().tolist()
-    assert sizes == [len(s) for s in expect]
-    entities = torch.tensor([n - 1, 0])
-    assert corruption.neighborhood_sizes(entities).tolist() == [
-        len(expect[n - 1]),
-        len(expect[0]),
-    ]
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    graph=knowledge_graphs(max_entities=12),
-    k=st.integers(1, 3),
-    num_walks=st.integers(1, 6),
-    weighted=st.booleans(),
-    seed=st.integers(0, 2**31),
-)
-def test_walk_neighborhood_stays_within_k_hops(
-    graph, k, num_walks, weighted, seed
-):
-    n, num_rel, train, _, _ = graph
-    corruption = SANSCorruption(
-        k=k, method='walk', num_walks=num_walks, weighted=weighted, seed=seed
-    ).fit(_tensor(train), num_entities=n, num_relations=num_rel)
-    exact = bfs_neighborhoods(train, n, k)
-    for walked, full in zip(_members(corruption, n), exact):
-        assert walked <= full
-
-
-def test_walks_restart_from_the_entity():
-    # A path 0 - 1 - ... - 19: walks of two edges from 0 reach 1 and 2
-    # only. Walks that continued one another (the public code) would
-    # wander far along the path.
-    path = [(i, 0, i + 1) for i in range(19)]
-    for weighted in (False, True):
-        corruption = SANSCorruption(
-            k=2, method='walk', num_walks=500, weighted=weighted, seed=0
-        ).fit(_tensor(path), num_entities=20)
-        assert _members(corruption, 20)[0] == {1, 2}
-        assert _members(corruption, 20)[10] == {8, 9, 11, 12}
-
-
-def test_walk_recall_against_the_exact_neighborhood():
-    # A random KG of 60 entities: the walked set is a subset of the exact
-    # 2-hop neighbourhood whose recall grows with the walks and reaches 1.
-    gen = torch.Generator().manual_seed(0)
-    head = torch.randint(0, 60, (120,), generator=gen)
-    tail = torch.randint(0, 60, (120,), generator=gen)
-    relation = torch.randint(0, 4, (120,), generator=gen)
-    triples = (head, relation, tail)
-    exact = SANSCorruption(k=2).fit(triples, num_entities=60)
-    total = int(exact.neighborhood_sizes().sum())
-    recall = {}
-    for num_walks in (1, 4, 16, 1000):
-        walk = SANSCorruption(k=2, method='walk', num_walks=num_walks, seed=0)
-        walk.fit(triples, num_entities=60)
-        e = torch.arange(60).view(-1, 1)
-        inside = walk.in_neighborhood(e, e.t())
-        assert not bool((inside & ~exact.in_neighborhood(e, e.t())).any())
-        recall[num_walks] = int(inside.sum()) / total
-    assert recall[1] < recall[4] < recall[16] < recall[1000] == 1.0
-    assert recall[1] < 0.5
 
 
 # -------------------------------------------------------- exactness
@@ -167,13 +47,13 @@ def test_no_corruption_is_known_and_each_comes_from_its_neighborhood(
         num_neg, k=k, corrupt=kind, seed=seed, **variant
     )
     corruption.fit(
-        _tensor(train),
+        triples_tensor(train),
         num_entities=n,
         num_relations=num_rel,
-        extra_positives=_tensor(extra) if extra else None,
+        extra_positives=triples_tensor(extra) if extra else None,
     )
     known = set(train) | set(extra)
-    members = _members(corruption, n)
+    members = neighborhood_sets(corruption, n)
     sides = ('head', 'tail') if kind in ('both', 'bernoulli') else (kind,)
 
     def valid(h, r, t, side):
@@ -197,9 +77,9 @@ def test_no_corruption_is_known_and_each_comes_from_its_neighborhood(
     ]
     if stuck:
         with pytest.raises(UnsatisfiableError, match='no valid corruption'):
-            corruption.sample(_tensor(batch))
+            corruption.sample(triples_tensor(batch))
         return
-    neg = corruption.sample(_tensor(batch))
+    neg = corruption.sample(triples_tensor(batch))
     fallbacks = 0
     for i, (h, r, t) in enumerate(batch):
         for j in range(num_neg):
@@ -221,16 +101,6 @@ def test_no_corruption_is_known_and_each_comes_from_its_neighborhood(
 
 
 # ------------------------------------------------------ distributions
-def _star_of_stars():
-    # Entity 0 links to 1..8 (relation 0); each of them to four leaves
-    # (relation 1): 8 one-hop and 32 two-hop neighbours of 0 among 41.
-    triples = [(0, 0, i) for i in range(1, 9)]
-    triples += [
-        (i, 1, 9 + 4 * (i - 1) + j) for i in range(1, 9) for j in range(4)
-    ]
-    return _tensor(triples)
-
-
 @pytest.mark.parametrize(
     'options',
     [
@@ -244,14 +114,14 @@ def test_tail_draws_are_uniform_over_the_filtered_neighborhood(options):
     # Tails of (0, 0, 1) within two hops of 0, minus the known tails
     # 1..8 of (0, 0, .) (and minus 0 itself unless include_self).
     corruption = SANSCorruption(4000, k=2, corrupt='tail', seed=0, **options)
-    corruption.fit(_star_of_stars(), num_entities=41)
-    near = _members(corruption, 41)[0]
+    corruption.fit(star_of_stars(), num_entities=41)
+    near = neighborhood_sets(corruption, 41)[0]
     expect = near - (
         set() if options.get('filtered') is False else set(range(1, 9))
     )
     if options.get('include_self'):
         assert 0 in expect
-    neg = corruption.sample(_one(0, 0, 1))
+    neg = corruption.sample(one(0, 0, 1))
     tails = neg.tail.view(-1)
     assert set(tails.tolist()) <= expect
     counts = torch.bincount(tails, minlength=41)[sorted(expect)]
@@ -264,81 +134,11 @@ def test_head_draws_skip_known_heads_in_the_neighborhood():
     # Heads of (1, 1, 9) within two hops of the tail 9: {0, 1, 10, 11,
     # 12}, minus the known head 1 of (., 1, 9).
     corruption = SANSCorruption(3000, corrupt='head', seed=1)
-    corruption.fit(_star_of_stars(), num_entities=41)
-    heads = corruption.sample(_one(1, 1, 9)).head.view(-1)
+    corruption.fit(star_of_stars(), num_entities=41)
+    heads = corruption.sample(one(1, 1, 9)).head.view(-1)
     assert set(heads.tolist()) == {0, 10, 11, 12}
     counts = torch.bincount(heads, minlength=41)[[0, 10, 11, 12]]
     assert chisquare(counts.numpy()).pvalue > 1e-4
-
-
-def test_sparse_and_dense_rows_draw_alike():
-    # With 2,000 entities, the reach row of 0 (four members) is stored as
-    # sorted keys, that of the hub 5 (201 members) as bits.
-    triples = [(0, 0, 1), (1, 0, 2), (0, 0, 3)]
-    triples += [(5, 0, 100 + i) for i in range(200)]
-    corruption = SANSCorruption(3000, corrupt='tail', seed=0).fit(
-        _tensor(triples),
-        num_entities=2000,
-        num_relations=2,
-        extra_positives=_tensor([(5, 1, 100), (5, 1, 150)]),
-    )
-    # Tails of (0, 0, .): 1 and 3 known, 2 two hops away.
-    assert set(corruption.sample(_one(0, 0, 1)).tail.view(-1).tolist()) == {2}
-    # Tails of (1, 0, .): 2 known.
-    tails = corruption.sample(_one(1, 0, 2)).tail.view(-1)
-    assert set(tails.tolist()) == {0, 3}
-    # Tails of (5, 1, .): 100 and 150 known.
-    tails = corruption.sample(_one(5, 1, 100)).tail.view(-1)
-    expect = sorted(set(range(100, 300)) - {100, 150})
-    assert set(tails.tolist()) == set(expect)
-    counts = torch.bincount(tails, minlength=2000)[expect]
-    assert chisquare(counts.numpy()).pvalue > 1e-4
-
-
-def test_weighted_draws_follow_the_visit_counts():
-    corruption = SANSCorruption(
-        20000,
-        k=2,
-        corrupt='tail',
-        method='walk',
-        num_walks=400,
-        weighted=True,
-        seed=0,
-    ).fit(_star_of_stars(), num_entities=41)
-    # From leaf 9 every walk steps to 1 first, then to 0 or a leaf of 1
-    # (9 itself included): 400 visits of 1, 400 among {0, 9, 10, 11, 12}.
-    nine, every = torch.full((41,), 9), torch.arange(41)
-    own = SANSCorruption(
-        k=2,
-        method='walk',
-        num_walks=400,
-        weighted=True,
-        include_self=True,
-        seed=0,
-    ).fit(_star_of_stars(), num_entities=41)
-    visits = own._neighborhoods.weights(nine, every)
-    assert int(visits[1]) == 400 and int(visits.sum()) == 800
-    assert set(visits.nonzero().view(-1).tolist()) == {0, 1, 9, 10, 11, 12}
-    # The same walks (same seed), 9 itself left out:
-    left = corruption._neighborhoods.weights(nine, every)
-    assert torch.equal(left, torch.where(every == 9, 0, visits))
-    # Tails of (9, ., .) given as an extra triple: 10 is known.
-    corruption.fit(
-        _star_of_stars(),
-        num_entities=41,
-        num_relations=3,
-        extra_positives=_tensor([(9, 2, 10)]),
-    )
-    tails = corruption.sample(_one(9, 2, 10)).tail.view(-1)
-    weight = corruption._neighborhoods.weights(
-        torch.full((41,), 9), torch.arange(41)
-    )
-    weight[10] = 0
-    support = weight.nonzero().view(-1)
-    assert set(tails.tolist()) == set(support.tolist())
-    counts = torch.bincount(tails, minlength=41)[support]
-    expect = weight[support].double() / weight.sum() * tails.numel()
-    assert chisquare(counts.numpy(), expect.numpy()).pvalue > 1e-4
 
 
 # ---------------------------------------------------------- fallback
@@ -346,7 +146,7 @@ def _saturated():
     # Two hops of 0 hold 1 and 2 only, and (0, 0, 1), (0, 0, 2) are known:
     # tail corruption of (0, 0, .) has an empty filtered neighbourhood.
     # Entity 4 appears in an extra triple only: no edge, no neighbourhood.
-    return _tensor([(0, 0, 1), (0, 0, 2), (1, 1, 2)])
+    return triples_tensor([(0, 0, 1), (0, 0, 2), (1, 1, 2)])
 
 
 def test_an_empty_neighborhood_falls_back_to_uniform_and_is_counted():
@@ -354,24 +154,24 @@ def test_an_empty_neighborhood_falls_back_to_uniform_and_is_counted():
         _saturated(),
         num_entities=6,
         num_relations=2,
-        extra_positives=_tensor([(4, 1, 5)]),
+        extra_positives=triples_tensor([(4, 1, 5)]),
     )
-    tails = corruption.sample(_one(0, 0, 1)).tail.view(-1)
+    tails = corruption.sample(one(0, 0, 1)).tail.view(-1)
     # Uniform among the tails of (0, 0, .) that form no known triple.
     assert set(tails.tolist()) == {0, 3, 4, 5}
     counts = torch.bincount(tails, minlength=6)[[0, 3, 4, 5]]
     assert chisquare(counts.numpy()).pvalue > 1e-4
     assert corruption.num_fallback == 2000
-    tails = corruption.sample(_one(4, 1, 5)).tail.view(-1)
+    tails = corruption.sample(one(4, 1, 5)).tail.view(-1)
     assert set(tails.tolist()) == {0, 1, 2, 3, 4}
     assert corruption.num_fallback == 4000
     # A neighbourhood draw counts nothing; fit starts the count again.
-    corruption.sample(_one(1, 1, 2))
+    corruption.sample(one(1, 1, 2))
     assert corruption.num_fallback == 4000
     corruption.fit(_saturated(), num_entities=6)
     assert corruption.num_fallback == 0
     # Batches mix both: only the fallback lanes are counted.
-    neg = corruption.sample(_tensor([(0, 0, 1), (1, 1, 2)]), num_neg=10)
+    neg = corruption.sample(triples_tensor([(0, 0, 1), (1, 1, 2)]), num_neg=10)
     assert corruption.num_fallback == 10
     assert set(neg.tail[1].tolist()) == {0}  # two hops of 1, 2 known
 
@@ -384,7 +184,7 @@ def test_on_empty_raise_names_the_entity_before_any_draw():
         UnsatisfiableError,
         match=r'neighbourhood of entity 0 \(the kept head, relation 0\)',
     ) as info:
-        corruption.sample(_tensor([(1, 1, 2), (0, 0, 1), (0, 0, 2)]))
+        corruption.sample(triples_tensor([(1, 1, 2), (0, 0, 1), (0, 0, 2)]))
     assert "on_empty='raise' (2 such triple(s)" in str(info.value)
     assert isinstance(info.value, ValueError)
     assert torch.equal(corruption.get_generator().get_state(), state)
@@ -393,13 +193,15 @@ def test_on_empty_raise_names_the_entity_before_any_draw():
     # 0 and 2, head 2 forms no known triple with (., 0, 1).
     heads = SANSCorruption(50, corrupt='head', on_empty='raise', seed=0)
     heads.fit(_saturated(), num_entities=6)
-    assert set(heads.sample(_one(0, 0, 1)).head.view(-1).tolist()) == {2}
+    assert set(heads.sample(one(0, 0, 1)).head.view(-1).tolist()) == {2}
     # The tail 5 of an extra triple has no edge, hence no neighbourhood.
     heads.fit(
-        _saturated(), num_entities=6, extra_positives=_tensor([(4, 1, 5)])
+        _saturated(),
+        num_entities=6,
+        extra_positives=triples_tensor([(4, 1, 5)]),
     )
     with pytest.raises(UnsatisfiableError, match='entity 5 .the kept tail'):
-        heads.sample(_one(4, 1, 5))
+        heads.sample(one(4, 1, 5))
 
 
 def test_the_other_side_serves_when_neither_fallback_can():
@@ -407,11 +209,11 @@ def test_the_other_side_serves_when_neither_fallback_can():
     # replaced instead. The neighbourhood of the tail 1 is {0} (0 known),
     # so the head 1 comes from the fallback; with include_self=True it is
     # in the neighbourhood.
-    full = _tensor([(0, 0, 0), (0, 0, 1), (1, 1, 0)])
+    full = triples_tensor([(0, 0, 0), (0, 0, 1), (1, 1, 0)])
     for include_self, fallbacks in ((False, 50), (True, 0)):
         corruption = SANSCorruption(50, include_self=include_self, seed=0)
         corruption.fit(full, num_entities=2)
-        neg = corruption.sample(_one(0, 0, 1))
+        neg = corruption.sample(one(0, 0, 1))
         assert neg.head_replaced.all() and (neg.head == 1).all()
         assert corruption.num_fallback == fallbacks
 
@@ -431,7 +233,11 @@ def test_same_seed_same_neighborhoods_and_draws():
         def draw(options=options, **seeding):
             c = SANSCorruption(5, corrupt='bernoulli', **options, **seeding)
             c.fit(triples, num_entities=40)
-            return _members(c, 40), c.sample(triples), c.sample(triples)
+            return (
+                neighborhood_sets(c, 40),
+                c.sample(triples),
+                c.sample(triples),
+            )
 
         members, first, second = draw(seed=7)
         again = draw(seed=7)
@@ -448,13 +254,13 @@ def test_same_seed_same_neighborhoods_and_draws():
     other = SANSCorruption(k=2, method='walk', num_walks=2, seed=2)
     walk.fit(triples, num_entities=40)
     other.fit(triples, num_entities=40)
-    assert _members(walk, 40) != _members(other, 40)
+    assert neighborhood_sets(walk, 40) != neighborhood_sets(other, 40)
 
 
 def test_pickled_copy_draws_the_same():
-    corruption = SANSCorruption(4, seed=0).fit(_star_of_stars())
+    corruption = SANSCorruption(4, seed=0).fit(star_of_stars())
     copy = pickle.loads(pickle.dumps(corruption))
-    batch = _star_of_stars()
+    batch = star_of_stars()
     for x, y in zip(corruption.sample(batch), copy.sample(batch)):
         assert torch.equal(x, y)
 
@@ -488,41 +294,41 @@ def test_defaults_and_repr():
 def test_bernoulli_side_choice():
     # Relation 0 is one-to-many (0 -> 1..8): P(head) = 8 / 9.
     corruption = SANSCorruption(3000, corrupt='bernoulli', seed=0)
-    corruption.fit(_star_of_stars(), num_entities=41)
+    corruption.fit(star_of_stars(), num_entities=41)
     assert corruption.head_prob[0].item() == pytest.approx(8 / 9)
-    replaced = corruption.sample(_one(0, 0, 1)).head_replaced
+    replaced = corruption.sample(one(0, 0, 1)).head_replaced
     assert abs(replaced.double().mean().item() - 8 / 9) < 0.02
 
 
 def test_to_share_memory_and_nbytes():
     for options in (dict(), dict(WALK, weighted=True)):
         c = SANSCorruption(3, seed=0, corrupt='bernoulli', **options)
-        c.fit(_star_of_stars(), num_entities=41)
+        c.fit(star_of_stars(), num_entities=41)
         assert c.nbytes > 0
-        before = c.sample(_star_of_stars())
+        before = c.sample(star_of_stars())
         c.reseed(0).to('cpu').share_memory_()
-        after = c.sample(_star_of_stars())
+        after = c.sample(star_of_stars())
         for x, y in zip(before, after):
             assert torch.equal(x, y)
     assert c.region is None  # weighted: the visit counts hold the rows
-    assert SANSCorruption().fit(_star_of_stars()).region.k == 2
+    assert SANSCorruption().fit(star_of_stars()).region.k == 2
 
 
 @CUDA
 def test_cuda_equals_cpu():
     exact = bfs_neighborhoods(
-        _star_of_stars().t().tolist(), 41, 2, include_self=False
+        star_of_stars().t().tolist(), 41, 2, include_self=False
     )
     for options in (
         dict(),
         dict(include_self=True),
         dict(WALK, weighted=True),
     ):
-        c = SANSCorruption(6, seed=0, **options).fit(_star_of_stars())
-        cpu = c.sample(_star_of_stars())
-        members = _members(c, 41)
+        c = SANSCorruption(6, seed=0, **options).fit(star_of_stars())
+        cpu = c.sample(star_of_stars())
+        members = neighborhood_sets(c, 41)
         c.reseed(0).to('cuda')
-        neg = c.sample(tuple(x.cuda() for x in _star_of_stars()))
+        neg = c.sample(tuple(x.cuda() for x in star_of_stars()))
         for x, y in zip(cpu, neg):
             assert torch.equal(x, y.cpu())
         assert c.in_neighborhood(
@@ -531,7 +337,7 @@ def test_cuda_equals_cpu():
         # Built on the device: the same exact sets (walks draw from a CUDA
         # stream there, so they only stay within the exact sets).
         fresh = SANSCorruption(6, seed=0, **options)
-        fresh.fit(tuple(x.cuda() for x in _star_of_stars()))
+        fresh.fit(tuple(x.cuda() for x in star_of_stars()))
         e = torch.arange(41, device='cuda').view(-1, 1)
         inside = fresh.in_neighborhood(e, e.t()).cpu()
         on_device = [set(r.nonzero().view(-1).tolist()) for r in inside]
@@ -539,7 +345,7 @@ def test_cuda_equals_cpu():
             assert all(a <= b for a, b in zip(on_device, exact))
         else:
             assert on_device == members
-        neg = fresh.sample(tuple(x.cuda() for x in _star_of_stars()))
+        neg = fresh.sample(tuple(x.cuda() for x in star_of_stars()))
         assert neg.head.is_cuda
 
 
@@ -568,7 +374,7 @@ def test_fit_and_query_errors():
     for options in (dict(method='walk'), dict(method='walk', weighted=True)):
         c = SANSCorruption(memory_budget=1000, **options)
         with pytest.raises(ValueError, match="'memory_budget' must be at"):
-            c.fit(_star_of_stars())
+            c.fit(star_of_stars())
     c = SANSCorruption()
     with pytest.raises(RuntimeError, match="call 'fit"):
         c.neighborhood_sizes()
@@ -576,7 +382,7 @@ def test_fit_and_query_errors():
         c.in_neighborhood(torch.tensor([0]), torch.tensor([1]))
     with pytest.raises(RuntimeError, match="call 'fit"):
         _ = c.nbytes
-    c.fit(_star_of_stars())
+    c.fit(star_of_stars())
     with pytest.raises(ValueError, match="'entities' holds entity id 41"):
         c.neighborhood_sizes(torch.tensor([41]))
     with pytest.raises(ValueError, match="'others' holds entity id -1"):
@@ -584,4 +390,4 @@ def test_fit_and_query_errors():
     with pytest.raises(TypeError, match="'entities' must hold integer"):
         c.in_neighborhood(torch.tensor([0.0]), torch.tensor([1]))
     with pytest.raises(ValueError, match='known triples'):
-        c.sample(_one(0, 0, 40))
+        c.sample(one(0, 0, 40))
