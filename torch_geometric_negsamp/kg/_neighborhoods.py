@@ -71,6 +71,8 @@ class RegionNeighborhoods:
         return out if self.include_self else out & (entity != other)
 
     def size(self, kept: Tensor, key: Tensor, side: str) -> Tensor:
+        r"""The number of valid entities of each row (:obj:`key` is
+        ``relation * num_entities + kept``)."""
         out = self.sizes()[kept]
         excluded = self._excluded.get(side)
         if excluded is not None:
@@ -196,11 +198,14 @@ class VisitNeighborhoods:
         r"""The visit counts :math:`c(e, v)` (zero outside the rows)."""
         key = entity * self.num_nodes + other
         at = torch.searchsorted(self.keys, key)
+        # Bounded only on lanes past the last key (not members: masked).
         weight = self.prefix[(at + 1).clamp(max=self.keys.numel())]
         weight = weight - self.prefix[at]
         return torch.where(sorted_contains(self.keys, key), weight, 0)
 
     def size(self, kept: Tensor, key: Tensor, side: str) -> Tensor:
+        r"""The valid visit mass of each row (what :meth:`draw` draws an
+        integer below; zero exactly where no valid entity is left)."""
         start, end = self.rowptr[kept], self.rowptr[kept + 1]
         out = self.prefix[end] - self.prefix[start]
         excluded = self._excluded.get(side)

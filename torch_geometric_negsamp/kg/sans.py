@@ -267,6 +267,8 @@ class SANSCorruption(TripleCorruption):
         )
 
     def _size(self, kept: Tensor, relation: Tensor, side: str) -> Tensor:
+        # The valid entities of each neighbourhood (their visit mass when
+        # weighted: only whether it is zero matters outside the draw).
         key = relation * self.num_entities + kept
         return self._neighborhoods.size(kept, key, side)
 
