@@ -135,8 +135,18 @@ def test_knowledge_graph():
         '--epochs',
         '1',
     )
-    assert re.search(r'false negatives: 0 of \d+ corrupted triples', out)
-    assert 'one side changed in every corruption: True' in out
+    for name in ('bernoulli', 'sans'):
+        assert re.search(
+            rf'{name}: false negatives: 0 of \d+ corrupted triples', out
+        )
+    assert out.count('one side changed in every corruption: True') == 2
+    assert re.search(r'2-hop neighbourhoods \(SANS\): mean [\d.]+', out)
+    # Every SANS corruption lies within two hops, or fell back to uniform.
+    rows = re.findall(r'^(bernoulli|sans)\s+([\d.]+)%\s+([\d.]+)%', out, re.M)
+    near = {name: (float(a), float(b)) for name, a, b in rows}
+    assert set(near) == {'bernoulli', 'sans'}
+    inside, fallback = near['sans']
+    assert abs(inside + fallback - 100) < 0.15
     prob = {
         name: float(p)
         for name, p in re.findall(
@@ -146,7 +156,7 @@ def test_knowledge_graph():
         )
     }
     assert prob['one-to-many'] > 0.5 > prob['many-to-one']
-    assert re.search(r'MRR [\d.]+ \| Hits@10 [\d.]+', out)
+    assert len(re.findall(r'MRR [\d.]+ \| Hits@10 [\d.]+', out)) == 2
 
 
 @pytest.mark.parametrize(
@@ -169,6 +179,8 @@ def test_knowledge_graph():
         ),
         ('knowledge_graph.py', ['--dim', '0'], '--dim must be'),
         ('knowledge_graph.py', ['--num-entities', '3'], 'at least 4'),
+        ('knowledge_graph.py', ['--khop', '0'], '--khop must be positive'),
+        ('knowledge_graph.py', ['--num-walks', '-1'], '--num-walks must'),
     ],
 )
 def test_bad_flags_are_refused_before_any_work(name, argv, match, capsys):

@@ -12,7 +12,7 @@ from torch_geometric_negsamp.kg import (
 
 
 def test_names_resolve_to_kg_corruptions():
-    assert CORRUPTIONS.names() == ['bernoulli', 'uniform']
+    assert CORRUPTIONS.names() == ['bernoulli', 'sans', 'uniform']
     c = resolve_corruption('bernoulli', num_neg=3, seed=1)
     assert isinstance(c, BernoulliCorruption) and c.num_neg == 3
     assert c.seed == 1

@@ -20,7 +20,16 @@ CUDA = pytest.mark.skipif(
     not torch.cuda.is_available(), reason='needs a CUDA device'
 )
 BIPARTITE_HOPS = [(3, 1), (5, 1), (5, 3), (7, 1), (7, 3), (7, 5)]
-HOMOGENEOUS_HOPS = [(2, 1), (3, 1), (3, 2), (4, 2), (5, 3)]
+HOMOGENEOUS_HOPS = [
+    (1, 0),
+    (2, 0),
+    (3, 0),
+    (2, 1),
+    (3, 1),
+    (3, 2),
+    (4, 2),
+    (5, 3),
+]
 BLOCK_SIZES = [None, 1, 2, 7, 1000]
 
 
@@ -279,6 +288,9 @@ def test_construction_errors():
     # A homogeneous graph has no parity rule, but a < k still holds.
     with pytest.raises(ValueError, match="smaller than 'k'"):
         KHopRegion(torch.tensor([[0], [1]]), 3, k=2, adjacent_hops=2)
+    # ... and a >= 0 (0: each node alone is adjacent).
+    with pytest.raises(ValueError, match="'adjacent_hops' must be non-neg"):
+        KHopRegion(torch.tensor([[0], [1]]), 3, k=2, adjacent_hops=-1)
 
 
 def test_query_errors():

@@ -59,7 +59,7 @@ def test_bipartite_walks_stay_inside_the_exact_region(
 @settings(max_examples=40, deadline=None)
 @given(
     graph=homogeneous_graphs(),
-    hops=st.sampled_from([(2, 1), (3, 1), (4, 2)]),
+    hops=st.sampled_from([(1, 0), (2, 0), (2, 1), (3, 1), (4, 2)]),
     seed=st.integers(0, 2**31),
 )
 def test_homogeneous_walks_stay_inside_the_exact_region(graph, hops, seed):

@@ -11,16 +11,19 @@ from torch_geometric_negsamp.kg.registry import (
     register_corruption,
     resolve_corruption,
 )
+from torch_geometric_negsamp.kg.sans import SANSCorruption
 from torch_geometric_negsamp.kg.uniform import UniformCorruption
 
 register_corruption('uniform')(UniformCorruption)
 register_corruption('bernoulli')(BernoulliCorruption)
+register_corruption('sans')(SANSCorruption)
 
 __all__ = [
     'TripleCorruption',
     'CorruptedTriples',
     'UniformCorruption',
     'BernoulliCorruption',
+    'SANSCorruption',
     'CORRUPTIONS',
     'register_corruption',
     'resolve_corruption',

@@ -60,28 +60,8 @@ class BernoulliCorruption(TripleCorruption):
     def _fit_statistics(
         self, head: Tensor, relation: Tensor, tail: Tensor
     ) -> None:
-        n, num_relations = self.num_entities, self.num_relations
-        # Four float64 / int64 values per relation:
-        check_request_size(
-            num_relations,
-            'num_relations',
-            element_size=32,
-            device=head.device,
-            what='per-relation statistics',
-        )
-        # tph / (tph + hpt) = |T_r| / (|H_r| + |T_r|): the triple count
-        # cancels, so duplicated triples change nothing.
-        num_heads = torch.bincount(
-            torch.unique(relation * n + head) // n, minlength=num_relations
-        )
-        num_tails = torch.bincount(
-            torch.unique(relation * n + tail) // n, minlength=num_relations
-        )
-        total = (num_heads + num_tails).double()
-        self.head_prob = torch.where(
-            total > 0,
-            num_tails.double() / total.clamp(min=1),
-            torch.full_like(total, 0.5),
+        self.head_prob = bernoulli_head_prob(
+            head, relation, tail, self.num_entities, self.num_relations
         )
 
     def head_probability(self, relation: Tensor) -> Tensor:
@@ -89,3 +69,38 @@ class BernoulliCorruption(TripleCorruption):
 
     def _move_state(self, device: torch.device) -> None:
         self.head_prob = self.head_prob.to(device)
+
+
+def bernoulli_head_prob(
+    head: Tensor,
+    relation: Tensor,
+    tail: Tensor,
+    num_entities: int,
+    num_relations: int,
+) -> Tensor:
+    r"""The TransH probability of replacing the head,
+    :math:`|T_r| / (|H_r| + |T_r|)`, of every relation (``[num_relations]``
+    :obj:`float64`; :math:`1/2` for a relation without triple)."""
+    n = num_entities
+    # Four float64 / int64 values per relation:
+    check_request_size(
+        num_relations,
+        'num_relations',
+        element_size=32,
+        device=head.device,
+        what='per-relation statistics',
+    )
+    # tph / (tph + hpt) = |T_r| / (|H_r| + |T_r|): the triple count
+    # cancels, so duplicated triples change nothing.
+    num_heads = torch.bincount(
+        torch.unique(relation * n + head) // n, minlength=num_relations
+    )
+    num_tails = torch.bincount(
+        torch.unique(relation * n + tail) // n, minlength=num_relations
+    )
+    total = (num_heads + num_tails).double()
+    return torch.where(
+        total > 0,
+        num_tails.double() / total.clamp(min=1),
+        torch.full_like(total, 0.5),
+    )

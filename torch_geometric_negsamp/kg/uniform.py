@@ -6,7 +6,8 @@ from torch import Tensor
 from torch_geometric_negsamp._validate import check_choice
 from torch_geometric_negsamp.kg.base import TripleCorruption
 
-_HEAD_PROBABILITY = {'both': 0.5, 'head': 1.0, 'tail': 0.0}
+#: The probability of replacing the head, by :obj:`corrupt` choice.
+HEAD_PROBABILITY = {'both': 0.5, 'head': 1.0, 'tail': 0.0}
 
 
 class UniformCorruption(TripleCorruption):
@@ -58,7 +59,7 @@ class UniformCorruption(TripleCorruption):
     def head_probability(self, relation: Tensor) -> Tensor:
         return torch.full(
             relation.shape,
-            _HEAD_PROBABILITY[self.corrupt],
+            HEAD_PROBABILITY[self.corrupt],
             dtype=torch.float64,
             device=relation.device,
         )

@@ -147,10 +147,15 @@ class _Emitter:
 
 
 def build_regions(
-    region, edge_index: Tensor, positives: PositiveIndex
+    region,
+    edge_index: Tensor,
+    positives: PositiveIndex,
+    own: Optional[Tuple[Tensor, Tensor]] = None,
 ) -> Tuple[HybridRowSet, HybridRowSet, Optional[PositiveIndex], Dict]:
     r"""Returns ``(reach, adjacent, rank_index, stats)`` of
-    :obj:`region` (a :class:`KHopRegion` whose options are set)."""
+    :obj:`region` (a :class:`KHopRegion` whose options are set); for
+    ``adjacent_hops=0``, :obj:`own` holds the adjacent pairs (each node
+    itself and its extra positives), sorted by row."""
     users, items = region.num_users, region.num_items
     k, a = region.k, region.adjacent_hops
     budget, device = region.memory_budget, edge_index.device
@@ -166,12 +171,14 @@ def build_regions(
     outside = ~sorted_contains(first_keys, adj_rows * width + adj_cols)
     extra_rows, extra_cols = adj_rows[outside], adj_cols[outside]
     del first_keys, outside
+    if a == 0:
+        adj_rows, adj_cols = own
 
     adj_builder = HybridRowSet.builder(users, items, device, region.storage)
     reach_builder = HybridRowSet.builder(users, items, device, region.storage)
     emits = {}
     extra = (extra_rows, extra_cols)
-    rank_pairs = (adj_rows, adj_cols) if a == 1 else None
+    rank_pairs = (adj_rows, adj_cols) if a <= 1 else None
     if a > 1:
         emits[a] = _Emitter(adj_builder, extra, final=False).emit()
     reach_emitter = _Emitter(reach_builder, extra, True, rank_pairs)
@@ -197,7 +204,7 @@ def build_regions(
             raise _too_small(budget, powers.min_budget, 'one source row')
 
     stats = {'method': region.method, 'memory_budget': budget}
-    if a == 1:
+    if a <= 1:
         adj_builder.add(0, users, adj_rows, adj_cols)
     if powers is not None:
         stats.update(powers.run())
@@ -211,7 +218,7 @@ def build_regions(
     reach = reach_builder.finish()
 
     rank_index = None
-    if a == 1:
+    if a <= 1:
         # Where each adjacent item ranks in its reach row: drawing the r-th
         # reach rank that is none of these is drawing the r-th
         # intermediate member.

@@ -26,7 +26,8 @@ def walk_reach(
     num_cols: int,
     record_every: int,
     generator: Optional[torch.Generator] = None,
-) -> Tuple[Tensor, Tensor]:
+    return_counts: bool = False,
+) -> Tuple[Tensor, ...]:
     r"""Runs :obj:`num_walks` walks of :obj:`k` edges from every node of
     :obj:`src`: step :math:`s` follows ``csr[(s - 1) % len(csr)]`` (a pair
     ``(rowptr, col)``) to a uniformly chosen stored neighbour; a walk that
@@ -35,7 +36,8 @@ def walk_reach(
     ``v`` after a recorded step: every step when :obj:`record_every` is 1
     (a homogeneous graph, ``csr = (A,)``), the odd steps when it is 2 (a
     bipartite graph, ``csr = (R, R^T)``: odd steps land on items). The
-    graph must have at least one edge.
+    graph must have at least one edge. With :obj:`return_counts`, also the
+    number of recorded visits of every pair (walks and steps).
     """
     device = src.device
     walker = torch.arange(src.numel(), device=device)
@@ -57,6 +59,10 @@ def walk_reach(
         pos = torch.where(alive, col[at], 0)
         if step % record_every == 1 % record_every:
             keys.append((walker * num_cols + pos)[alive])
-    key = torch.unique(torch.cat(keys))
+    key = torch.unique(torch.cat(keys), return_counts=return_counts)
+    if return_counts:
+        key, count = key
     row = torch.div(key, num_cols, rounding_mode='floor')
+    if return_counts:
+        return row, key - row * num_cols, count
     return row, key - row * num_cols

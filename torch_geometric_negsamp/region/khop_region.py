@@ -74,7 +74,10 @@ class KHopRegion:
     :math:`\mathcal{A}_u = \mathrm{reach}(u, a) \cup E_u` (so :math:`u`
     itself and its neighbours are adjacent),
     :math:`\mathcal{I}_u = \mathrm{reach}(u, k) \setminus \mathcal{A}_u`,
-    :math:`\mathcal{D}_u` the rest. "Users" and "items" below are then
+    :math:`\mathcal{D}_u` the rest. Here :math:`a = 0` is allowed:
+    :math:`\mathrm{reach}(u, 0) = \{u\}`, so that the intermediate region
+    holds every node within :math:`k` edges but :math:`u` (the
+    neighbourhood SANS corrupts within). "Users" and "items" below are then
     source and candidate nodes.
 
     **Computation.** The reach sets are computed in blocks of source rows
@@ -91,7 +94,7 @@ class KHopRegion:
     bits with a rank directory, sparse rows as sorted keys). Distant draws
     select the :math:`r`-th non-member of :math:`\mathcal{N}_u`;
     intermediate draws select the :math:`r`-th member of
-    :math:`\mathcal{N}_u` outside :math:`\mathcal{A}_u` (for :math:`a = 1`
+    :math:`\mathcal{N}_u` outside :math:`\mathcal{A}_u` (for :math:`a \le 1`
     through a :class:`~torch_geometric_negsamp.PositiveIndex` of the ranks
     of :math:`\mathcal{A}_u` in :math:`\mathcal{N}_u`, otherwise by a
     binary search over ranks). Both are exact and rejection free.
@@ -108,8 +111,8 @@ class KHopRegion:
         k (int, optional): Hops of the intermediate region (odd for a
             bipartite graph). (default: :obj:`3`)
         adjacent_hops (int, optional): Hops of the adjacent region,
-            :math:`1 \le a < k` (odd for a bipartite graph).
-            (default: :obj:`1`)
+            :math:`1 \le a < k` and odd for a bipartite graph,
+            :math:`0 \le a < k` for a homogeneous one. (default: :obj:`1`)
         extra_positives (torch.Tensor or list, optional): Further known
             positives ``[2, *]`` (validation and test edges), adjacent and
             never sampled. (default: :obj:`None`)
@@ -181,8 +184,17 @@ class KHopRegion:
             exclude_self=not self.bipartite,
             extra_positives=extra_positives,
         )
+        own = None
+        if self.adjacent_hops == 0:
+            # Adjacent: each node itself and its extra positives only.
+            own = PositiveIndex(
+                edge_index[:, :0],
+                self.num_users,
+                exclude_self=True,
+                extra_positives=extra_positives,
+            ).edges()
         self.reach, self.adjacent, self._rank_index, self.stats = (
-            build_regions(self, edge_index.long(), positives)
+            build_regions(self, edge_index.long(), positives, own)
         )
         self._sizes = self.reach.count - self.adjacent.count
         self._distant_sizes = self.num_items - self.reach.count
@@ -445,10 +457,15 @@ def check_options(
 
 
 def check_hops(k, adjacent_hops, bipartite: bool) -> Tuple[int, int]:
-    r"""Checks :obj:`k` and :obj:`adjacent_hops` (positive, ``a < k``, odd
-    on a bipartite graph) and returns them."""
+    r"""Checks :obj:`k` and :obj:`adjacent_hops` (``a < k``; positive and
+    odd on a bipartite graph, ``a >= 0`` on a homogeneous one) and returns
+    them."""
     k = check_int(k, 'k', minimum=1)
-    adjacent_hops = check_int(adjacent_hops, 'adjacent_hops', minimum=1)
+    # reach(u, 0) = {u}: on a homogeneous graph, adjacent_hops=0 makes
+    # only u itself (and its extra positives) adjacent.
+    adjacent_hops = check_int(
+        adjacent_hops, 'adjacent_hops', minimum=1 if bipartite else 0
+    )
     if bipartite:
         for name, value in (('k', k), ('adjacent_hops', adjacent_hops)):
             if value % 2 == 0:
