@@ -11,6 +11,7 @@ from torch_geometric_negsamp._random import (
     randint,
     uniform,
 )
+from torch_geometric_negsamp._repr import format_repr
 from torch_geometric_negsamp._validate import (
     check_bool,
     check_key_space,
@@ -388,11 +389,12 @@ class TripleCorruption(SeededStream):
         return ''
 
     def __repr__(self) -> str:
-        extra = self._extra_repr()
-        return (
-            f'{self.__class__.__name__}(num_neg={self.num_neg}, '
-            f'{extra + ", " if extra else ""}filtered={self.filtered}, '
-            f'seed={self.seed})'
+        return format_repr(
+            self,
+            f'num_neg={self.num_neg}',
+            self._extra_repr(),
+            f'filtered={self.filtered}',
+            f'seed={self.seed}',
         )
 
 

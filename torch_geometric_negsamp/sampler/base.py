@@ -15,6 +15,7 @@ from torch_geometric_negsamp._random import (
     quantize_weights,
     randint,
 )
+from torch_geometric_negsamp._repr import format_repr
 from torch_geometric_negsamp._validate import (
     check_bool,
     check_choice,
@@ -410,11 +411,13 @@ class NegativeSampler(FitMixin, NegativeSampling, SeededStream):
         return ''
 
     def __repr__(self) -> str:
-        extra = self._extra_repr()
-        return (
-            f"{self.__class__.__name__}(mode='{self.mode.value}', "
-            f'amount={self.amount}{", " + extra if extra else ""}, '
-            f'filtered={self.filtered}, seed={self.seed})'
+        return format_repr(
+            self,
+            f"mode='{self.mode.value}'",
+            f'amount={self.amount}',
+            self._extra_repr(),
+            f'filtered={self.filtered}',
+            f'seed={self.seed}',
         )
 
     def __eq__(self, other) -> bool:  # dataclass equality is field-based
