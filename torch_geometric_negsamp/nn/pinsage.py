@@ -13,9 +13,8 @@ from torch_geometric_negsamp._validate import (
     check_generator,
     check_int,
     check_sparse_adjacency,
-    check_user_item_index,
 )
-from torch_geometric_negsamp.nn.adjacency import _csr
+from torch_geometric_negsamp.nn.adjacency import _csr, check_graph
 from torch_geometric_negsamp.nn.encoder import RecommenderEncoder
 from torch_geometric_negsamp.nn.propagate import propagate
 
@@ -59,12 +58,9 @@ class PinSage(RecommenderEncoder):
     lie in :math:`[0, 1]`.
 
     Args:
-        num_users (int): The number of users :obj:`U`.
-        num_items (int): The number of items :obj:`I`.
-        embedding_dim (int, optional): The embedding size :obj:`d` of every
-            layer. (default: :obj:`64`)
-        num_layers (int, optional): The number of layers :obj:`K`.
-            (default: :obj:`2`)
+        num_users, num_items, embedding_dim, num_layers: As in
+            :class:`~torch_geometric_negsamp.nn.RecommenderEncoder` (by
+            default :obj:`embedding_dim=64` and :obj:`num_layers=2`).
         num_walks (int, optional): The number of walks per node.
             (default: :obj:`20`)
         walk_length (int, optional): The number of steps of each walk.
@@ -187,10 +183,8 @@ class PinSage(RecommenderEncoder):
             decreasing weight) and :obj:`weight` of shape :obj:`[M]`, summing
             to one per node that has neighbours.
         """
-        num_users = check_int(num_users, 'num_users', minimum=1)
-        num_items = check_int(num_items, 'num_items', minimum=1)
-        train_index = check_user_item_index(
-            train_index, 'train_index', num_users, num_items
+        train_index, num_users, num_items = check_graph(
+            train_index, num_users, num_items
         )
         num_walks = check_int(num_walks, 'num_walks', minimum=1)
         walk_length = check_int(walk_length, 'walk_length', minimum=1)
