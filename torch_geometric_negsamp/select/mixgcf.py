@@ -13,6 +13,7 @@ from torch_geometric_negsamp._validate import (
     check_ids_in_range,
     check_index_tensor,
 )
+from torch_geometric_negsamp.select._checks import check_pool
 from torch_geometric_negsamp.select.selector import Selector
 
 _COMBINE = ('mean', 'concat', 'last')
@@ -51,10 +52,9 @@ class MixGCF(Selector):
         combine (str or callable, optional): :obj:`"mean"`, :obj:`"concat"`,
             :obj:`"last"`, or a function from ``[B, k, L + 1, d]`` to
             ``[B, k, D]``. (default: :obj:`"mean"`)
-        seed (int, optional): Seed of the generator drawing :math:`\alpha`.
-            (default: :obj:`None`)
-        generator (torch.Generator, optional): A generator instead; without
-            either, PyTorch's global generator. (default: :obj:`None`)
+        seed, generator (optional): The random stream drawing
+            :math:`\alpha`, as in
+            :class:`~torch_geometric_negsamp.select.Selector`.
 
     Shapes: ``user_layers`` and ``pos_layers`` ``[B, L + 1, d]``, candidates
     ``[B, M, L + 1, d]`` (one negative per positive) or
@@ -146,10 +146,7 @@ class MixGCF(Selector):
                 f'[B, k, M, L + 1, d] with B={B}, L + 1={L1}, d={d} (got '
                 f'{list(cand_layers.shape)})'
             )
-        if cand_layers.size(2) == 0:
-            raise ValueError(
-                "'cand_layers' holds an empty candidate pool (M = 0)"
-            )
+        check_pool(cand_layers, 'cand_layers', 2)
         self._check_devices(
             user_layers=user_layers,
             pos_layers=pos_layers,
@@ -238,10 +235,7 @@ class MixGCF(Selector):
                 f"'candidates' must have shape [{B}, M] or [{B}, k, M] "
                 f'(got {list(candidates.shape)})'
             )
-        if candidates.size(2) == 0:
-            raise ValueError(
-                "'candidates' holds an empty candidate pool (M = 0)"
-            )
+        check_pool(candidates, 'candidates', 2)
         self._check_devices(
             user_layers=user_layers,
             pos_layers=pos_layers,
