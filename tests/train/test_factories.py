@@ -21,7 +21,7 @@ from torch_geometric_negsamp.train import (
     load_split,
     strategy_names,
 )
-from torch_geometric_negsamp.train.factories import resolve_strategy_name
+from torch_geometric_negsamp.train.strategies import resolve_strategy_name
 
 TRAIN = torch.tensor([[0, 0, 1, 2, 2], [0, 1, 2, 0, 3]])
 TEST = torch.tensor([[0, 1, 2], [2, 0, 1]])
