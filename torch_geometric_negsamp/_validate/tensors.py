@@ -6,13 +6,12 @@ from typing import Any, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._validate.scalars import check_instance
+
 
 def check_tensor(value: Any, name: str) -> Tensor:
     r"""A :class:`torch.Tensor` that holds data (not a meta tensor)."""
-    if not isinstance(value, Tensor):
-        raise TypeError(
-            f"'{name}' must be a torch.Tensor (got {type(value).__name__})"
-        )
+    check_instance(value, name, Tensor, what='a torch.Tensor')
     if value.is_meta:
         raise ValueError(
             f"'{name}' is on meta (a meta tensor holds no data to use)"
@@ -257,11 +256,7 @@ def check_sparse_adjacency(
     r"""A sparse matrix of the given layouts, square unless
     :obj:`square=False` (of size :obj:`num_nodes` when given), that does not
     require grad."""
-    if not isinstance(value, Tensor):
-        raise TypeError(
-            f"'{name}' must be a sparse torch.Tensor "
-            f'(got {type(value).__name__})'
-        )
+    check_instance(value, name, Tensor, what='a sparse torch.Tensor')
     if value.layout not in layouts:
         names = ' or '.join(str(layout) for layout in layouts)
         raise TypeError(

@@ -16,7 +16,7 @@ from torch_geometric_negsamp._edge_types import (
     check_edge_index,
     typed_positives,
 )
-from torch_geometric_negsamp._validate import check_bool
+from torch_geometric_negsamp._validate import check_bool, check_instance
 from torch_geometric_negsamp.sampler.base import NegativeSampler
 from torch_geometric_negsamp.sampler.neighbor_backend import neighbor_backend
 from torch_geometric_negsamp.sampler.seed_aware_mixin import (
@@ -281,14 +281,14 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
                 )
             sampler.index(input_type)  # raises if this type was not fitted
             return None
-        if (
-            isinstance(data, HeteroData)
-            and extra_positives is not None
-            and not isinstance(extra_positives, dict)
-        ):
-            raise TypeError(
-                f"'extra_positives' must be a dict keyed by edge type for "
-                f'HeteroData (got {type(extra_positives).__name__})'
+        if isinstance(data, HeteroData):
+            what = 'a dict keyed by edge type for HeteroData'
+            check_instance(
+                extra_positives,
+                'extra_positives',
+                dict,
+                what=what,
+                optional=True,
             )
         extras = [label_index] + typed_positives(
             extra_positives, 'extra_positives', data, input_type

@@ -10,6 +10,7 @@ from torch_geometric.utils.sparse import index2ptr
 
 from torch_geometric_negsamp._random import randint_below
 from torch_geometric_negsamp._validate import (
+    check_choice,
     check_generator,
     check_int,
     check_sparse_adjacency,
@@ -94,12 +95,9 @@ class PinSage(RecommenderEncoder):
                 "PinSage requires 'train_index' (the graph its "
                 'random walks run on) (got None)'
             )
-        if aggr not in _AGGRS:
-            raise ValueError(f"'aggr' must be one of {_AGGRS} (got {aggr!r})")
-        self.num_walks = check_int(num_walks, 'num_walks', minimum=1)
-        self.walk_length = check_int(walk_length, 'walk_length', minimum=1)
-        self.top_k = check_int(top_k, 'top_k', minimum=1)
-        self.aggr = aggr
+        self.num_walks, self.walk_length, self.top_k, self.aggr = _check_walks(
+            num_walks, walk_length, top_k, aggr
+        )
         self.generator = check_generator(generator)
         # The base class validates and calls build_adjacency(train_index).
         super().__init__(
@@ -186,11 +184,9 @@ class PinSage(RecommenderEncoder):
         train_index, num_users, num_items = check_graph(
             train_index, num_users, num_items
         )
-        num_walks = check_int(num_walks, 'num_walks', minimum=1)
-        walk_length = check_int(walk_length, 'walk_length', minimum=1)
-        top_k = check_int(top_k, 'top_k', minimum=1)
-        if aggr not in _AGGRS:
-            raise ValueError(f"'aggr' must be one of {_AGGRS} (got {aggr!r})")
+        num_walks, walk_length, top_k, aggr = _check_walks(
+            num_walks, walk_length, top_k, aggr
+        )
         check_generator(generator)
 
         device = train_index.device
@@ -269,6 +265,18 @@ class PinSage(RecommenderEncoder):
             f'walk_length={self.walk_length}, top_k={self.top_k}, '
             f"aggr='{self.aggr}'"
         )
+
+
+def _check_walks(
+    num_walks: int, walk_length: int, top_k: int, aggr: str
+) -> Tuple[int, int, int, str]:
+    r"""The checked settings of the random-walk neighbourhoods."""
+    return (
+        check_int(num_walks, 'num_walks', minimum=1),
+        check_int(walk_length, 'walk_length', minimum=1),
+        check_int(top_k, 'top_k', minimum=1),
+        check_choice(aggr, 'aggr', _AGGRS),
+    )
 
 
 def _transpose(adj: Tensor) -> Tensor:

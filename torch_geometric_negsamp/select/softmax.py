@@ -37,8 +37,8 @@ class SoftmaxSelector(Selector):
     Args:
         k (int, optional): Negatives per positive. (default: :obj:`1`)
         temperature (float, optional): :math:`\tau > 0`. (default: :obj:`1.0`)
-        seed, generator (optional): Its random stream, as in
-            :class:`~torch_geometric_negsamp.select.Selector`.
+        seed, generator (optional): The stream of the Gumbel noise (see
+            :class:`~torch_geometric_negsamp.select.Selector`).
     """
 
     stochastic = True

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from torch_geometric_negsamp._random import randint_below
+from torch_geometric_negsamp._validate import check_instance
 from torch_geometric_negsamp.sampler import SAMPLERS
 from torch_geometric_negsamp.select import (
     DNS,
@@ -265,10 +266,7 @@ def resolve_strategy_name(
     r"""The registered name :obj:`name` stands for (compared as the
     registries compare names); a :class:`ValueError` naming :obj:`arg` and
     listing the known names otherwise."""
-    if not isinstance(name, str):
-        raise TypeError(
-            f"'{arg}' must be a {kind} name (got {type(name).__name__})"
-        )
+    check_instance(name, arg, str, what=f'a {kind} name')
     key = STRATEGIES.key(name) or SAMPLERS.key(name)
     if key is None:
         raise ValueError(
