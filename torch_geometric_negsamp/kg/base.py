@@ -1,6 +1,6 @@
 r"""The base class of knowledge-graph triple corruption."""
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -11,7 +11,7 @@ from torch_geometric_negsamp._random import (
     randint,
     uniform,
 )
-from torch_geometric_negsamp._repr import format_repr
+from torch_geometric_negsamp._repr import ArgumentRepr
 from torch_geometric_negsamp._validate import (
     check_bool,
     check_key_space,
@@ -33,7 +33,7 @@ from torch_geometric_negsamp.sampler.base import UnsatisfiableError
 SIDES = ('head', 'tail')
 
 
-class TripleCorruption(SeededStream):
+class TripleCorruption(ArgumentRepr, SeededStream):
     r"""Base class of negative sampling for knowledge-graph embedding by
     corruption: a negative of the positive triple :math:`(h, r, t)`
     replaces its head or its tail by another entity,
@@ -385,17 +385,13 @@ class TripleCorruption(SeededStream):
             index.share_memory_()
         return self
 
-    def _extra_repr(self) -> str:
-        return ''
-
-    def __repr__(self) -> str:
-        return format_repr(
-            self,
+    def _repr_args(self) -> List[str]:
+        return [
             f'num_neg={self.num_neg}',
             self._extra_repr(),
             f'filtered={self.filtered}',
             f'seed={self.seed}',
-        )
+        ]
 
 
 def _triple(pos, i: int) -> str:

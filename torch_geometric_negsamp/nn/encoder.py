@@ -5,7 +5,7 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
-from torch_geometric_negsamp._repr import format_repr
+from torch_geometric_negsamp._repr import ArgumentRepr
 from torch_geometric_negsamp._validate import (
     check_int,
     check_like,
@@ -16,7 +16,7 @@ from torch_geometric_negsamp._validate import (
 from torch_geometric_negsamp.nn.adjacency import normalized_adjacency
 
 
-class RecommenderEncoder(torch.nn.Module):
+class RecommenderEncoder(ArgumentRepr, torch.nn.Module):
     r"""Base class of the user-item graph encoders
     (:class:`~torch_geometric_negsamp.nn.LightGCN`,
     :class:`~torch_geometric_negsamp.nn.NGCF`,
@@ -226,12 +226,11 @@ class RecommenderEncoder(torch.nn.Module):
         """
         return ''
 
-    def __repr__(self) -> str:
-        return format_repr(
-            self,
+    def _repr_args(self) -> List[str]:
+        return [
             str(self.num_users),
             str(self.num_items),
             f'embedding_dim={self.embedding_dim}',
             f'num_layers={self.num_layers}',
             self.extra_repr_args(),
-        )
+        ]
