@@ -272,3 +272,8 @@ def test_strategies_are_registered_subclasses():
     assert STRATEGIES.get('cache') is CacheStrategy
     with pytest.raises(TypeError, match='must be a Strategy subclass'):
         STRATEGIES.register('other', int)
+
+
+def test_the_base_sampler_name_is_compared_as_the_registry_compares_it():
+    strategy = Strategy(_train(), U, I, base='Popularity', alpha=0.25)
+    assert strategy.sampler.alpha == 0.25

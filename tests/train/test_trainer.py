@@ -361,3 +361,39 @@ def test_a_request_that_cannot_fit_is_refused_before_allocating(tmp_path):
     config = _config(tmp_path, num_neg=10**9, embedding_dim=64)
     with pytest.raises(ValueError, match="'num_neg' asks for .* GiB"):
         Trainer(config, log=lambda s: None, split=_tiny_split())
+
+
+def test_an_embedding_table_that_cannot_fit_is_refused(tmp_path):
+    config = _config(tmp_path, embedding_dim=10**12, num_layers=0)
+    with pytest.raises(ValueError, match="'embedding_dim' asks for the emb"):
+        Trainer(config, log=lambda s: None, split=_tiny_split())
+
+
+def test_an_empty_test_split_after_subset_names_the_setting(tmp_path):
+    # the first user has no test item: a slice of it alone tests nothing
+    train = torch.tensor([[0, 0, 1, 1], [0, 1, 2, 3]])
+    split = InteractionSplit(train, torch.tensor([[1], [0]]), 2, 4)
+    config = _config(tmp_path, subset_users=1, select_on='test')
+    with pytest.raises(ValueError, match=r"'subset_users=1' \(--subset-us"):
+        Trainer(config, log=lambda s: None, split=split.subset(1))
+    assert not (tmp_path / 'run').exists()
+
+
+def test_a_forced_loss_is_noted_only_when_it_differs(tmp_path):
+    lines = []
+    config = _config(tmp_path, sampler='inbatch', loss='Soft-Max')
+    trainer = Trainer(config, log=lines.append, split=_tiny_split())
+    assert trainer.loss_name == 'softmax' and not lines
+    config = _config(tmp_path, sampler='inbatch', loss='BPR')
+    Trainer(config, log=lines.append, split=_tiny_split())
+    assert lines == ["note: sampler 'inbatch' trains with the 'softmax' loss"]
+
+
+def test_in_batch_trains_and_saves_with_items_nobody_interacted_with(tmp_path):
+    # item 40 has no interaction: its log frequency is -inf, which is data
+    # (not a diverged state) and is not saved.
+    split = _tiny_split()
+    split = InteractionSplit(split.train_index, split.test_index, 30, 41)
+    config = _config(tmp_path, sampler='inbatch', epochs=1)
+    Trainer(config, log=lambda s: None, split=split).fit()
+    assert (tmp_path / 'run' / 'checkpoint.pt').exists()

@@ -49,10 +49,10 @@ class NGCF(RecommenderEncoder):
     backward.
 
     Args:
-        num_users, num_items, embedding_dim, num_layers, **kwargs: As in
+        num_users, num_items, embedding_dim, num_layers: As in
             :class:`~torch_geometric_negsamp.nn.RecommenderEncoder` (by
             default :obj:`embedding_dim=64`, the size of every layer, and
-            :obj:`num_layers=3`; a given :obj:`adj` must be symmetric).
+            :obj:`num_layers=3`).
         node_dropout (float, optional): The edge drop probability
             :math:`p \in [0, 1)` of node dropout. (default: :obj:`0.0`)
         message_dropout (float or Sequence[float], optional): The dropout
@@ -65,6 +65,7 @@ class NGCF(RecommenderEncoder):
         generator (torch.Generator, optional): The generator for node and
             message dropout (ideally on the model's device); :obj:`None` uses
             the global RNG. (default: :obj:`None`)
+        **kwargs: The graph, :obj:`adj` (symmetric) or :obj:`train_index`.
     """
 
     def __init__(

@@ -27,9 +27,9 @@ class UniformSampler(NegativeSampler):
     pairs uniform over all non-edges.
 
     Args:
-        *args, **kwargs: The arguments of
-            :class:`~torch_geometric_negsamp.sampler.NegativeSampler`
-            (:obj:`mode`, :obj:`amount`, :obj:`filtered`, :obj:`seed`, ...).
+        mode, amount: As in
+            :class:`~torch_geometric_negsamp.sampler.NegativeSampler`.
+        **kwargs: Its options (:obj:`filtered`, :obj:`seed`, ...).
 
     Example:
         >>> sampler = UniformSampler(amount=4, seed=0).fit(edge_index, 100)
