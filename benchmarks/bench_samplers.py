@@ -32,16 +32,19 @@ from _machine import describe, machine_info
 
 from torch_geometric_negsamp.datasets import load_gowalla
 from torch_geometric_negsamp.train import TrainConfig, Trainer
+from torch_geometric_negsamp.train.config import SIZE_FIELDS
 
 HARD = ('dns', 'softmax', 'mixgcf', 'cache')
 
 
 def make_config(args, sampler: str) -> TrainConfig:
     r"""The one configuration every sampler is trained with."""
+    # Each of the four sizes under its own name, as the trainer passes them:
+    sizes = {name: getattr(args, name) for name in SIZE_FIELDS}
     return TrainConfig(
         encoder=args.encoder,
         sampler=sampler,
-        candidates=args.candidates,
+        **sizes,
         temperature=args.temperature,
         embedding_dim=args.embedding_dim,
         num_layers=args.layers,
@@ -83,7 +86,24 @@ def main(argv=None):
     p.add_argument('--batch-size', type=int, default=512)
     p.add_argument('--lr', type=float, default=1e-3)
     p.add_argument('--reg', type=float, default=1e-4)
-    p.add_argument('--candidates', type=int, default=32)
+    p.add_argument(
+        '--candidates',
+        type=int,
+        default=32,
+        help='candidate pool M of dns, softmax and mixgcf',
+    )
+    p.add_argument(
+        '--cache-size', type=int, default=32, help='per-user cache of cache'
+    )
+    p.add_argument(
+        '--queue-size', type=int, default=32, help='queue length of queue'
+    )
+    p.add_argument(
+        '--mixed-negatives',
+        type=int,
+        default=32,
+        help='uniform items mixed into the in-batch negatives of inbatch',
+    )
     p.add_argument('--temperature', type=float, default=0.5)
     p.add_argument('--embedding-dim', type=int, default=64)
     p.add_argument('--layers', type=int, default=3)

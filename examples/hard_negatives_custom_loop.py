@@ -12,8 +12,8 @@ the embedded Gowalla split (:meth:`InteractionSplit.subset`):
      ICLR 2019);
    * ``mixgcf``: synthetic negatives mixed from the positive and the
      candidates, layer by layer (Huang et al., KDD 2021);
-   * ``inbatch``: the batch's other positive items plus the pool, accidental
-     hits masked, logQ-corrected (Yi et al., RecSys 2019);
+   * ``inbatch``: the batch's other positive items plus ``M`` uniform mixed
+     items, accidental hits masked, logQ-corrected (Yi et al., RecSys 2019);
    * ``uniform``: no selection, the first ``k`` candidates (the baseline);
 
 3. a BPR (Rendle et al., 2009) or sampled-softmax loss with LightGCN's L2
@@ -78,7 +78,8 @@ def parse_args(argv=None):
         '--candidates',
         type=int,
         default=32,
-        help='candidate pool size M (default: 32)',
+        help='candidate pool size M; for inbatch, the number of uniform '
+        'mixed items (default: 32)',
     )
     parser.add_argument(
         '--num-neg',
@@ -168,11 +169,17 @@ def main(argv=None):
             neg_ids, log_q_pos, log_q_neg, hits = None, None, None, None
 
             if args.method == 'inbatch':
-                # A shared pool of M uniform items (mixed negative
-                # sampling); the known positives of each row are masked.
-                pool = torch.randint(I, (M,), generator=gen)
+                # M uniform items mixed into every row's negatives (mixed
+                # negative sampling); the known positives of each row are
+                # masked.
+                mixed = torch.randint(I, (M,), generator=gen)
                 out = in_batch(
-                    users, pos, u, item_emb[pos], pool, item_emb[pool]
+                    users,
+                    pos,
+                    u,
+                    item_emb[pos],
+                    mixed_items=mixed,
+                    mixed_emb=item_emb[mixed],
                 )
                 pos_score, neg_score = out.pos, out.neg
                 log_q_pos, log_q_neg = out.log_q_pos, out.log_q_neg

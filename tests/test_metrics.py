@@ -438,14 +438,13 @@ def test_evaluate_ranking_score_fn_may_take_ids():
         ),
         (
             dict(score_fn=lambda u, i: None),
-            ValueError,
-            r"'score_fn' must return scores of shape \[2, 3\] "
-            r'\(got NoneType\)',
+            TypeError,
+            r"'score_fn' must return a floating-point tensor \(got NoneType\)",
         ),
         (
             dict(score_fn=lambda u, i: torch.zeros(2, 3, dtype=torch.long)),
             TypeError,
-            "'score_fn' must return floating-point",
+            r"'score_fn' must return a floating-point tensor \(got torch.int",
         ),
         (dict(k=[]), ValueError, "'k' must not be an empty list"),
         (

@@ -11,12 +11,15 @@ from torch_geometric_negsamp._validate import (
     check_generator,
     check_in_range,
     check_index_tensor,
+    check_instance,
     check_int,
     check_keys_known,
+    check_like,
     check_num_nodes,
     check_probability,
     check_real,
     check_request_size,
+    check_returned,
     check_same_device,
     check_seed,
     check_sparse_adjacency,
@@ -172,3 +175,48 @@ def test_check_node_counts():
         check_node_counts((1, 0), 'sizes')
     with pytest.raises(TypeError, match="'num_nodes' must be an int"):
         check_node_counts(2.0)
+
+
+def test_sparse_adjacency_may_be_rectangular():
+    rect = torch.ones(2, 3).to_sparse_csr()
+    assert check_sparse_adjacency(rect, 'a', square=False) is rect
+    with pytest.raises(ValueError, match="'a' must be 2-dimensional"):
+        check_sparse_adjacency(
+            torch.ones(2, 2, 2).to_sparse(),
+            'a',
+            layouts=(torch.sparse_coo,),
+            square=False,
+        )
+
+
+def test_instance_says_what_it_expects():
+    assert check_instance(3, 'n', int) == 3
+    assert check_instance(None, 'n', int, optional=True) is None
+    with pytest.raises(TypeError, match=r"^'n' must be a int \(got str\)$"):
+        check_instance('3', 'n', int)
+    with pytest.raises(TypeError, match=r"'n' must be a int or None \(got"):
+        check_instance('3', 'n', int, optional=True)
+    with pytest.raises(TypeError, match=r"^'x' must be a list or a tuple "):
+        check_instance({}, 'x', (list, tuple), what='a list or a tuple')
+
+
+def test_like_compares_dtype_then_device():
+    ref = torch.zeros(2)
+    check_like(torch.ones(3), 'x', ref, "'ref'")
+    with pytest.raises(TypeError, match=r"'x' must have the dtype of 'ref'"):
+        check_like(torch.ones(3, dtype=torch.float64), 'x', ref, "'ref'")
+    with pytest.raises(ValueError, match=r"'x' must be on the device of 'r"):
+        check_like(torch.ones(3, device='meta'), 'x', ref, "'ref'")
+
+
+def test_returned_scores_are_checked():
+    scores = torch.zeros(2, 3)
+    assert check_returned(scores, 'fn', (2, 3), 'cpu') is scores
+    with pytest.raises(TypeError, match=r"'fn' must return a floating-poi"):
+        check_returned(None, 'fn', (2, 3))
+    with pytest.raises(TypeError, match=r'floating-point tensor \(got tor'):
+        check_returned(torch.zeros(2, 3, dtype=torch.long), 'fn', (2, 3))
+    with pytest.raises(ValueError, match=r"'fn' must return scores on meta"):
+        check_returned(scores, 'fn', (2, 3), 'meta')
+    with pytest.raises(ValueError, match=r'of shape \[3, 2\] \(got \[2, 3'):
+        check_returned(scores, 'fn', (3, 2))

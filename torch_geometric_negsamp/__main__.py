@@ -7,7 +7,8 @@ Every error ends in one line, ``negsamp-train: error: ...``, and exit code
 import argparse
 import dataclasses
 import sys
-from typing import List, NoReturn, Optional
+import typing
+from typing import Dict, List, NoReturn, Optional
 
 from torch_geometric_negsamp.train.checkpoint import one_line
 from torch_geometric_negsamp.train.config import (
@@ -38,12 +39,108 @@ class _Parser(argparse.ArgumentParser):
         fail(message)
 
 
-def _names(registry) -> str:
-    return ', '.join(registry.names())
+#: The flags and their help, in the order of ``--help``. A flag is the
+#: field's name with ``-`` for ``_`` (but :obj:`_FLAG_NAMES`), sets that
+#: field of :class:`TrainConfig` with the field's type, and defaults to its
+#: default (but the schedule's fields, set by the preset, and the output
+#: folder, named after the run). Flags of a
+#: :obj:`bool` or of no field are switches. ``{names}`` lists the
+#: registered names the field accepts.
+FLAGS: Dict[str, Optional[str]] = {
+    'dataset': '{names} (default: %(default)s)',
+    'data_root': (
+        'folder with train.txt and test.txt (LightGCN format) for '
+        'yelp2018, amazon-book or folder'
+    ),
+    'subset_users': 'train on a random slice of this many users',
+    'encoder': '{names} (default: %(default)s)',
+    'sampler': '{names} (default: %(default)s)',
+    'loss': '{names} (default: %(default)s)',
+    'num_neg': 'negatives per positive',
+    'candidates': (
+        'candidate pool M per negative: dns, softmax and mixgcf pick among '
+        'M uniform candidates (default: %(default)s)'
+    ),
+    'cache_size': (
+        'hard negatives cached per user by cache (NSCaching) (default: '
+        '%(default)s)'
+    ),
+    'queue_size': (
+        'recent positive items kept as negatives by queue (MoCo) (default: '
+        '%(default)s)'
+    ),
+    'mixed_negatives': (
+        'uniform items mixed into the in-batch negatives by inbatch, 0 for '
+        'none (default: %(default)s)'
+    ),
+    'temperature': (
+        'softmax temperature of the softmax sampler, the cache refresh and '
+        'the sampled-softmax loss (default: %(default)s)'
+    ),
+    'alpha': 'popularity exponent',
+    'margin': 'hinge margin',
+    'embedding_dim': 'size of the ego embeddings (default: %(default)s)',
+    'num_layers': (
+        'propagation layers, 0 for matrix factorisation (default: %(default)s)'
+    ),
+    'lr': 'Adam step size',
+    'batch_size': 'positives per step',
+    'reg': 'L2 weight on the batch ego embeddings',
+    'epochs': None,
+    'eval_every': 'evaluate every this many epochs (and after the last)',
+    'k': 'cut-off of Recall@k and NDCG@k (default: %(default)s)',
+    'eval_batch_size': (
+        'users ranked at once in evaluation (default: %(default)s)'
+    ),
+    'val_fraction': (
+        'per-user share of training interactions held out for model '
+        'selection (0 disables it)'
+    ),
+    'select_on_test': (
+        'select the checkpoint on the TEST split, as much of the '
+        'literature does (labelled optimistic in the output)'
+    ),
+    'device': "'cpu', 'cuda', 'cuda:1', ... or 'auto' (CUDA when available)",
+    'seed': 'seed of every random choice (default: %(default)s)',
+    'out_dir': (
+        'output folder (default: '
+        'runs/<dataset>-<encoder>-<sampler>-seed<seed>)'
+    ),
+    'resume': (
+        'continue from the checkpoint in the output folder (an error when '
+        'there is none)'
+    ),
+    'max_minutes': 'stop (and evaluate) once this much time is spent',
+    'no_progress': 'no progress bar',
+    'no_plot': 'no curve.png',
+}
+
+#: Flags not named after their field.
+_FLAG_NAMES = {'num_layers': '--layers', 'out_dir': '--out'}
+
+#: The registered names each naming field accepts.
+_NAMES = {
+    'dataset': DATASETS.names,
+    'encoder': ENCODERS.names,
+    'sampler': strategy_names,
+    'loss': LOSSES.names,
+}
+
+
+def _field_type(name: str) -> Optional[type]:
+    r"""The type of field :obj:`name` of :class:`TrainConfig` (:obj:`int`
+    for :obj:`Optional[int]`), or :obj:`None` if there is no such field."""
+    field = TrainConfig.__dataclass_fields__.get(name)
+    if field is None:
+        return None
+    return next(iter(typing.get_args(field.type)), field.type)
 
 
 def build_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
+    # Set later: by the preset, and after the run (out_dir).
+    unset = {name for preset in PRESETS.values() for name in preset}
+    unset.add('out_dir')
     p = _Parser(
         prog=PROG,
         description='Train a graph recommender with a negative sampler and '
@@ -59,189 +156,24 @@ def build_parser() -> argparse.ArgumentParser:
         "lr 1e-3, 1000 epochs); 'auto' is quick on CPU, paper on "
         'CUDA. Explicit flags override it.',
     )
-    p.add_argument(
-        '--dataset',
-        default=defaults.dataset,
-        help=f'{_names(DATASETS)} (default: {defaults.dataset})',
-    )
-    p.add_argument(
-        '--data-root',
-        default=None,
-        help='folder with train.txt and test.txt (LightGCN '
-        'format) for yelp2018, amazon-book or folder',
-    )
-    p.add_argument(
-        '--subset-users',
-        type=int,
-        default=None,
-        help='train on a random slice of this many users',
-    )
-    p.add_argument(
-        '--encoder',
-        default=defaults.encoder,
-        help=f'{_names(ENCODERS)} (default: {defaults.encoder})',
-    )
-    p.add_argument(
-        '--sampler',
-        default=defaults.sampler,
-        help=f'{", ".join(strategy_names())} (default: {defaults.sampler})',
-    )
-    p.add_argument(
-        '--loss',
-        default=defaults.loss,
-        help=f'{_names(LOSSES)} (default: {defaults.loss})',
-    )
-    p.add_argument(
-        '--num-neg',
-        type=int,
-        default=defaults.num_neg,
-        help='negatives per positive',
-    )
-    p.add_argument(
-        '--candidates',
-        type=int,
-        default=defaults.candidates,
-        help='candidate pool M per negative: dns, softmax and mixgcf pick '
-        'among M uniform candidates (default: %(default)s)',
-    )
-    p.add_argument(
-        '--cache-size',
-        type=int,
-        default=defaults.cache_size,
-        help='hard negatives cached per user by cache (NSCaching) '
-        '(default: %(default)s)',
-    )
-    p.add_argument(
-        '--queue-size',
-        type=int,
-        default=defaults.queue_size,
-        help='recent positive items kept as negatives by queue (MoCo) '
-        '(default: %(default)s)',
-    )
-    p.add_argument(
-        '--mixed-negatives',
-        type=int,
-        default=defaults.mixed_negatives,
-        help='uniform items mixed into the in-batch negatives by inbatch, '
-        '0 for none (default: %(default)s)',
-    )
-    p.add_argument(
-        '--temperature',
-        type=float,
-        default=defaults.temperature,
-        help='softmax temperature of the softmax sampler, the cache '
-        'refresh and the sampled-softmax loss (default: %(default)s)',
-    )
-    p.add_argument(
-        '--alpha',
-        type=float,
-        default=defaults.alpha,
-        help='popularity exponent',
-    )
-    p.add_argument(
-        '--margin', type=float, default=defaults.margin, help='hinge margin'
-    )
-    p.add_argument(
-        '--embedding-dim',
-        type=int,
-        default=defaults.embedding_dim,
-        help='size of the ego embeddings (default: %(default)s)',
-    )
-    p.add_argument(
-        '--layers',
-        dest='num_layers',
-        type=int,
-        default=defaults.num_layers,
-        help='propagation layers, 0 for matrix factorisation '
-        '(default: %(default)s)',
-    )
-    p.add_argument('--lr', type=float, default=None, help='Adam step size')
-    p.add_argument(
-        '--batch-size', type=int, default=None, help='positives per step'
-    )
-    p.add_argument(
-        '--reg',
-        type=float,
-        default=defaults.reg,
-        help='L2 weight on the batch ego embeddings',
-    )
-    p.add_argument('--epochs', type=int, default=None)
-    p.add_argument(
-        '--eval-every',
-        type=int,
-        default=None,
-        help='evaluate every this many epochs (and after the last)',
-    )
-    p.add_argument(
-        '--k',
-        type=int,
-        default=defaults.k,
-        help='cut-off of Recall@k and NDCG@k (default: %(default)s)',
-    )
-    p.add_argument(
-        '--eval-batch-size',
-        type=int,
-        default=defaults.eval_batch_size,
-        help='users ranked at once in evaluation (default: %(default)s)',
-    )
-    p.add_argument(
-        '--val-fraction',
-        type=float,
-        default=defaults.val_fraction,
-        help='per-user share of training interactions held out '
-        'for model selection (0 disables it)',
-    )
-    p.add_argument(
-        '--select-on-test',
-        action='store_true',
-        help='select the checkpoint on the TEST split, as much of '
-        'the literature does (labelled optimistic in the output)',
-    )
-    p.add_argument(
-        '--device',
-        default=defaults.device,
-        help="'cpu', 'cuda', 'cuda:1', ... or 'auto' (CUDA when available)",
-    )
-    p.add_argument(
-        '--seed',
-        type=int,
-        default=defaults.seed,
-        help='seed of every random choice (default: %(default)s)',
-    )
-    p.add_argument(
-        '--out',
-        dest='out_dir',
-        default=None,
-        help='output folder (default: runs/<dataset>-<encoder>-'
-        '<sampler>-seed<seed>)',
-    )
-    p.add_argument(
-        '--resume',
-        action='store_true',
-        help='continue from the checkpoint in the output folder (an error '
-        'when there is none)',
-    )
-    p.add_argument(
-        '--max-minutes',
-        type=float,
-        default=None,
-        help='stop (and evaluate) once this much time is spent',
-    )
-    p.add_argument(
-        '--no-progress', action='store_true', help='no progress bar'
-    )
-    p.add_argument('--no-plot', action='store_true', help='no curve.png')
+    for name, text in FLAGS.items():
+        flag = _FLAG_NAMES.get(name, '--' + name.replace('_', '-'))
+        if name in _NAMES:
+            text = text.format(names=', '.join(_NAMES[name]()))
+        kind = _field_type(name)
+        if kind in (None, bool):
+            p.add_argument(flag, dest=name, action='store_true', help=text)
+            continue
+        default = None if name in unset else getattr(defaults, name)
+        p.add_argument(flag, dest=name, type=kind, default=default, help=text)
     return p
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     values = preset_values(args.preset, args.device)
-    for name in ('lr', 'batch_size', 'epochs', 'eval_every'):
-        if getattr(args, name) is not None:
-            values[name] = getattr(args, name)
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     for name, value in vars(args).items():
-        if name in fields and name not in values and value is not None:
+        if name in fields and value is not None:
             values[name] = value
     values['select_on'] = 'test' if args.select_on_test else 'val'
     if args.select_on_test and args.val_fraction == TrainConfig.val_fraction:

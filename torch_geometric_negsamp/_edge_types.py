@@ -17,6 +17,7 @@ from torch_geometric.typing import EdgeType
 from torch_geometric_negsamp._validate import (
     check_edge_ids,
     check_index_tensor,
+    check_instance,
 )
 
 V = TypeVar('V')
@@ -103,11 +104,9 @@ def resolve_keyed(
     :class:`ValueError` naming :obj:`name`."""
     if mapping is None:
         return {}
-    if not isinstance(mapping, Mapping):
-        raise TypeError(
-            f"'{name}' must be a dict keyed by edge type for HeteroData "
-            f'(got {type(mapping).__name__})'
-        )
+    check_instance(
+        mapping, name, Mapping, what='a dict keyed by edge type for HeteroData'
+    )
     out: Dict[EdgeType, V] = {}
     for key, value in mapping.items():
         et = canonical_edge_type(data_or_edge_types, key, f'{name}[{key!r}]')
@@ -140,11 +139,9 @@ def check_edge_list(
     list of :obj:`long` tensors."""
     if isinstance(value, Tensor):
         return [check_edge_index(value, name, num_src_nodes, num_dst_nodes)]
-    if not isinstance(value, (list, tuple)):
-        raise TypeError(
-            f"'{name}' must be a tensor or a list of tensors "
-            f'(got {type(value).__name__})'
-        )
+    check_instance(
+        value, name, (list, tuple), what='a tensor or a list of tensors'
+    )
     return [
         check_edge_index(v, f'{name}[{i}]', num_src_nodes, num_dst_nodes)
         for i, v in enumerate(value)

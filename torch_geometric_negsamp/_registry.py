@@ -4,6 +4,8 @@ home of name normalisation, so that ``'in-batch'``, ``'in_batch'`` and
 
 from typing import Any, Callable, Dict, Generic, List, Optional, TypeVar
 
+from torch_geometric_negsamp._validate import check_instance
+
 T = TypeVar('T')
 
 
@@ -95,11 +97,7 @@ class Registry(Generic[T]):
     def get(self, name: str, arg: str = 'name') -> T:
         r"""The object registered under :obj:`name`; a :class:`ValueError`
         naming :obj:`arg` and listing the known names otherwise."""
-        if not isinstance(name, str):
-            raise TypeError(
-                f"'{arg}' must be a {self.kind} name (got "
-                f'{type(name).__name__})'
-            )
+        check_instance(name, arg, str, what=f'a {self.kind} name')
         key = self.key(name)
         if key is None:
             raise ValueError(

@@ -6,6 +6,10 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._edge_types import (
+    check_edge_index,
+    check_edge_list,
+)
 from torch_geometric_negsamp._random import randint_below
 from torch_geometric_negsamp._validate import (
     check_bool,
@@ -42,6 +46,44 @@ def complement_select(shift: Tensor, rank: Tensor) -> Tensor:
         return rank
     flat = rank.reshape(-1)
     return rank + torch.searchsorted(shift, flat, right=True).view(rank.shape)
+
+
+def positive_pairs(
+    edge_index: Tensor,
+    num_src_nodes: int,
+    num_dst_nodes: Optional[int],
+    *,
+    undirected: bool = False,
+    exclude_self: bool = False,
+    extra_positives: Optional[Union[Tensor, Sequence[Tensor]]] = None,
+) -> Tuple[Tensor, int, int]:
+    r"""The checked arguments of :class:`PositiveIndex`: returns the
+    ``[2, N]`` :obj:`long` pairs of :obj:`edge_index` and
+    :obj:`extra_positives` (and their reverses with :obj:`undirected`; the
+    self-loops of :obj:`exclude_self` are the caller's) and the numbers of
+    source and destination nodes."""
+    check_index_tensor(edge_index, 'edge_index', dim=2, rows=2)
+    num_src_nodes = check_num_nodes(num_src_nodes, 'num_src_nodes')
+    if num_dst_nodes is None:
+        num_dst_nodes = num_src_nodes
+    num_dst_nodes = check_num_nodes(num_dst_nodes, 'num_dst_nodes')
+    check_bool(undirected, 'undirected')
+    check_bool(exclude_self, 'exclude_self')
+    if (undirected or exclude_self) and num_src_nodes != num_dst_nodes:
+        which = 'undirected' if undirected else 'exclude_self'
+        raise ValueError(
+            f"'{which}=True' needs as many source as destination nodes "
+            f'(got {num_src_nodes} and {num_dst_nodes})'
+        )
+    sizes = (num_src_nodes, num_dst_nodes)
+    parts = [check_edge_index(edge_index, 'edge_index', *sizes)]
+    if extra_positives is not None:
+        extras = check_edge_list(extra_positives, 'extra_positives', *sizes)
+        parts += [extra.to(edge_index.device) for extra in extras]
+    pairs = torch.cat(parts, dim=1)
+    if undirected:
+        pairs = torch.cat([pairs, pairs.flip(0)], dim=1)
+    return pairs, num_src_nodes, num_dst_nodes
 
 
 class PositiveIndex:
@@ -96,41 +138,15 @@ class PositiveIndex:
         exclude_self: bool = False,
         extra_positives: Optional[Union[Tensor, Sequence[Tensor]]] = None,
     ):
-        check_index_tensor(edge_index, 'edge_index', dim=2, rows=2)
-        num_src_nodes = check_num_nodes(num_src_nodes, 'num_src_nodes')
-        if num_dst_nodes is None:
-            num_dst_nodes = num_src_nodes
-        num_dst_nodes = check_num_nodes(num_dst_nodes, 'num_dst_nodes')
-        check_bool(undirected, 'undirected')
-        check_bool(exclude_self, 'exclude_self')
-        if (undirected or exclude_self) and num_src_nodes != num_dst_nodes:
-            which = 'undirected' if undirected else 'exclude_self'
-            raise ValueError(
-                f"'{which}=True' needs as many source as destination nodes "
-                f'(got {num_src_nodes} and {num_dst_nodes})'
-            )
+        pairs, num_src_nodes, num_dst_nodes = positive_pairs(
+            edge_index,
+            num_src_nodes,
+            num_dst_nodes,
+            undirected=undirected,
+            exclude_self=exclude_self,
+            extra_positives=extra_positives,
+        )
         check_key_space(num_src_nodes, num_dst_nodes, 'num_src_nodes')
-
-        parts = [('edge_index', edge_index)]
-        if extra_positives is not None:
-            if isinstance(extra_positives, Tensor):
-                extra_positives = [extra_positives]
-            if not isinstance(extra_positives, (list, tuple)):
-                raise TypeError(
-                    "'extra_positives' must be a tensor or a list of tensors "
-                    f'(got {type(extra_positives).__name__})'
-                )
-            for i, extra in enumerate(extra_positives):
-                name = f'extra_positives[{i}]'
-                check_index_tensor(extra, name, dim=2, rows=2)
-                parts.append((name, extra.to(edge_index.device)))
-        for name, part in parts:
-            check_in_range(part[0], f'{name}[0]', num_src_nodes)
-            check_in_range(part[1], f'{name}[1]', num_dst_nodes)
-
-        pairs = torch.cat([p.long() for _, p in parts], dim=1)
-        if undirected:
-            pairs = torch.cat([pairs, pairs.flip(0)], dim=1)
         if exclude_self:
             loop = torch.arange(num_src_nodes, device=pairs.device)
             pairs = torch.cat([pairs, loop.view(1, -1).expand(2, -1)], dim=1)
@@ -250,16 +266,17 @@ class PositiveIndex:
     def check_src(self, src, name: str = 'src') -> Tensor:
         r"""Checks that :obj:`src` holds source ids of this index (integer
         dtype, same device, in range) and returns it as :obj:`long`."""
-        check_index_tensor(src, name)
-        check_same_device(src, name, self.device, 'the index of positives')
-        check_in_range(src, name, self.num_src_nodes)
-        return src.long()
+        return self._check_ids(src, name, self.num_src_nodes)
 
     def check_dst(self, dst, name: str = 'dst') -> Tensor:
-        check_index_tensor(dst, name)
-        check_same_device(dst, name, self.device, 'the index of positives')
-        check_in_range(dst, name, self.num_dst_nodes)
-        return dst.long()
+        r"""As :meth:`check_src`, for destination ids."""
+        return self._check_ids(dst, name, self.num_dst_nodes)
+
+    def _check_ids(self, ids, name: str, size: int) -> Tensor:
+        check_index_tensor(ids, name)
+        check_same_device(ids, name, self.device, 'the index of positives')
+        check_in_range(ids, name, size)
+        return ids.long()
 
     def row_bounds_unchecked(self, src: Tensor) -> Tuple[Tensor, Tensor]:
         r"""``(start, end)``: the positives of :obj:`src[i]` are

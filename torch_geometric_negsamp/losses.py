@@ -4,8 +4,10 @@ Every loss takes the scores of :obj:`B` positives, :obj:`pos` of shape
 :obj:`[B]`, and of their negatives, :obj:`neg` of shape :obj:`[B, k]`
 (row :obj:`i` holds the negatives of positive :obj:`i`; a :obj:`[B]` tensor
 means :obj:`k = 1`). With :obj:`reduction='none'` the result has shape
-:obj:`[B]`, one value per positive; :obj:`'mean'` and :obj:`'sum'` reduce
-that vector.
+:obj:`[B]`, one value per positive; :obj:`'mean'` (the default) and
+:obj:`'sum'` reduce that vector. With :obj:`validate=True` (the default)
+every score is checked to be finite, which costs one host synchronisation;
+a training loop that checks its loss itself passes :obj:`validate=False`.
 
 Every argument is checked before any computation, and a bad one raises
 :class:`TypeError` or :class:`ValueError` naming it: scores (and
@@ -19,7 +21,7 @@ Computed from finite inputs, no loss here is NaN: the forms below cannot
 subtract two infinities.
 """
 
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -79,6 +81,14 @@ def _check_scores(
     return pos, neg, reduction
 
 
+def _check_finite(validate: object, **tensors: Optional[Tensor]) -> None:
+    r"""With :obj:`validate`, every given tensor is finite (the one
+    reduction over the values, after every other check)."""
+    if check_bool(validate, 'validate'):
+        given = {name: t for name, t in tensors.items() if t is not None}
+        check_all_finite(list(given.values()), list(given))
+
+
 def _check_like(
     name: str,
     value: Optional[Tensor],
@@ -125,18 +135,11 @@ def bpr_loss(
     (computed with :func:`~torch.nn.functional.softplus` for stability).
 
     Args:
-        pos (torch.Tensor): Positive scores of shape :obj:`[B]`.
-        neg (torch.Tensor): Negative scores of shape :obj:`[B, k]` or
-            :obj:`[B]`.
-        reduction (str, optional): :obj:`'mean'`, :obj:`'sum'` or
-            :obj:`'none'` (shape :obj:`[B]`). (default: :obj:`'mean'`)
-        validate (bool, optional): Check that every score is finite (one
-            host synchronisation); a training loop that checks its loss
-            itself passes :obj:`False`. (default: :obj:`True`)
+        pos, neg, reduction, validate: The scores and options every loss
+            takes, described in :mod:`torch_geometric_negsamp.losses`.
     """
     pos, neg, reduction = _check_scores(pos, neg, reduction)
-    if check_bool(validate, 'validate'):
-        check_all_finite([pos, neg], ['pos', 'neg'])
+    _check_finite(validate, pos=pos, neg=neg)
     loss = F.softplus(neg - pos.unsqueeze(-1)).mean(dim=-1)
     return _reduce(loss, reduction)
 
@@ -161,18 +164,12 @@ def bce_loss(
     :obj:`'mean'` equals :math:`(1 + k)` times its :obj:`'mean'`.
 
     Args:
-        pos (torch.Tensor): Positive scores (logits) of shape :obj:`[B]`.
-        neg (torch.Tensor): Negative scores of shape :obj:`[B, k]` or
-            :obj:`[B]`.
-        reduction (str, optional): :obj:`'mean'`, :obj:`'sum'` or
-            :obj:`'none'` (shape :obj:`[B]`). (default: :obj:`'mean'`)
-        validate (bool, optional): Check that every score is finite (one
-            host synchronisation); a training loop that checks its loss
-            itself passes :obj:`False`. (default: :obj:`True`)
+        pos, neg, reduction, validate: The scores (logits here) and
+            options every loss takes, described in
+            :mod:`torch_geometric_negsamp.losses`.
     """
     pos, neg, reduction = _check_scores(pos, neg, reduction)
-    if check_bool(validate, 'validate'):
-        check_all_finite([pos, neg], ['pos', 'neg'])
+    _check_finite(validate, pos=pos, neg=neg)
     loss = F.softplus(-pos) + F.softplus(neg).sum(dim=-1)
     return _reduce(loss, reduction)
 
@@ -198,21 +195,14 @@ def hinge_loss(
     :class:`torch.nn.MarginRankingLoss` with target :obj:`1`.
 
     Args:
-        pos (torch.Tensor): Positive scores of shape :obj:`[B]`.
-        neg (torch.Tensor): Negative scores of shape :obj:`[B, k]` or
-            :obj:`[B]`.
+        pos, neg, reduction, validate: The scores and options every loss
+            takes, described in :mod:`torch_geometric_negsamp.losses`.
         margin (float, optional): The margin :math:`\gamma \geq 0`.
             (default: :obj:`1.0`)
-        reduction (str, optional): :obj:`'mean'`, :obj:`'sum'` or
-            :obj:`'none'` (shape :obj:`[B]`). (default: :obj:`'mean'`)
-        validate (bool, optional): Check that every score is finite (one
-            host synchronisation); a training loop that checks its loss
-            itself passes :obj:`False`. (default: :obj:`True`)
     """
     pos, neg, reduction = _check_scores(pos, neg, reduction)
     margin = check_real(margin, 'margin', minimum=0.0)
-    if check_bool(validate, 'validate'):
-        check_all_finite([pos, neg], ['pos', 'neg'])
+    _check_finite(validate, pos=pos, neg=neg)
     loss = F.relu(margin - pos.unsqueeze(-1) + neg).mean(dim=-1)
     return _reduce(loss, reduction)
 
@@ -251,9 +241,8 @@ def sampled_softmax_loss(
     loss, never :math:`\infty - \infty`.
 
     Args:
-        pos (torch.Tensor): Positive scores of shape :obj:`[B]`.
-        neg (torch.Tensor): Negative scores of shape :obj:`[B, k]` or
-            :obj:`[B]`.
+        pos, neg, reduction, validate: The scores and options every loss
+            takes, described in :mod:`torch_geometric_negsamp.losses`.
         temperature (float, optional): The temperature :math:`\tau > 0`.
             (default: :obj:`1.0`)
         log_q_pos (torch.Tensor, optional): :math:`\log Q^+`, shape of
@@ -264,11 +253,6 @@ def sampled_softmax_loss(
         accidental_hits (torch.Tensor, optional): Boolean mask of the shape
             of :obj:`neg`; :obj:`True` drops that negative.
             (default: :obj:`None`)
-        reduction (str, optional): :obj:`'mean'`, :obj:`'sum'` or
-            :obj:`'none'` (shape :obj:`[B]`). (default: :obj:`'mean'`)
-        validate (bool, optional): Check that every score is finite (one
-            host synchronisation); a training loop that checks its loss
-            itself passes :obj:`False`. (default: :obj:`True`)
     """
     neg_shaped = neg
     pos, neg, reduction = _check_scores(pos, neg, reduction)
@@ -278,17 +262,12 @@ def sampled_softmax_loss(
     hits = _check_like(
         'accidental_hits', accidental_hits, neg_shaped, "'neg'", True
     )
-    tensors: List[Tensor] = [pos, neg]
-    names = ['pos', 'neg']
-    for name, value in (('log_q_pos', log_q_pos), ('log_q_neg', log_q_neg)):
-        if value is not None:
-            tensors.append(value)
-            names.append(name)
     # A finite log Q: an item proposed with probability 0 cannot have been
     # proposed (and log Q = -inf would turn the logit into +inf, the loss
     # into NaN).
-    if check_bool(validate, 'validate'):
-        check_all_finite(tensors, names)
+    _check_finite(
+        validate, pos=pos, neg=neg, log_q_pos=log_q_pos, log_q_neg=log_q_neg
+    )
 
     # The loss as a function of the differences z^-_ij - z^+_i, so that
     # no logit is formed on its own: large scores or a small temperature
@@ -360,7 +339,6 @@ def l2_regularization(
         check_float_tensor(tensor, name, finite=False)
     for name, tensor in zip(names[1:], tensors[1:]):
         check_same_device(tensor, name, tensors[0].device, "'tensors[0]'")
-    if check_bool(validate, 'validate'):
-        check_all_finite(tensors, names)
+    _check_finite(validate, **dict(zip(names, tensors)))
     total = sum(tensor.pow(2).sum() for tensor in tensors)
     return 0.5 * total / batch_size

@@ -43,6 +43,7 @@ from torch_geometric_negsamp._validate import (
     check_float_tensor,
     check_positive_int,
     check_request_size,
+    check_returned,
     check_tensor,
     check_user_item_index,
 )
@@ -63,15 +64,35 @@ def _check_ks(k: Union[int, Sequence[int]]) -> List[int]:
     return [check_positive_int(k, 'k')]
 
 
-def _positive_index(
-    index: Tensor, num_users: int, num_items: int, device: torch.device
-) -> PositiveIndex:
-    r"""The library's exact index of the (already validated) pairs: it
-    gives per-block masks (:meth:`PositiveIndex.neighbors_unchecked`),
-    counts and membership without a Python loop over users."""
-    return PositiveIndex(
-        index.to(device), max(num_users, 1), max(num_items, 1)
+def _check_pairs(
+    train_index: object, test_index: object, num_users: int, num_items: int
+) -> Tuple[Tensor, Tensor]:
+    r"""The checked training and test :obj:`(user, item)` pairs."""
+    return tuple(
+        check_user_item_index(index, name, num_users, num_items)
+        for name, index in (
+            ('train_index', train_index),
+            ('test_index', test_index),
+        )
     )
+
+
+def _indices(
+    train_index: Tensor,
+    test_index: Tensor,
+    num_users: int,
+    num_items: int,
+    device: torch.device,
+) -> Tuple[PositiveIndex, PositiveIndex, Tensor]:
+    r"""The library's exact indices of the (already validated) training and
+    test pairs, and the users with a test item: they give per-block masks
+    (:meth:`PositiveIndex.neighbors_unchecked`), counts and membership
+    without a Python loop over users."""
+    train, test = (
+        PositiveIndex(index.to(device), max(num_users, 1), max(num_items, 1))
+        for index in (train_index, test_index)
+    )
+    return train, test, torch.nonzero(test.degree() > 0).view(-1)
 
 
 def _block_sums(
@@ -149,11 +170,8 @@ def _check_block_inputs(
         )
     k = check_positive_int(k, 'k')
     num_users, num_items = scores.shape
-    train_index = check_user_item_index(
-        train_index, 'train_index', num_users, num_items
-    )
-    test_index = check_user_item_index(
-        test_index, 'test_index', num_users, num_items
+    train_index, test_index = _check_pairs(
+        train_index, test_index, num_users, num_items
     )
     if need_test:
         _check_test_pairs(test_index)
@@ -166,9 +184,9 @@ def _metric_sums(
 ) -> Dict[str, Union[float, int]]:
     num_users, num_items = scores.shape
     device = scores.device
-    train = _positive_index(train_index, num_users, num_items, device)
-    test = _positive_index(test_index, num_users, num_items, device)
-    users = torch.nonzero(test.degree() > 0).view(-1)
+    train, test, users = _indices(
+        train_index, test_index, num_users, num_items, device
+    )
     if users.numel() == 0:
         return {**{name: 0.0 for name in METRIC_NAMES}, 'num_users': 0}
     sums = _block_sums(scores[users], users, train, test, [k], inplace=True)
@@ -349,11 +367,8 @@ def evaluate_ranking(
     ks = _check_ks(k)
     batch_size = check_positive_int(batch_size, 'batch_size')
     num_users, num_items = user_emb.size(0), item_emb.size(0)
-    train_index = check_user_item_index(
-        train_index, 'train_index', num_users, num_items
-    )
-    test_index = check_user_item_index(
-        test_index, 'test_index', num_users, num_items
+    train_index, test_index = _check_pairs(
+        train_index, test_index, num_users, num_items
     )
     _check_test_pairs(test_index)
     device = user_emb.device
@@ -371,9 +386,9 @@ def evaluate_ranking(
         check_all_finite([item_emb], ['item_emb'])
 
     item_emb = item_emb.to(device)
-    train = _positive_index(train_index, num_users, num_items, device)
-    test = _positive_index(test_index, num_users, num_items, device)
-    users = torch.nonzero(test.degree() > 0).view(-1)
+    train, test, users = _indices(
+        train_index, test_index, num_users, num_items, device
+    )
 
     total = {k: torch.zeros(4, dtype=torch.float64, device=device) for k in ks}
     for start in range(0, users.numel(), batch_size):
@@ -381,8 +396,10 @@ def evaluate_ranking(
         if score_fn is None:
             scores = _dot_score(user_emb[block], item_emb)
         else:
-            scores = _check_score_fn_output(
-                score_fn(user_emb[block], item_emb), block, num_items
+            scores = check_returned(
+                score_fn(user_emb[block], item_emb),
+                'score_fn',
+                (block.numel(), num_items),
             )
         _check_block_finite(scores, block, score_fn is None)
         sums = _block_sums(
@@ -399,28 +416,6 @@ def evaluate_ranking(
             out[f'{name}@{k_}'] = value
     out['num_users'] = count
     return out
-
-
-def _check_score_fn_output(scores, block: Tensor, num_items: int) -> Tensor:
-    if not isinstance(scores, Tensor) or tuple(scores.shape) != (
-        block.numel(),
-        num_items,
-    ):
-        shape = (
-            list(scores.shape)
-            if isinstance(scores, Tensor)
-            else type(scores).__name__
-        )
-        raise ValueError(
-            f"'score_fn' must return scores of shape "
-            f'[{block.numel()}, {num_items}] (got {shape})'
-        )
-    if not scores.is_floating_point():
-        raise TypeError(
-            f"'score_fn' must return floating-point scores "
-            f'(got {scores.dtype})'
-        )
-    return scores
 
 
 def _check_block_finite(scores: Tensor, block: Tensor, dot: bool) -> None:

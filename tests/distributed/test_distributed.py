@@ -94,6 +94,25 @@ def test_sharded_index_answers_as_the_replicated_one(world, undirected):
             shards[0].contains(torch.tensor([1]), torch.tensor([0]))
 
 
+def test_sharded_index_checks_its_arguments_as_the_replicated_one():
+    with pytest.raises(ValueError, match="'undirected=True' needs as many"):
+        ShardedPositiveIndex(
+            EDGES, 5, 6, rank=0, world_size=2, undirected=True
+        )
+    with pytest.raises(TypeError, match="'extra_positives' must be a tensor"):
+        ShardedPositiveIndex(EDGES, 5, rank=0, world_size=2, extra_positives=1)
+    with pytest.raises(ValueError, match=r"'extra_positives\[0\]\[1\]' hol"):
+        ShardedPositiveIndex(
+            EDGES,
+            5,
+            rank=0,
+            world_size=2,
+            extra_positives=[torch.tensor([[0], [5]])],
+        )
+    with pytest.raises(TypeError, match='unexpected keyword'):
+        ShardedPositiveIndex(EDGES, 5, rank=0, world_size=2, other=True)
+
+
 def _host_sharing(rank, world):
     ctx = DistributedContext.from_env()
     assert ctx.rank == rank and ctx.world_size == world

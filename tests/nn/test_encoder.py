@@ -84,7 +84,7 @@ def test_reg_embeddings_are_ego_rows():
     assert torch.equal(item_ego[0, 0], weight[3 + 1])
     with pytest.raises(TypeError, match="'users' must be a torch.long"):
         encoder.reg_embeddings(torch.tensor([0.0]), items)
-    with pytest.raises(TypeError, match="'items' must be a torch.long"):
+    with pytest.raises(TypeError, match="'items' must be a torch.Tensor"):
         encoder.reg_embeddings(users, [0])
 
 

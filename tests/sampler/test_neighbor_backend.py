@@ -1,7 +1,10 @@
+import inspect
+
 import pytest
 import torch_geometric.typing
 
 from torch_geometric_negsamp.sampler import neighbor_backend
+from torch_geometric_negsamp.sampler.neighbor_backend import BACKEND_SETTINGS
 
 INDUCED = {'subgraph_type': 'induced'}
 TEMPORAL = {'time_attr': 'time'}
@@ -86,3 +89,8 @@ def test_bad_arguments_raise():
         neighbor_backend(directed=1)
     with pytest.raises(ValueError, match="'subgraph_type' must be one of"):
         neighbor_backend(subgraph_type='sideways')
+
+
+def test_backend_settings_are_the_keywords_of_neighbor_backend():
+    params = inspect.signature(neighbor_backend).parameters
+    assert list(BACKEND_SETTINGS) == list(params)

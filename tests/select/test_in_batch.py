@@ -243,3 +243,13 @@ class TestInBatchNegativesContract(SelectorContract):
                 "'num_items'",
             ),
         ]
+
+
+def test_the_log_frequencies_are_data_not_saved_state():
+    # -inf for an item without interactions is legitimate, and a function
+    # of the data the selector is built from: it moves, but is not saved.
+    log_q = item_log_frequency(_train(), 6)
+    sel = InBatchNegatives(item_log_q=log_q)
+    assert bool(torch.isinf(sel.item_log_q[5]))
+    assert 'item_log_q' not in sel.state_dict()
+    assert sel.to('cpu').device == torch.device('cpu')

@@ -21,7 +21,8 @@ from torch_geometric_negsamp.train import (
     load_split,
     strategy_names,
 )
-from torch_geometric_negsamp.train.factories import resolve_strategy_name
+from torch_geometric_negsamp.train.factories import prepare_split
+from torch_geometric_negsamp.train.strategies import resolve_strategy_name
 
 TRAIN = torch.tensor([[0, 0, 1, 2, 2], [0, 1, 2, 0, 3]])
 TEST = torch.tensor([[0, 1, 2], [2, 0, 1]])
@@ -177,3 +178,32 @@ def test_each_strategy_reads_its_own_size():
     assert build('cache').cache.cache_size == 5
     assert build('queue').queue.size == 7
     assert build('inbatch').mixed_negatives == 11
+
+
+def test_registered_names_resolve_as_the_registries_compare_them():
+    assert resolve_strategy_name('UniformSampler') == 'uniform'
+    assert resolve_strategy_name('Mix-GCF') == 'mixgcf'
+    with pytest.raises(ValueError, match="'name' names no known strategy"):
+        resolve_strategy_name('nope', 'name', 'strategy')
+
+
+def test_prepare_split_holds_out_validation_and_refuses_empty_parts():
+    # user 0: three training items; user 1: one (it gives none away)
+    train = torch.tensor([[0, 0, 0, 1], [0, 1, 2, 3]])
+    split = InteractionSplit(train, torch.tensor([[0], [3]]), 2, 4)
+    out = prepare_split(TrainConfig(val_fraction=0.5), split)
+    assert out.num_val == 2 and out.num_train == 2
+    no_test = InteractionSplit(
+        train, torch.empty(2, 0, dtype=torch.long), 2, 4
+    )
+    config = TrainConfig(select_on='test', val_fraction=0.0, subset_users=2)
+    with pytest.raises(ValueError, match=r"test split .*'subset_users=2' \("):
+        prepare_split(config, no_test)
+    one_each = InteractionSplit(
+        torch.tensor([[0, 1], [0, 1]]), torch.tensor([[0], [1]]), 2, 2
+    )
+    with pytest.raises(ValueError, match='validation split holds no inter'):
+        prepare_split(TrainConfig(val_fraction=0.5), one_each)
+    # selected on the test split, an empty validation part is no error
+    config = TrainConfig(val_fraction=0.5, select_on='test')
+    assert prepare_split(config, one_each).num_val == 0

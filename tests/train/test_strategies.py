@@ -14,6 +14,7 @@ from torch_geometric_negsamp.train import (
 )
 from torch_geometric_negsamp.train.strategies import (
     STRATEGIES,
+    STRATEGY_OPTIONS,
     CacheStrategy,
     InBatchStrategy,
     StaticStrategy,
@@ -64,27 +65,26 @@ def _same(a, b):
 
 
 def test_build_strategy_signature_is_the_agreed_one():
+    # build_strategy forwards its keywords to Strategy, whose signature
+    # holds the agreed settings, each size with its own default:
     params = inspect.signature(build_strategy).parameters
     assert list(params) == [
         'name',
         'train_index',
         'num_users',
         'num_items',
-        'num_neg',
-        'candidates',
-        'cache_size',
-        'queue_size',
-        'mixed_negatives',
-        'temperature',
-        'alpha',
-        'combine',
+        'kwargs',
     ]
+    params = inspect.signature(Strategy).parameters
+    keywords = [
+        name
+        for name, param in params.items()
+        if param.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    assert keywords == [*STRATEGY_OPTIONS, 'combine', 'base']
     sizes = ['candidates', 'cache_size', 'queue_size', 'mixed_negatives']
+    assert set(sizes) <= set(STRATEGY_OPTIONS)
     assert all(params[name].default == 32 for name in sizes)
-    assert all(
-        params[name].kind is inspect.Parameter.KEYWORD_ONLY
-        for name in list(params)[4:]
-    )
 
 
 def test_names_are_normalised_by_the_registry():
@@ -185,12 +185,38 @@ def test_reseed_makes_the_strategy_deterministic(name):
     b.reseed(1)
     for x, y in zip(_run(a), _run(b)):
         assert _same(x, y)
+
+
+@pytest.mark.parametrize(
+    'name', ['uniform', 'popularity', 'dns', 'softmax', 'cache']
+)
+def test_negatives_are_never_positives(name):
     positives = set(map(tuple, _train().t().tolist()))
-    users = _train()[0].tolist()
-    for neg in _run(a):
-        if neg.ids is not None:
-            for u, row in zip(users, neg.ids.tolist()):
-                assert all((u, v) not in positives for v in row), name
+    users = _train()[0]
+    strategy = _build(name, num_neg=3)
+    strategy.reseed(0)
+    for neg in _run(strategy, steps=3):
+        assert neg.ids.shape == (users.numel(), 3)
+        for u, row in zip(users.tolist(), neg.ids.tolist()):
+            assert all((u, v) not in positives for v in row), name
+
+
+def test_dns_picks_the_highest_scored_candidate():
+    strategy = _build('dns', num_neg=1, candidates=40)
+    strategy.reseed(0)
+    item_emb = torch.arange(I, dtype=torch.float).view(-1, 1)
+    ctx = Context(torch.ones(U, 1), item_emb, None)
+    users, pos = _train()
+    neg = strategy.negatives(users, pos, ctx)
+    # Every user's hardest allowed item is the largest id it has not
+    # interacted with (40 candidates nearly cover its ten negatives).
+    positives = set(map(tuple, _train().t().tolist()))
+    best = [
+        max(v for v in range(I) if (u, v) not in positives)
+        for u in users.tolist()
+    ]
+    hits = (neg.ids.view(-1) == torch.tensor(best)).float().mean()
+    assert hits > 0.5
 
 
 @pytest.mark.parametrize('name', ['uniform'] + MODEL_AWARE)
@@ -246,3 +272,8 @@ def test_strategies_are_registered_subclasses():
     assert STRATEGIES.get('cache') is CacheStrategy
     with pytest.raises(TypeError, match='must be a Strategy subclass'):
         STRATEGIES.register('other', int)
+
+
+def test_the_base_sampler_name_is_compared_as_the_registry_compares_it():
+    strategy = Strategy(_train(), U, I, base='Popularity', alpha=0.25)
+    assert strategy.sampler.alpha == 0.25

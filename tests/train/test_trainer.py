@@ -10,10 +10,8 @@ from torch_geometric_negsamp.nn import LightGCN
 from torch_geometric_negsamp.sampler import UniformSampler
 from torch_geometric_negsamp.train import (
     CheckpointError,
-    Context,
     TrainConfig,
     Trainer,
-    build_strategy,
     strategy_names,
 )
 
@@ -170,53 +168,6 @@ def test_every_sampler_and_encoder_trains(tmp_path, sampler, encoder):
     assert torch.isfinite(torch.tensor(result.history[-1]['loss']))
     assert not torch.equal(before, trainer.model.embedding.weight)
     assert result.selected_on == 'test'
-
-
-def test_model_aware_negatives_are_never_positives():
-    split = _tiny_split()
-    positives = set(map(tuple, split.train_index.t().tolist()))
-    for name in ('uniform', 'popularity', 'dns', 'softmax', 'cache'):
-        strategy = build_strategy(
-            name,
-            split.train_index,
-            split.num_users,
-            split.num_items,
-            num_neg=3,
-            candidates=5,
-        )
-        strategy.reseed(0)
-        users, pos = split.train_index
-        ctx = Context(torch.randn(30, 4), torch.randn(40, 4), None)
-        neg = strategy.negatives(users, pos, ctx)
-        assert neg.ids.shape == (users.numel(), 3)
-        for u, row in zip(users.tolist(), neg.ids.tolist()):
-            assert all((u, v) not in positives for v in row), name
-
-
-def test_dns_picks_the_highest_scored_candidate():
-    split = _tiny_split()
-    strategy = build_strategy(
-        'dns',
-        split.train_index,
-        split.num_users,
-        split.num_items,
-        num_neg=1,
-        candidates=40,
-    )
-    strategy.reseed(0)
-    item_emb = torch.arange(40, dtype=torch.float).view(-1, 1)
-    ctx = Context(torch.ones(30, 1), item_emb, None)
-    users, pos = split.train_index
-    neg = strategy.negatives(users, pos, ctx)
-    # Every user's hardest allowed item is the largest id it has not
-    # interacted with (40 candidates nearly cover all 40 items).
-    positives = set(map(tuple, split.train_index.t().tolist()))
-    best = [
-        max(v for v in range(40) if (u, v) not in positives)
-        for u in users.tolist()
-    ]
-    hits = (neg.ids.view(-1) == torch.tensor(best)).float().mean()
-    assert hits > 0.5
 
 
 def test_max_minutes_stops_early(tmp_path):
@@ -410,3 +361,39 @@ def test_a_request_that_cannot_fit_is_refused_before_allocating(tmp_path):
     config = _config(tmp_path, num_neg=10**9, embedding_dim=64)
     with pytest.raises(ValueError, match="'num_neg' asks for .* GiB"):
         Trainer(config, log=lambda s: None, split=_tiny_split())
+
+
+def test_an_embedding_table_that_cannot_fit_is_refused(tmp_path):
+    config = _config(tmp_path, embedding_dim=10**12, num_layers=0)
+    with pytest.raises(ValueError, match="'embedding_dim' asks for the emb"):
+        Trainer(config, log=lambda s: None, split=_tiny_split())
+
+
+def test_an_empty_test_split_after_subset_names_the_setting(tmp_path):
+    # the first user has no test item: a slice of it alone tests nothing
+    train = torch.tensor([[0, 0, 1, 1], [0, 1, 2, 3]])
+    split = InteractionSplit(train, torch.tensor([[1], [0]]), 2, 4)
+    config = _config(tmp_path, subset_users=1, select_on='test')
+    with pytest.raises(ValueError, match=r"'subset_users=1' \(--subset-us"):
+        Trainer(config, log=lambda s: None, split=split.subset(1))
+    assert not (tmp_path / 'run').exists()
+
+
+def test_a_forced_loss_is_noted_only_when_it_differs(tmp_path):
+    lines = []
+    config = _config(tmp_path, sampler='inbatch', loss='Soft-Max')
+    trainer = Trainer(config, log=lines.append, split=_tiny_split())
+    assert trainer.loss_name == 'softmax' and not lines
+    config = _config(tmp_path, sampler='inbatch', loss='BPR')
+    Trainer(config, log=lines.append, split=_tiny_split())
+    assert lines == ["note: sampler 'inbatch' trains with the 'softmax' loss"]
+
+
+def test_in_batch_trains_and_saves_with_items_nobody_interacted_with(tmp_path):
+    # item 40 has no interaction: its log frequency is -inf, which is data
+    # (not a diverged state) and is not saved.
+    split = _tiny_split()
+    split = InteractionSplit(split.train_index, split.test_index, 30, 41)
+    config = _config(tmp_path, sampler='inbatch', epochs=1)
+    Trainer(config, log=lambda s: None, split=split).fit()
+    assert (tmp_path / 'run' / 'checkpoint.pt').exists()

@@ -38,6 +38,8 @@ from torch_geometric_negsamp._validate.tensors import (  # noqa: F401
     check_ids_in_range,
     check_in_range,
     check_index_tensor,
+    check_like,
+    check_returned,
     check_same_device,
     check_sparse_adjacency,
     check_tensor,

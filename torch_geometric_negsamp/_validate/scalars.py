@@ -4,7 +4,7 @@ generators, instances, callables and paths."""
 import math
 import numbers
 import os
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -143,22 +143,31 @@ def check_seed(value: Any, name: str = 'seed') -> int:
 def check_generator(
     value: Any, name: str = 'generator'
 ) -> Optional[torch.Generator]:
-    if value is not None and not isinstance(value, torch.Generator):
-        raise TypeError(
-            f"'{name}' must be a torch.Generator or None "
-            f'(got {type(value).__name__})'
-        )
-    return value
+    return check_instance(
+        value,
+        name,
+        torch.Generator,
+        optional=True,
+        what='a torch.Generator or None',
+    )
 
 
 def check_instance(
-    value: Any, name: str, cls: type, *, optional: bool = False
+    value: Any,
+    name: str,
+    cls: Union[type, Tuple[type, ...]],
+    *,
+    optional: bool = False,
+    what: Optional[str] = None,
 ) -> Any:
-    r"""An instance of :obj:`cls` (or :obj:`None` when :obj:`optional`)."""
+    r"""An instance of :obj:`cls` (or :obj:`None` when :obj:`optional`);
+    the error says what is expected (:obj:`what`, by default the class)
+    and the type it got."""
     if (value is None and optional) or isinstance(value, cls):
         return value
-    kind = f'a {cls.__name__}' + (' or None' if optional else '')
-    raise TypeError(f"'{name}' must be {kind} (got {type(value).__name__})")
+    if what is None:
+        what = f'a {cls.__name__}' + (' or None' if optional else '')
+    raise TypeError(f"'{name}' must be {what} (got {type(value).__name__})")
 
 
 def check_callable(value: Any, name: str) -> Any:
@@ -175,12 +184,7 @@ def check_path(value: Any, name: str) -> str:
     it as :class:`str`."""
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
-    if not isinstance(value, str):
-        raise TypeError(
-            f"'{name}' must be a path (str or os.PathLike) "
-            f'(got {type(value).__name__})'
-        )
-    return value
+    return check_instance(value, name, str, what='a path (str or os.PathLike)')
 
 
 # ------------------------------------------------------------------ region

@@ -6,13 +6,12 @@ from typing import Any, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._validate.scalars import check_instance
+
 
 def check_tensor(value: Any, name: str) -> Tensor:
     r"""A :class:`torch.Tensor` that holds data (not a meta tensor)."""
-    if not isinstance(value, Tensor):
-        raise TypeError(
-            f"'{name}' must be a torch.Tensor (got {type(value).__name__})"
-        )
+    check_instance(value, name, Tensor, what='a torch.Tensor')
     if value.is_meta:
         raise ValueError(
             f"'{name}' is on meta (a meta tensor holds no data to use)"
@@ -252,22 +251,21 @@ def check_sparse_adjacency(
     name: str,
     num_nodes: Optional[int] = None,
     layouts=(torch.sparse_csr,),
+    square: bool = True,
 ) -> Tensor:
-    r"""A square sparse matrix of the given layouts (of size
-    :obj:`num_nodes` when given) that does not require grad."""
-    if not isinstance(value, Tensor):
-        raise TypeError(
-            f"'{name}' must be a sparse torch.Tensor "
-            f'(got {type(value).__name__})'
-        )
+    r"""A sparse matrix of the given layouts, square unless
+    :obj:`square=False` (of size :obj:`num_nodes` when given), that does not
+    require grad."""
+    check_instance(value, name, Tensor, what='a sparse torch.Tensor')
     if value.layout not in layouts:
         names = ' or '.join(str(layout) for layout in layouts)
         raise TypeError(
             f"'{name}' must have layout {names} (got {value.layout})"
         )
-    if value.dim() != 2 or value.size(0) != value.size(1):
+    if value.dim() != 2 or (square and value.size(0) != value.size(1)):
+        kind = 'a square matrix' if square else '2-dimensional'
         raise ValueError(
-            f"'{name}' must be a square matrix (got shape {list(value.shape)})"
+            f"'{name}' must be {kind} (got shape {list(value.shape)})"
         )
     if num_nodes is not None and value.size(0) != num_nodes:
         raise ValueError(
@@ -278,5 +276,44 @@ def check_sparse_adjacency(
         raise ValueError(
             f"'{name}' must not require grad (the adjacency is a constant "
             f'of the graph)'
+        )
+    return value
+
+
+# ------------------------------------------------------------------ tidy
+def check_like(value: Tensor, name: str, like: Tensor, what: str) -> None:
+    r""":obj:`value` has the dtype and lives on the device of :obj:`like`
+    (:obj:`what`, e.g. ``"'adj'"`` or ``'the embeddings'``)."""
+    if value.dtype != like.dtype:
+        raise TypeError(
+            f"'{name}' must have the dtype of {what} ({like.dtype}) "
+            f'(got {value.dtype})'
+        )
+    if value.device != like.device:
+        raise ValueError(
+            f"'{name}' must be on the device of {what} ({like.device}) "
+            f'(got {value.device})'
+        )
+
+
+def check_returned(
+    value: Any, name: str, shape: Sequence[int], device=None
+) -> Tensor:
+    r"""What the callable :obj:`name` returned: a floating-point tensor of
+    :obj:`shape` (on :obj:`device` when given)."""
+    if not isinstance(value, Tensor) or not value.is_floating_point():
+        got = value.dtype if isinstance(value, Tensor) else type(value)
+        raise TypeError(
+            f"'{name}' must return a floating-point tensor (got "
+            f'{getattr(got, "__name__", got)})'
+        )
+    if device is not None and value.device != torch.device(device):
+        raise ValueError(
+            f"'{name}' must return scores on {device} (got {value.device})"
+        )
+    if list(value.shape) != list(shape):
+        raise ValueError(
+            f"'{name}' must return scores of shape {list(shape)} (got "
+            f'{list(value.shape)})'
         )
     return value

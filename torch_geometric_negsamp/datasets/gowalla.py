@@ -1,10 +1,8 @@
 r"""The Gowalla recommendation dataset, embedded in the package."""
 
-import gzip
 import importlib.resources
 import os
 import os.path as osp
-import zlib
 from typing import Optional, Tuple
 
 from torch_geometric_negsamp._validate import check_path
@@ -17,6 +15,7 @@ from torch_geometric_negsamp.datasets.lightgcn_dataset import (
 )
 from torch_geometric_negsamp.datasets.lightgcn_file import (
     PathLike,
+    decompress,
     parse_lightgcn_text,
     read_lightgcn_bytes,
     resolve_lightgcn_path,
@@ -56,13 +55,11 @@ def _read_embedded(name: str) -> bytes:
             f"The embedded Gowalla file '{location}' is "
             f'missing; reinstall torch_geometric_negsamp'
         )
-    try:
-        content = gzip.decompress(resource.read_bytes())
-    except (OSError, EOFError, zlib.error) as e:
-        raise ValueError(
-            f"The embedded Gowalla file '{location}' is "
-            f'damaged ({e}); reinstall torch_geometric_negsamp'
-        ) from e
+    content = decompress(
+        resource.read_bytes(),
+        f"The embedded Gowalla file '{location}'",
+        'it is damaged; reinstall torch_geometric_negsamp',
+    )
     verify_sha256(content, GOWALLA_SHA256[name], location)
     return content
 

@@ -87,14 +87,20 @@ def read_lightgcn_bytes(path: PathLike) -> bytes:
     with open(path, 'rb') as f:
         raw = f.read()
     if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise ValueError(
-                f"'{path}' is not a readable gzip file (the "
-                f'file is damaged or truncated): {e}'
-            ) from e
+        raw = decompress(raw, f"'{path}'", 'the file is damaged or truncated')
     return raw
+
+
+def decompress(raw: bytes, what: str, remedy: str) -> bytes:
+    r"""The uncompressed content of the gzip data :obj:`raw`; damaged data
+    is a :class:`ValueError` naming :obj:`what` (e.g. the file) and the
+    :obj:`remedy`."""
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as e:
+        raise ValueError(
+            f'{what} is not a readable gzip file ({e}): {remedy}'
+        ) from e
 
 
 def verify_sha256(content: bytes, expected: str, name: str) -> None:

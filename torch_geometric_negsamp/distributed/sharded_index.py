@@ -1,19 +1,17 @@
 r"""The index of positives partitioned by source across ranks."""
 
-from typing import Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Tuple
 
 import torch
 from torch import Tensor
 
 from torch_geometric_negsamp._validate import (
-    check_bool,
     check_in_range,
     check_index_tensor,
     check_int,
-    check_num_nodes,
     check_positive_int,
 )
-from torch_geometric_negsamp.index import PositiveIndex
+from torch_geometric_negsamp.index import PositiveIndex, positive_pairs
 
 
 class ShardedPositiveIndex:
@@ -39,10 +37,8 @@ class ShardedPositiveIndex:
             (default: :obj:`num_src_nodes`)
         rank (int): This rank.
         world_size (int): The number of ranks.
-        undirected (bool, optional): As in :class:`PositiveIndex`.
-        exclude_self (bool, optional): As in :class:`PositiveIndex`.
-        extra_positives (torch.Tensor or list, optional): As in
-            :class:`PositiveIndex`.
+        **kwargs: :obj:`undirected`, :obj:`exclude_self` and
+            :obj:`extra_positives`, as in :class:`PositiveIndex`.
     """
 
     def __init__(
@@ -53,40 +49,15 @@ class ShardedPositiveIndex:
         *,
         rank: int,
         world_size: int,
-        undirected: bool = False,
-        exclude_self: bool = False,
-        extra_positives: Optional[Union[Tensor, Sequence[Tensor]]] = None,
+        **kwargs: Any,
     ):
         self.world_size = check_positive_int(world_size, 'world_size')
         self.rank = check_int(rank, 'rank', minimum=0, maximum=world_size - 1)
-        check_index_tensor(edge_index, 'edge_index', dim=2, rows=2)
-        num_src_nodes = check_num_nodes(num_src_nodes, 'num_src_nodes')
-        if num_dst_nodes is None:
-            num_dst_nodes = num_src_nodes
-        num_dst_nodes = check_num_nodes(num_dst_nodes, 'num_dst_nodes')
-        check_bool(undirected, 'undirected')
-        check_bool(exclude_self, 'exclude_self')
-        if (undirected or exclude_self) and num_src_nodes != num_dst_nodes:
-            raise ValueError(
-                "'undirected' and 'exclude_self' need as many source as "
-                f'destination nodes (got {num_src_nodes} and {num_dst_nodes})'
-            )
-        parts = [edge_index.long()]
-        if extra_positives is not None:
-            if isinstance(extra_positives, Tensor):
-                extra_positives = [extra_positives]
-            for i, extra in enumerate(extra_positives):
-                check_index_tensor(
-                    extra, f'extra_positives[{i}]', dim=2, rows=2
-                )
-                parts.append(extra.to(edge_index.device).long())
-        for i, part in enumerate(parts):
-            name = 'edge_index' if i == 0 else f'extra_positives[{i - 1}]'
-            check_in_range(part[0], f'{name}[0]', num_src_nodes)
-            check_in_range(part[1], f'{name}[1]', num_dst_nodes)
-        pairs = torch.cat(parts, dim=1)
-        if undirected:
-            pairs = torch.cat([pairs, pairs.flip(0)], dim=1)
+        pairs, num_src_nodes, num_dst_nodes = positive_pairs(
+            edge_index, num_src_nodes, num_dst_nodes, **kwargs
+        )
+        undirected = kwargs.get('undirected', False)
+        exclude_self = kwargs.get('exclude_self', False)
         own = pairs[0] % world_size == rank
         pairs = pairs[:, own]
         self.num_src_nodes = num_src_nodes

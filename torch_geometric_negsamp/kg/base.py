@@ -1,6 +1,6 @@
 r"""The base class of knowledge-graph triple corruption."""
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -11,6 +11,7 @@ from torch_geometric_negsamp._random import (
     randint,
     uniform,
 )
+from torch_geometric_negsamp._repr import ArgumentRepr
 from torch_geometric_negsamp._validate import (
     check_bool,
     check_key_space,
@@ -32,7 +33,7 @@ from torch_geometric_negsamp.sampler.base import UnsatisfiableError
 SIDES = ('head', 'tail')
 
 
-class TripleCorruption(SeededStream):
+class TripleCorruption(ArgumentRepr, SeededStream):
     r"""Base class of negative sampling for knowledge-graph embedding by
     corruption: a negative of the positive triple :math:`(h, r, t)`
     replaces its head or its tail by another entity,
@@ -384,16 +385,13 @@ class TripleCorruption(SeededStream):
             index.share_memory_()
         return self
 
-    def _extra_repr(self) -> str:
-        return ''
-
-    def __repr__(self) -> str:
-        extra = self._extra_repr()
-        return (
-            f'{self.__class__.__name__}(num_neg={self.num_neg}, '
-            f'{extra + ", " if extra else ""}filtered={self.filtered}, '
-            f'seed={self.seed})'
-        )
+    def _repr_args(self) -> List[str]:
+        return [
+            f'num_neg={self.num_neg}',
+            self._extra_repr(),
+            f'filtered={self.filtered}',
+            f'seed={self.seed}',
+        ]
 
 
 def _triple(pos, i: int) -> str:

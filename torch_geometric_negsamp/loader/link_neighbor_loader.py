@@ -16,9 +16,12 @@ from torch_geometric_negsamp._edge_types import (
     check_edge_index,
     typed_positives,
 )
-from torch_geometric_negsamp._validate import check_bool
+from torch_geometric_negsamp._validate import check_bool, check_instance
 from torch_geometric_negsamp.sampler.base import NegativeSampler
-from torch_geometric_negsamp.sampler.neighbor_backend import neighbor_backend
+from torch_geometric_negsamp.sampler.neighbor_backend import (
+    BACKEND_SETTINGS,
+    neighbor_backend,
+)
 from torch_geometric_negsamp.sampler.seed_aware_mixin import (
     SeedAwareSamplerMixin,
 )
@@ -193,14 +196,20 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
         if ours:  # Validated now, fitted once PyG has checked the rest:
             fit = self._prepare_fit(data, label, neg_sampling, extra_positives)
 
+        # What the neighbour sampler is built from, as PyG's loader does:
+        sampling = dict(
+            replace=replace,
+            subgraph_type=subgraph_type,
+            disjoint=disjoint,
+            temporal_strategy=temporal_strategy,
+            time_attr=time_attr,
+            weight_attr=weight_attr,
+            is_sorted=is_sorted,
+            directed=directed,
+        )
         if neighbor_sampler is None:
-            backend = neighbor_backend(
-                disjoint=disjoint,
-                time_attr=time_attr,
-                weight_attr=weight_attr,
-                subgraph_type=subgraph_type,
-                directed=directed,
-            )
+            request = {key: sampling[key] for key in BACKEND_SETTINGS}
+            backend = neighbor_backend(**request)
             cls = (
                 SeedAwareTorchNeighborSampler
                 if backend == 'torch'
@@ -209,15 +218,8 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
             neighbor_sampler = cls(
                 data,
                 num_neighbors=num_neighbors,
-                replace=replace,
-                subgraph_type=subgraph_type,
-                disjoint=disjoint,
-                temporal_strategy=temporal_strategy,
-                time_attr=time_attr,
-                weight_attr=weight_attr,
-                is_sorted=is_sorted,
                 share_memory=kwargs.get('num_workers', 0) > 0,
-                directed=directed,
+                **sampling,
             )
 
         super().__init__(
@@ -226,20 +228,13 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
             edge_label_index=edge_label_index,
             edge_label=edge_label,
             edge_label_time=edge_label_time,
-            replace=replace,
-            subgraph_type=subgraph_type,
-            disjoint=disjoint,
-            temporal_strategy=temporal_strategy,
             neg_sampling=neg_sampling,
             neg_sampling_ratio=neg_sampling_ratio,
-            time_attr=time_attr,
-            weight_attr=weight_attr,
             transform=transform,
             transform_sampler_output=transform_sampler_output,
-            is_sorted=is_sorted,
             filter_per_worker=filter_per_worker,
             neighbor_sampler=neighbor_sampler,
-            directed=directed,
+            **sampling,
             **kwargs,
         )
         if fit is not None:
@@ -281,14 +276,14 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
                 )
             sampler.index(input_type)  # raises if this type was not fitted
             return None
-        if (
-            isinstance(data, HeteroData)
-            and extra_positives is not None
-            and not isinstance(extra_positives, dict)
-        ):
-            raise TypeError(
-                f"'extra_positives' must be a dict keyed by edge type for "
-                f'HeteroData (got {type(extra_positives).__name__})'
+        if isinstance(data, HeteroData):
+            what = 'a dict keyed by edge type for HeteroData'
+            check_instance(
+                extra_positives,
+                'extra_positives',
+                dict,
+                what=what,
+                optional=True,
             )
         extras = [label_index] + typed_positives(
             extra_positives, 'extra_positives', data, input_type

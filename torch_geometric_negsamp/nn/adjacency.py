@@ -1,6 +1,7 @@
 r"""The symmetric normalized adjacency of a user-item graph."""
 
 import warnings
+from typing import Tuple
 
 import torch
 from torch import Tensor
@@ -48,10 +49,8 @@ def normalized_adjacency(
         :obj:`[U + I, U + I]` on the device of :obj:`train_index`, with
         sorted column indices in every row.
     """
-    num_users = check_int(num_users, 'num_users', minimum=1)
-    num_items = check_int(num_items, 'num_items', minimum=1)
-    train_index = check_user_item_index(
-        train_index, 'train_index', num_users, num_items
+    train_index, num_users, num_items = check_graph(
+        train_index, num_users, num_items
     )
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(
@@ -70,6 +69,20 @@ def normalized_adjacency(
     value = deg_inv_sqrt[row] * deg_inv_sqrt[col]
 
     return _csr(index2ptr(row, num_nodes), col, value, num_nodes)
+
+
+def check_graph(
+    train_index: Tensor, num_users: int, num_items: int
+) -> Tuple[Tensor, int, int]:
+    r"""The checked ``(train_index, num_users, num_items)`` of a user-item
+    graph: positive sizes and a ``[2, E]`` index of (user, item) ids in
+    range, returned as :obj:`torch.long`."""
+    num_users = check_int(num_users, 'num_users', minimum=1)
+    num_items = check_int(num_items, 'num_items', minimum=1)
+    train_index = check_user_item_index(
+        train_index, 'train_index', num_users, num_items
+    )
+    return train_index, num_users, num_items
 
 
 def _csr(crow: Tensor, col: Tensor, value: Tensor, num_nodes: int) -> Tensor:

@@ -5,15 +5,18 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._repr import ArgumentRepr
 from torch_geometric_negsamp._validate import (
     check_int,
+    check_like,
     check_sparse_adjacency,
+    check_tensor,
     check_user_item_index,
 )
 from torch_geometric_negsamp.nn.adjacency import normalized_adjacency
 
 
-class RecommenderEncoder(torch.nn.Module):
+class RecommenderEncoder(ArgumentRepr, torch.nn.Module):
     r"""Base class of the user-item graph encoders
     (:class:`~torch_geometric_negsamp.nn.LightGCN`,
     :class:`~torch_geometric_negsamp.nn.NGCF`,
@@ -114,17 +117,7 @@ class RecommenderEncoder(torch.nn.Module):
                 )
         else:
             check_sparse_adjacency(adj, 'adj', self.num_nodes)
-        weight = self.embedding.weight
-        if adj.device != weight.device:
-            raise ValueError(
-                f"'adj' must be on the device of the embeddings "
-                f'({weight.device}) (got {adj.device})'
-            )
-        if adj.dtype != weight.dtype:
-            raise TypeError(
-                f"'adj' must have the dtype of the embeddings "
-                f'({weight.dtype}) (got {adj.dtype})'
-            )
+        check_like(adj, 'adj', self.embedding.weight, 'the embeddings')
         return adj
 
     def layer_embeddings(self, adj: Optional[Tensor] = None) -> List[Tensor]:
@@ -147,11 +140,8 @@ class RecommenderEncoder(torch.nn.Module):
         raise NotImplementedError
 
     def forward(self, adj: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
-        r"""Computes the final embeddings of all users and items.
-
-        Args:
-            adj (torch.Tensor, optional): Overrides the stored adjacency.
-                (default: :obj:`None`)
+        r"""Computes the final embeddings of all users and items from
+        :meth:`layer_embeddings` (:obj:`adj` as there).
 
         Returns:
             (torch.Tensor, torch.Tensor): User embeddings of shape
@@ -223,14 +213,9 @@ class RecommenderEncoder(torch.nn.Module):
             (torch.Tensor, torch.Tensor): Shapes :obj:`[*, d]` each.
         """
         for name, ids in (('users', users), ('items', items)):
-            if not isinstance(ids, Tensor) or ids.dtype != torch.long:
-                got = (
-                    ids.dtype
-                    if isinstance(ids, Tensor)
-                    else type(ids).__name__
-                )
+            if check_tensor(ids, name).dtype != torch.long:
                 raise TypeError(
-                    f"'{name}' must be a torch.long tensor (got {got})"
+                    f"'{name}' must be a torch.long tensor (got {ids.dtype})"
                 )
         weight = self.embedding.weight
         return weight[: self.num_users][users], weight[self.num_users :][items]
@@ -241,11 +226,11 @@ class RecommenderEncoder(torch.nn.Module):
         """
         return ''
 
-    def __repr__(self) -> str:
-        extra = self.extra_repr_args()
-        return (
-            f'{self.__class__.__name__}({self.num_users}, '
-            f'{self.num_items}, embedding_dim={self.embedding_dim}, '
-            f'num_layers={self.num_layers}'
-            f'{", " + extra if extra else ""})'
-        )
+    def _repr_args(self) -> List[str]:
+        return [
+            str(self.num_users),
+            str(self.num_items),
+            f'embedding_dim={self.embedding_dim}',
+            f'num_layers={self.num_layers}',
+            self.extra_repr_args(),
+        ]

@@ -38,19 +38,10 @@ class LightGCN(RecommenderEncoder):
     Ego embeddings are initialized from :math:`\mathcal{N}(0, 0.1^2)`, as
     in the reference implementation.
 
-    Args:
-        num_users (int): The number of users :obj:`U`.
-        num_items (int): The number of items :obj:`I`.
-        embedding_dim (int, optional): The embedding size :obj:`d`.
-            (default: :obj:`64`)
-        num_layers (int, optional): The number of layers :obj:`K`.
-            (default: :obj:`3`)
-        adj (torch.Tensor, optional): A precomputed normalized adjacency
-            :obj:`[U + I, U + I]` (:obj:`torch.sparse_csr`, symmetric).
-            (default: :obj:`None`)
-        train_index (torch.Tensor, optional): The training interactions
-            :obj:`[2, E]` of (user, item), to build the adjacency from.
-            (default: :obj:`None`)
+    It takes the arguments of
+    :class:`~torch_geometric_negsamp.nn.RecommenderEncoder` (by default
+    :obj:`embedding_dim=64` and :obj:`num_layers=3`); a given :obj:`adj`
+    must be symmetric.
     """
 
     def __init__(
@@ -59,16 +50,10 @@ class LightGCN(RecommenderEncoder):
         num_items: int,
         embedding_dim: int = 64,
         num_layers: int = 3,
-        adj: Optional[Tensor] = None,
-        train_index: Optional[Tensor] = None,
+        **kwargs,
     ):
         super().__init__(
-            num_users,
-            num_items,
-            embedding_dim,
-            num_layers,
-            adj=adj,
-            train_index=train_index,
+            num_users, num_items, embedding_dim, num_layers, **kwargs
         )
         self.reset_parameters()
 

@@ -49,12 +49,10 @@ class NGCF(RecommenderEncoder):
     backward.
 
     Args:
-        num_users (int): The number of users :obj:`U`.
-        num_items (int): The number of items :obj:`I`.
-        embedding_dim (int, optional): The embedding size :obj:`d` of every
-            layer. (default: :obj:`64`)
-        num_layers (int, optional): The number of layers :obj:`K`.
-            (default: :obj:`3`)
+        num_users, num_items, embedding_dim, num_layers: As in
+            :class:`~torch_geometric_negsamp.nn.RecommenderEncoder` (by
+            default :obj:`embedding_dim=64`, the size of every layer, and
+            :obj:`num_layers=3`).
         node_dropout (float, optional): The edge drop probability
             :math:`p \in [0, 1)` of node dropout. (default: :obj:`0.0`)
         message_dropout (float or Sequence[float], optional): The dropout
@@ -64,15 +62,10 @@ class NGCF(RecommenderEncoder):
             (default: :obj:`0.2`, TensorFlow's default used by the reference)
         bias (bool, optional): Whether the linear maps have biases.
             (default: :obj:`True`)
-        adj (torch.Tensor, optional): A precomputed normalized adjacency
-            :obj:`[U + I, U + I]` (:obj:`torch.sparse_csr`, symmetric).
-            (default: :obj:`None`)
-        train_index (torch.Tensor, optional): The training interactions
-            :obj:`[2, E]` of (user, item), to build the adjacency from.
-            (default: :obj:`None`)
         generator (torch.Generator, optional): The generator for node and
             message dropout (ideally on the model's device); :obj:`None` uses
             the global RNG. (default: :obj:`None`)
+        **kwargs: The graph, :obj:`adj` (symmetric) or :obj:`train_index`.
     """
 
     def __init__(
@@ -85,17 +78,11 @@ class NGCF(RecommenderEncoder):
         message_dropout: Union[float, Sequence[float]] = 0.1,
         negative_slope: float = 0.2,
         bias: bool = True,
-        adj: Optional[Tensor] = None,
-        train_index: Optional[Tensor] = None,
         generator: Optional[torch.Generator] = None,
+        **kwargs,
     ):
         super().__init__(
-            num_users,
-            num_items,
-            embedding_dim,
-            num_layers,
-            adj=adj,
-            train_index=train_index,
+            num_users, num_items, embedding_dim, num_layers, **kwargs
         )
         self.node_dropout = check_probability(
             node_dropout, 'node_dropout', allow_one=False

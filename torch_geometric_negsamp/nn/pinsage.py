@@ -10,12 +10,12 @@ from torch_geometric.utils.sparse import index2ptr
 
 from torch_geometric_negsamp._random import randint_below
 from torch_geometric_negsamp._validate import (
+    check_choice,
     check_generator,
     check_int,
     check_sparse_adjacency,
-    check_user_item_index,
 )
-from torch_geometric_negsamp.nn.adjacency import _csr
+from torch_geometric_negsamp.nn.adjacency import _csr, check_graph
 from torch_geometric_negsamp.nn.encoder import RecommenderEncoder
 from torch_geometric_negsamp.nn.propagate import propagate
 
@@ -59,12 +59,9 @@ class PinSage(RecommenderEncoder):
     lie in :math:`[0, 1]`.
 
     Args:
-        num_users (int): The number of users :obj:`U`.
-        num_items (int): The number of items :obj:`I`.
-        embedding_dim (int, optional): The embedding size :obj:`d` of every
-            layer. (default: :obj:`64`)
-        num_layers (int, optional): The number of layers :obj:`K`.
-            (default: :obj:`2`)
+        num_users, num_items, embedding_dim, num_layers: As in
+            :class:`~torch_geometric_negsamp.nn.RecommenderEncoder` (by
+            default :obj:`embedding_dim=64` and :obj:`num_layers=2`).
         num_walks (int, optional): The number of walks per node.
             (default: :obj:`20`)
         walk_length (int, optional): The number of steps of each walk.
@@ -98,12 +95,9 @@ class PinSage(RecommenderEncoder):
                 "PinSage requires 'train_index' (the graph its "
                 'random walks run on) (got None)'
             )
-        if aggr not in _AGGRS:
-            raise ValueError(f"'aggr' must be one of {_AGGRS} (got {aggr!r})")
-        self.num_walks = check_int(num_walks, 'num_walks', minimum=1)
-        self.walk_length = check_int(walk_length, 'walk_length', minimum=1)
-        self.top_k = check_int(top_k, 'top_k', minimum=1)
-        self.aggr = aggr
+        self.num_walks, self.walk_length, self.top_k, self.aggr = _check_walks(
+            num_walks, walk_length, top_k, aggr
+        )
         self.generator = check_generator(generator)
         # The base class validates and calls build_adjacency(train_index).
         super().__init__(
@@ -187,16 +181,12 @@ class PinSage(RecommenderEncoder):
             decreasing weight) and :obj:`weight` of shape :obj:`[M]`, summing
             to one per node that has neighbours.
         """
-        num_users = check_int(num_users, 'num_users', minimum=1)
-        num_items = check_int(num_items, 'num_items', minimum=1)
-        train_index = check_user_item_index(
-            train_index, 'train_index', num_users, num_items
+        train_index, num_users, num_items = check_graph(
+            train_index, num_users, num_items
         )
-        num_walks = check_int(num_walks, 'num_walks', minimum=1)
-        walk_length = check_int(walk_length, 'walk_length', minimum=1)
-        top_k = check_int(top_k, 'top_k', minimum=1)
-        if aggr not in _AGGRS:
-            raise ValueError(f"'aggr' must be one of {_AGGRS} (got {aggr!r})")
+        num_walks, walk_length, top_k, aggr = _check_walks(
+            num_walks, walk_length, top_k, aggr
+        )
         check_generator(generator)
 
         device = train_index.device
@@ -275,6 +265,18 @@ class PinSage(RecommenderEncoder):
             f'walk_length={self.walk_length}, top_k={self.top_k}, '
             f"aggr='{self.aggr}'"
         )
+
+
+def _check_walks(
+    num_walks: int, walk_length: int, top_k: int, aggr: str
+) -> Tuple[int, int, int, str]:
+    r"""The checked settings of the random-walk neighbourhoods."""
+    return (
+        check_int(num_walks, 'num_walks', minimum=1),
+        check_int(walk_length, 'walk_length', minimum=1),
+        check_int(top_k, 'top_k', minimum=1),
+        check_choice(aggr, 'aggr', _AGGRS),
+    )
 
 
 def _transpose(adj: Tensor) -> Tensor:

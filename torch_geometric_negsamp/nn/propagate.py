@@ -5,6 +5,12 @@ from typing import Any, Optional, Tuple
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._validate import (
+    check_like,
+    check_sparse_adjacency,
+    check_tensor,
+)
+
 _LAYOUTS = (torch.sparse_csr, torch.sparse_coo)
 
 
@@ -68,21 +74,7 @@ def propagate(
     Returns:
         torch.Tensor: Dense tensor of shape :obj:`[N, F]`.
     """
-    if not isinstance(adj, Tensor) or adj.layout not in _LAYOUTS:
-        got = adj.layout if isinstance(adj, Tensor) else type(adj).__name__
-        raise TypeError(
-            f"'adj' must be a torch.sparse_csr or "
-            f'torch.sparse_coo tensor (got {got})'
-        )
-    if adj.dim() != 2:
-        raise ValueError(
-            f"'adj' must be 2-dimensional (got shape {list(adj.shape)})"
-        )
-    if adj.requires_grad:
-        raise ValueError(
-            "'adj' must not require grad: propagate() does not "
-            'differentiate w.r.t. the adjacency values'
-        )
+    check_sparse_adjacency(adj, 'adj', layouts=_LAYOUTS, square=False)
     if adj_t is None:
         if adj.size(0) != adj.size(1):
             raise ValueError(
@@ -91,37 +83,17 @@ def propagate(
             )
         adj_t = adj
     else:
-        if not isinstance(adj_t, Tensor) or adj_t.layout not in _LAYOUTS:
-            got = (
-                adj_t.layout
-                if isinstance(adj_t, Tensor)
-                else type(adj_t).__name__
-            )
-            raise TypeError(
-                f"'adj_t' must be a torch.sparse_csr or "
-                f'torch.sparse_coo tensor (got {got})'
-            )
+        check_sparse_adjacency(adj_t, 'adj_t', layouts=_LAYOUTS, square=False)
         if tuple(adj_t.shape) != (adj.size(1), adj.size(0)):
             raise ValueError(
                 f"'adj_t' must have shape "
                 f'{[adj.size(1), adj.size(0)]} (the transpose '
                 f"of 'adj') (got {list(adj_t.shape)})"
             )
-        if adj_t.requires_grad:
-            raise ValueError("'adj_t' must not require grad")
-    if not isinstance(x, Tensor):
-        raise TypeError(f"'x' must be a torch.Tensor (got {type(x).__name__})")
+    check_tensor(x, 'x')
     if x.dim() != 2 or x.size(0) != adj.size(1):
         raise ValueError(
             f"'x' must have shape [{adj.size(1)}, F] (got {list(x.shape)})"
         )
-    if x.dtype != adj.dtype:
-        raise TypeError(
-            f"'x' must have the dtype of 'adj' ({adj.dtype}) (got {x.dtype})"
-        )
-    if x.device != adj.device:
-        raise ValueError(
-            f"'x' must be on the device of 'adj' ({adj.device}) "
-            f'(got {x.device})'
-        )
+    check_like(x, 'x', adj, "'adj'")
     return _SparseMatmul.apply(adj, adj_t, x)

@@ -1,5 +1,19 @@
-r"""Negative samplers: candidate sources, as
-:class:`torch_geometric.sampler.NegativeSampling` subclasses."""
+r"""Samplers, beside PyG's own in :mod:`torch_geometric.sampler`:
+
+* the negative samplers (:class:`NegativeSampler` and its registered
+  subclasses :class:`UniformSampler`, :class:`PopularitySampler`, with
+  :class:`WeightedSampler` for any weight), filtered and exact, as
+  :class:`torch_geometric.sampler.NegativeSampling` subclasses, with their
+  registry (:obj:`SAMPLERS`, :func:`register_sampler`,
+  :func:`resolve_sampler`);
+* the neighbour samplers: :class:`TorchNeighborSampler` (pure PyTorch),
+  and :class:`SeedAwareNeighborSampler` /
+  :class:`SeedAwareTorchNeighborSampler` (through
+  :class:`SeedAwareSamplerMixin`), which hand a negative sampler the
+  positives of each mini-batch;
+* the choice of the neighbour-sampling backend per request
+  (:func:`neighbor_backend`).
+"""
 
 from torch_geometric_negsamp.sampler.base import (
     NegativeSampler,

@@ -2,7 +2,7 @@ r"""The base class of every negative sampler."""
 
 import math
 import warnings
-from typing import Dict, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -15,6 +15,7 @@ from torch_geometric_negsamp._random import (
     quantize_weights,
     randint,
 )
+from torch_geometric_negsamp._repr import ArgumentRepr
 from torch_geometric_negsamp._validate import (
     check_bool,
     check_choice,
@@ -34,7 +35,7 @@ class UnsatisfiableError(ValueError):
     positive of every destination it could be paired with)."""
 
 
-class NegativeSampler(FitMixin, NegativeSampling, SeededStream):
+class NegativeSampler(ArgumentRepr, FitMixin, NegativeSampling, SeededStream):
     r"""Base class of the library's negative samplers.
 
     A :class:`NegativeSampler` is a
@@ -414,16 +415,14 @@ class NegativeSampler(FitMixin, NegativeSampling, SeededStream):
     def _static_dst(self, num_samples, num_nodes, gen) -> Optional[Tensor]:
         return None
 
-    def _extra_repr(self) -> str:
-        return ''
-
-    def __repr__(self) -> str:
-        extra = self._extra_repr()
-        return (
-            f"{self.__class__.__name__}(mode='{self.mode.value}', "
-            f'amount={self.amount}{", " + extra if extra else ""}, '
-            f'filtered={self.filtered}, seed={self.seed})'
-        )
+    def _repr_args(self) -> List[str]:
+        return [
+            f"mode='{self.mode.value}'",
+            f'amount={self.amount}',
+            self._extra_repr(),
+            f'filtered={self.filtered}',
+            f'seed={self.seed}',
+        ]
 
     def __eq__(self, other) -> bool:  # dataclass equality is field-based
         return self is other

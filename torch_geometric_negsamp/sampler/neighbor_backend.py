@@ -7,6 +7,16 @@ from torch_geometric.sampler.base import SubgraphType
 
 from torch_geometric_negsamp._validate import check_bool
 
+#: The settings of a neighbour-sampling request that decide its backend:
+#: the keyword arguments of :func:`neighbor_backend`.
+BACKEND_SETTINGS = (
+    'disjoint',
+    'time_attr',
+    'weight_attr',
+    'subgraph_type',
+    'directed',
+)
+
 
 def neighbor_backend(
     *,

@@ -61,10 +61,8 @@ class PopularitySampler(WeightedSampler):
     never short.
 
     Args:
-        mode (str, optional): :obj:`"triplet"` or :obj:`"binary"`.
-            (default: :obj:`"triplet"`)
-        amount (int or float, optional): Negatives per positive.
-            (default: :obj:`1`)
+        mode, amount: As in
+            :class:`~torch_geometric_negsamp.sampler.NegativeSampler`.
         alpha (float, optional): The exponent :math:`\alpha \ge 0`.
             (default: :obj:`0.75`)
         weight (torch.Tensor or dict, optional): A non-negative, finite

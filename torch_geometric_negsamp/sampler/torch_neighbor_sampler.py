@@ -72,11 +72,11 @@ class TorchNeighborSampler(NeighborSampler, SeededStream):
     and :obj:`sample_direction="backward"`.
 
     Args:
-        data (torch_geometric.data.Data or torch_geometric.data.HeteroData):
-            The graph.
-        num_neighbors (List[int] or Dict[Tuple[str, str, str], List[int]]):
-            The number of neighbours to sample per node at each hop
-            (:obj:`-1` for all), per edge type for heterogeneous graphs.
+        data, num_neighbors: The graph (:class:`~torch_geometric.data.Data`
+            or :class:`~torch_geometric.data.HeteroData`) and the number of
+            neighbours to sample per node at each hop (:obj:`-1` for all),
+            per edge type for heterogeneous graphs, as in
+            :class:`~torch_geometric.sampler.NeighborSampler`.
         subgraph_type (str, optional): :obj:`"directional"` or
             :obj:`"bidirectional"`. (default: :obj:`"directional"`)
         replace (bool, optional): Sample with replacement.

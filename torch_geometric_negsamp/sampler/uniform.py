@@ -27,13 +27,9 @@ class UniformSampler(NegativeSampler):
     pairs uniform over all non-edges.
 
     Args:
-        mode (str, optional): :obj:`"triplet"` or :obj:`"binary"`.
-            (default: :obj:`"triplet"`)
-        amount (int or float, optional): Negatives per positive.
-            (default: :obj:`1`)
-        **kwargs: Options of
-            :class:`~torch_geometric_negsamp.sampler.NegativeSampler`
-            (:obj:`filtered`, :obj:`seed`, ...).
+        mode, amount: As in
+            :class:`~torch_geometric_negsamp.sampler.NegativeSampler`.
+        **kwargs: Its options (:obj:`filtered`, :obj:`seed`, ...).
 
     Example:
         >>> sampler = UniformSampler(amount=4, seed=0).fit(edge_index, 100)

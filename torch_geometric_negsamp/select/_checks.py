@@ -15,12 +15,18 @@ def check_scores(
     (:math:`M \geq 1`), finite unless :obj:`finite=False` (a caller that
     checks the values later, after its other arguments' shapes)."""
     check_float_tensor(scores, name, dim=2, finite=False)
-    if scores.size(1) == 0:
+    check_pool(scores, name, 1)
+    return check_float_tensor(scores, name, finite=finite)
+
+
+def check_pool(value: Tensor, name: str, dim: int) -> None:
+    r"""Dimension :obj:`dim` of :obj:`value`, the candidate pool, is not
+    empty (:math:`M \geq 1`)."""
+    if value.size(dim) == 0:
         raise ValueError(
             f"'{name}' holds an empty candidate pool (got shape "
-            f'{list(scores.shape)}, M = 0)'
+            f'{list(value.shape)}, M = 0)'
         )
-    return check_float_tensor(scores, name, finite=finite)
 
 
 def check_k_fits(k: int, num_candidates: int, name: str = 'k') -> None:

@@ -125,7 +125,9 @@ class InBatchNegatives(Selector):
                 )
         self.index = index
         self.num_items = num_items
-        self.register_buffer('item_log_q', item_log_q)
+        # Given data, not trained state (and -inf for items without
+        # interactions): it moves with the selector but is not saved.
+        self.register_buffer('item_log_q', item_log_q, persistent=False)
 
     @property
     def device(self) -> Optional[torch.device]:

@@ -12,7 +12,9 @@ from torch_geometric_negsamp._validate import (
     check_float_tensor,
     check_ids_in_range,
     check_index_tensor,
+    check_instance,
 )
+from torch_geometric_negsamp.select._checks import check_pool
 from torch_geometric_negsamp.select.selector import Selector
 
 _COMBINE = ('mean', 'concat', 'last')
@@ -51,10 +53,9 @@ class MixGCF(Selector):
         combine (str or callable, optional): :obj:`"mean"`, :obj:`"concat"`,
             :obj:`"last"`, or a function from ``[B, k, L + 1, d]`` to
             ``[B, k, D]``. (default: :obj:`"mean"`)
-        seed (int, optional): Seed of the generator drawing :math:`\alpha`.
-            (default: :obj:`None`)
-        generator (torch.Generator, optional): A generator instead; without
-            either, PyTorch's global generator. (default: :obj:`None`)
+        seed, generator (optional): The random stream drawing
+            :math:`\alpha`, as in
+            :class:`~torch_geometric_negsamp.select.Selector`.
 
     Shapes: ``user_layers`` and ``pos_layers`` ``[B, L + 1, d]``, candidates
     ``[B, M, L + 1, d]`` (one negative per positive) or
@@ -104,6 +105,27 @@ class MixGCF(Selector):
             )
         return user_layers.shape
 
+    @staticmethod
+    def _check_pools(
+        value: Tensor, name: str, B: int, tail: Tuple[int, ...]
+    ) -> Tensor:
+        r"""Candidate pools ``[B, M, *tail]`` or ``[B, k, M, *tail]``
+        (returned as the latter) with :math:`M \geq 1`."""
+        if value.dim() == 2 + len(tail):
+            value = value.unsqueeze(1)
+        if (
+            value.dim() != 3 + len(tail)
+            or value.size(0) != B
+            or tuple(value.shape[3:]) != tail
+        ):
+            shape = ''.join(f', {size}' for size in tail)
+            raise ValueError(
+                f"'{name}' must have shape [{B}, M{shape}] or "
+                f'[{B}, k, M{shape}] (got {list(value.shape)})'
+            )
+        check_pool(value, name, 2)
+        return value
+
     def _draw_alpha(self, B: int, k: int, L1: int, device, dtype) -> Tensor:
         return uniform(
             (B, k, 1, L1, 1), device, self.get_generator(), torch.float32
@@ -134,22 +156,7 @@ class MixGCF(Selector):
         B, L1, d = self._check_layers(user_layers, pos_layers)
         check_float_tensor(cand_layers, 'cand_layers', finite=False)
         check_bool(return_details, 'return_details')
-        if cand_layers.dim() == 4:
-            cand_layers = cand_layers.unsqueeze(1)
-        if (
-            cand_layers.dim() != 5
-            or cand_layers.size(0) != B
-            or cand_layers.shape[3:] != (L1, d)
-        ):
-            raise ValueError(
-                f"'cand_layers' must have shape [B, M, L + 1, d] or "
-                f'[B, k, M, L + 1, d] with B={B}, L + 1={L1}, d={d} (got '
-                f'{list(cand_layers.shape)})'
-            )
-        if cand_layers.size(2) == 0:
-            raise ValueError(
-                "'cand_layers' holds an empty candidate pool (M = 0)"
-            )
+        cand_layers = self._check_pools(cand_layers, 'cand_layers', B, (L1, d))
         self._check_devices(
             user_layers=user_layers,
             pos_layers=pos_layers,
@@ -183,11 +190,12 @@ class MixGCF(Selector):
                     f'{list(item_layers.shape)})'
                 )
             return list(item_layers.unbind(1))
-        if not isinstance(item_layers, (list, tuple)):
-            raise TypeError(
-                f"'item_layers' must be a tensor [I, L + 1, d] or a list of "
-                f'L + 1 tensors [I, d] (got {type(item_layers).__name__})'
-            )
+        check_instance(
+            item_layers,
+            'item_layers',
+            (list, tuple),
+            what='a tensor [I, L + 1, d] or a list of L + 1 tensors [I, d]',
+        )
         for layer in item_layers:
             check_float_tensor(layer, 'item_layers', finite=False)
         layers = list(item_layers)
@@ -231,17 +239,7 @@ class MixGCF(Selector):
         B, L1, d = self._check_layers(user_layers, pos_layers)
         layers = self._item_layers(item_layers, L1, d)
         check_index_tensor(candidates, 'candidates')
-        if candidates.dim() == 2:
-            candidates = candidates.unsqueeze(1)
-        if candidates.dim() != 3 or candidates.size(0) != B:
-            raise ValueError(
-                f"'candidates' must have shape [{B}, M] or [{B}, k, M] "
-                f'(got {list(candidates.shape)})'
-            )
-        if candidates.size(2) == 0:
-            raise ValueError(
-                "'candidates' holds an empty candidate pool (M = 0)"
-            )
+        candidates = self._check_pools(candidates, 'candidates', B, ())
         self._check_devices(
             user_layers=user_layers,
             pos_layers=pos_layers,

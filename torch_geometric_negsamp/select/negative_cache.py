@@ -13,6 +13,7 @@ from torch_geometric_negsamp._validate import (
     check_instance,
     check_positive_int,
     check_request_size,
+    check_returned,
     check_temperature,
 )
 from torch_geometric_negsamp.sampler.base import NegativeSampler
@@ -55,10 +56,9 @@ class NegativeCache(Selector):
             (default: :obj:`1.0`)
         edge_type (tuple, optional): The sampler's edge type, for
             heterogeneous data. (default: :obj:`None`)
-        seed (int, optional): Seed of the cache's generator.
-            (default: :obj:`None`)
-        generator (torch.Generator, optional): A generator instead; without
-            either, PyTorch's global generator. (default: :obj:`None`)
+        seed, generator (optional): The random stream of the cache's draws
+            and refreshes, as in
+            :class:`~torch_geometric_negsamp.select.Selector`.
     """
 
     stochastic = True
@@ -160,22 +160,12 @@ class NegativeCache(Selector):
             src, num_neg=self.num_fresh, edge_type=self.edge_type
         )
         candidates = torch.cat([self.cache[src], fresh], dim=1)
-        scores = score_fn(src, candidates)
-        if not isinstance(scores, Tensor) or not scores.is_floating_point():
-            raise TypeError(
-                f"'score_fn' must return a floating-point tensor (got "
-                f'{getattr(scores, "dtype", type(scores).__name__)})'
-            )
-        if scores.device != candidates.device:
-            raise ValueError(
-                f"'score_fn' must return scores on {candidates.device}, where "
-                f'the candidates live (got {scores.device})'
-            )
-        if scores.shape != candidates.shape:
-            raise ValueError(
-                f"'score_fn' must return scores of shape "
-                f'{list(candidates.shape)} (got {list(scores.shape)})'
-            )
+        scores = check_returned(
+            score_fn(src, candidates),
+            'score_fn',
+            candidates.shape,
+            candidates.device,
+        )
         if not bool(torch.isfinite(scores).all()):
             bad = scores[~torch.isfinite(scores)][0].item()
             raise ValueError(

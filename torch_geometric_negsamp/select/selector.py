@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 
 from torch_geometric_negsamp._random import SeededStream, make_generator
+from torch_geometric_negsamp._repr import format_repr
 from torch_geometric_negsamp._validate import check_same_device, check_seed
 
 _EXTRA = '_extra_state'
@@ -38,8 +39,10 @@ class Selector(SeededStream, torch.nn.Module):
 
     Args:
         seed (int, optional): Seed of the selector's own generator.
+            (default: :obj:`None`)
         generator (torch.Generator, optional): A generator instead; without
             either, draws use PyTorch's global generator.
+            (default: :obj:`None`)
     """
 
     #: Whether the selector draws random numbers (and owns a generator).
@@ -221,4 +224,4 @@ class Selector(SeededStream, torch.nn.Module):
         )
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}({self.extra_repr()})'
+        return format_repr(self, self.extra_repr())

@@ -37,10 +37,8 @@ class SoftmaxSelector(Selector):
     Args:
         k (int, optional): Negatives per positive. (default: :obj:`1`)
         temperature (float, optional): :math:`\tau > 0`. (default: :obj:`1.0`)
-        seed (int, optional): Seed of the selector's generator.
-            (default: :obj:`None`)
-        generator (torch.Generator, optional): A generator instead; without
-            either, PyTorch's global generator. (default: :obj:`None`)
+        seed, generator (optional): The stream of the Gumbel noise (see
+            :class:`~torch_geometric_negsamp.select.Selector`).
     """
 
     stochastic = True

@@ -3,14 +3,15 @@ and the schedules (:obj:`PRESETS`)."""
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from functools import partial
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
 
-from torch_geometric_negsamp._registry import normalize_name
 from torch_geometric_negsamp._validate import (
     check_bool,
     check_choice,
+    check_instance,
     check_int,
     check_positive_int,
     check_positive_real,
@@ -23,8 +24,8 @@ from torch_geometric_negsamp.train.factories import (
     DATASETS,
     ENCODERS,
     LOSSES,
-    resolve_strategy_name,
 )
+from torch_geometric_negsamp.train.strategies import resolve_strategy_name
 
 #: Schedules: 'quick' fits the README's CPU run in minutes; 'paper' is the
 #: LightGCN paper's setting (batch 2048, lr 1e-3, 1000 epochs).
@@ -32,6 +33,9 @@ PRESETS: Dict[str, Dict[str, object]] = {
     'quick': dict(batch_size=8192, lr=5e-3, epochs=20, eval_every=5),
     'paper': dict(batch_size=2048, lr=1e-3, epochs=1000, eval_every=20),
 }
+
+#: A field check: ``(value, name) -> checked value``, raising otherwise.
+Check = Callable[[Any, str], Any]
 
 #: The size fields of the negative strategies, and the strategies that read
 #: each one (every other strategy ignores it).
@@ -42,31 +46,56 @@ SIZE_FIELDS: Dict[str, Tuple[str, ...]] = {
     'mixed_negatives': ('inbatch',),
 }
 
-#: Fields that change what is trained: a checkpoint resumes only when they
-#: agree with the current configuration.
-RESUME_KEYS = (
-    'dataset',
-    'data_root',
-    'subset_users',
-    'encoder',
-    'sampler',
-    'loss',
-    'num_neg',
-    'candidates',
-    'cache_size',
-    'queue_size',
-    'mixed_negatives',
-    'temperature',
-    'alpha',
-    'embedding_dim',
-    'num_layers',
-    'lr',
-    'batch_size',
-    'reg',
-    'margin',
-    'val_fraction',
-    'seed',
-)
+
+def _optional(check: Check) -> Check:
+    def run(value, name):
+        return None if value is None else check(value, name)
+
+    return run
+
+
+def _folder(value, name) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"'{name}' must be a non-empty str (got {value!r})")
+    return value
+
+
+#: The check of every field, in the order :meth:`TrainConfig.validate`
+#: runs them (:obj:`device` is checked by
+#: :meth:`TrainConfig.resolve_device`, the fields together after these).
+_CHECKS: Dict[str, Check] = {
+    'dataset': DATASETS.get,
+    'data_root': partial(check_instance, cls=str, optional=True),
+    'subset_users': _optional(check_positive_int),
+    'encoder': ENCODERS.get,
+    'sampler': resolve_strategy_name,
+    'loss': LOSSES.get,
+    'num_neg': check_positive_int,
+    'candidates': check_positive_int,
+    'cache_size': check_positive_int,
+    'queue_size': check_positive_int,
+    'mixed_negatives': partial(check_int, minimum=0),
+    'temperature': check_positive_real,
+    'alpha': partial(check_real, minimum=0.0),
+    'embedding_dim': check_positive_int,
+    'num_layers': partial(check_int, minimum=0),
+    'lr': check_positive_real,
+    'batch_size': check_positive_int,
+    'reg': partial(check_real, minimum=0.0),
+    'margin': check_positive_real,
+    'epochs': check_positive_int,
+    'eval_every': check_positive_int,
+    'k': check_positive_int,
+    'eval_batch_size': check_positive_int,
+    'val_fraction': partial(check_probability, allow_one=False),
+    'select_on': partial(check_choice, choices=('val', 'test')),
+    'seed': check_seed,
+    'out_dir': _folder,
+    'resume': check_bool,
+    'progress': check_bool,
+    'max_minutes': _optional(check_positive_real),
+    'plot': check_bool,
+}
 
 
 @dataclass
@@ -117,45 +146,21 @@ class TrainConfig:
 
     @property
     def strategy_key(self) -> str:
-        r"""The normalised name of :obj:`sampler` (e.g. ``'in-batch'`` ->
-        ``'inbatch'``)."""
-        return normalize_name(self.sampler)
+        r"""The registered name :obj:`sampler` stands for (e.g.
+        ``'in-batch'`` -> ``'inbatch'``)."""
+        return resolve_strategy_name(self.sampler)
 
     def validate(self) -> 'TrainConfig':
         r"""Raises :class:`ValueError` (or :class:`TypeError` for a value of
         the wrong kind) naming the first invalid field; returns
         :obj:`self`."""
-        DATASETS.get(self.dataset, 'dataset')
+        for name, check in _CHECKS.items():
+            check(getattr(self, name), name)
         if DATASETS.key(self.dataset) != 'gowalla' and not self.data_root:
             raise ValueError(
                 f"'data_root' is needed for dataset {self.dataset!r} (a "
                 f'folder with train.txt and test.txt)'
             )
-        if self.data_root is not None and not isinstance(self.data_root, str):
-            raise TypeError(
-                f"'data_root' must be a str or None (got "
-                f'{type(self.data_root).__name__})'
-            )
-        ENCODERS.get(self.encoder, 'encoder')
-        resolve_strategy_name(self.sampler)
-        LOSSES.get(self.loss, 'loss')
-        for name in (
-            'num_neg',
-            'candidates',
-            'cache_size',
-            'queue_size',
-            'embedding_dim',
-            'batch_size',
-            'epochs',
-            'eval_every',
-            'k',
-            'eval_batch_size',
-        ):
-            check_positive_int(getattr(self, name), name)
-        check_int(self.mixed_negatives, 'mixed_negatives', minimum=0)
-        check_int(self.num_layers, 'num_layers', minimum=0)
-        if self.subset_users is not None:
-            check_positive_int(self.subset_users, 'subset_users')
         if (
             self.strategy_key in ('dns', 'softmax')
             and self.candidates < self.num_neg
@@ -165,27 +170,12 @@ class TrainConfig:
                 f"'num_neg' ({self.num_neg}): {self.strategy_key} picks "
                 f'num_neg of the candidates'
             )
-        for name in ('lr', 'temperature', 'margin'):
-            check_positive_real(getattr(self, name), name)
-        for name in ('reg', 'alpha'):
-            check_real(getattr(self, name), name, minimum=0.0)
-        check_probability(self.val_fraction, 'val_fraction', allow_one=False)
-        check_choice(self.select_on, 'select_on', ('val', 'test'))
         if self.select_on == 'val' and self.val_fraction == 0:
             raise ValueError(
                 "'select_on=val' needs a validation split: set "
                 "'val_fraction' > 0, or select on the test split explicitly "
                 "('select_on=test')"
             )
-        check_seed(self.seed)
-        if not isinstance(self.out_dir, str) or not self.out_dir:
-            raise TypeError(
-                f"'out_dir' must be a non-empty str (got {self.out_dir!r})"
-            )
-        for name in ('resume', 'progress', 'plot'):
-            check_bool(getattr(self, name), name)
-        if self.max_minutes is not None:
-            check_positive_real(self.max_minutes, 'max_minutes')
         self.resolve_device()
         return self
 
@@ -233,9 +223,10 @@ class TrainConfig:
         would need.
 
         The sizes are those of the largest tensor each field makes: the
-        negative embeddings of a step ``[B, k, D]``, the scored candidate
-        embeddings ``[B, M, D]`` (``[B, k, M, D]`` for MixGCF), the caches
-        ``[U, N]``, the in-batch and queue scores, the layer embeddings
+        embedding table ``[U + I, D]``, the negative embeddings of a step
+        ``[B, k, D]``, the scored candidate embeddings ``[B, M, D]``
+        (``[B, k, M, D]`` for MixGCF), the caches ``[U, N]``, the in-batch
+        and queue scores, the layer embeddings
         ``[U + I, L + 1, D]`` and the evaluation scores ``[b, I]``.
         """
         B, D = min(self.batch_size, max(num_train, 1)), self.embedding_dim
@@ -243,6 +234,7 @@ class TrainConfig:
         L1, N = self.num_layers + 1, num_users + num_items
         # (field, entries, bytes per entry, what):
         checks = [
+            ('embedding_dim', N * D, 4, 'the embedding table'),
             ('embedding_dim', N * L1 * D, 4, 'the layer embeddings'),
             ('num_neg', B * k * D, 4, 'the negative embeddings of a step'),
         ]
@@ -289,6 +281,32 @@ class TrainConfig:
 
     def to_dict(self) -> Dict[str, object]:
         return dataclasses.asdict(self)
+
+
+#: Fields that change nothing of what is trained (how long, how it is
+#: evaluated and reported, where it runs): a checkpoint resumes whatever
+#: they are.
+_RUN_FIELDS = (
+    'epochs',
+    'eval_every',
+    'k',
+    'eval_batch_size',
+    'select_on',
+    'device',
+    'out_dir',
+    'resume',
+    'progress',
+    'max_minutes',
+    'plot',
+)
+
+#: Fields that change what is trained: a checkpoint resumes only when they
+#: agree with the current configuration.
+RESUME_KEYS = tuple(
+    f.name
+    for f in dataclasses.fields(TrainConfig)
+    if f.name not in _RUN_FIELDS
+)
 
 
 def preset_values(preset: str, device: str = 'auto') -> Dict[str, object]:

@@ -1,7 +1,7 @@
 r"""What a :class:`~torch_geometric_negsamp.train.TrainConfig` names, built:
-the dataset (:func:`load_split`), the encoder (:func:`build_encoder`), the
-pairwise loss (:func:`build_loss`) and the negative strategy
-(:func:`build_strategy_from_config`).
+the dataset (:func:`load_split`, :func:`prepare_split`), the encoder
+(:func:`build_encoder`), the pairwise loss (:func:`build_loss`) and the
+negative strategy (:func:`build_strategy_from_config`).
 
 Datasets, encoders and losses are looked up in one
 :class:`~torch_geometric_negsamp._registry.Registry` each (names compared
@@ -11,23 +11,34 @@ one is a :meth:`register` call away; strategies are resolved by
 """
 
 import os
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import torch
 from torch import Tensor
 
-from torch_geometric_negsamp._registry import Registry, normalize_name
-from torch_geometric_negsamp.datasets import InteractionSplit
+from torch_geometric_negsamp._registry import Registry
+from torch_geometric_negsamp.datasets import (
+    AmazonBook,
+    InteractionSplit,
+    Yelp2018,
+    load_gowalla,
+)
 from torch_geometric_negsamp.losses import (
     bce_loss,
     bpr_loss,
     hinge_loss,
     sampled_softmax_loss,
 )
+from torch_geometric_negsamp.nn import (
+    NGCF,
+    LightGCN,
+    PinSage,
+    RecommenderEncoder,
+)
 from torch_geometric_negsamp.train.strategies import (
+    STRATEGY_OPTIONS,
     Strategy,
     build_strategy,
-    strategy_names,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,23 +56,20 @@ DATASETS: Registry[Callable] = Registry('dataset')
 # ------------------------------------------------------------------ data
 @DATASETS.register('gowalla')
 def _gowalla(config: 'TrainConfig') -> InteractionSplit:
-    from torch_geometric_negsamp.datasets import load_gowalla
-
     return load_gowalla(config.data_root)
 
 
-@DATASETS.register('yelp2018')
-def _yelp2018(config: 'TrainConfig') -> InteractionSplit:
-    from torch_geometric_negsamp.datasets import Yelp2018
+def _lightgcn_dataset(
+    cls: type,
+) -> Callable[['TrainConfig'], InteractionSplit]:
+    def load(config: 'TrainConfig') -> InteractionSplit:
+        return cls(config.data_root).split
 
-    return Yelp2018(config.data_root).split
+    return load
 
 
-@DATASETS.register('amazon-book')
-def _amazon_book(config: 'TrainConfig') -> InteractionSplit:
-    from torch_geometric_negsamp.datasets import AmazonBook
-
-    return AmazonBook(config.data_root).split
+DATASETS.register('yelp2018', _lightgcn_dataset(Yelp2018))
+DATASETS.register('amazon-book', _lightgcn_dataset(AmazonBook))
 
 
 @DATASETS.register('folder')
@@ -83,46 +91,84 @@ def load_split(config: 'TrainConfig') -> InteractionSplit:
     return split
 
 
-# -------------------------------------------------------------- encoders
-@ENCODERS.register('lightgcn')
-def _lightgcn(config, num_users, num_items, train_index, device):
-    from torch_geometric_negsamp.nn import LightGCN
+def prepare_split(
+    config: 'TrainConfig', split: InteractionSplit
+) -> InteractionSplit:
+    r"""Holds out the validation part of :obj:`split` (a seeded
+    :obj:`val_fraction` of every user's training items), and refuses,
+    before anything is trained, a split whose test part (or validation
+    part, when the checkpoint is selected on it) is empty, naming the
+    setting that emptied it."""
+    if config.val_fraction > 0:
+        split = split.with_validation(config.val_fraction, seed=config.seed)
+    cause = (
+        '; choose more users'
+        if config.subset_users is None
+        else f" after 'subset_users={config.subset_users}' (--subset-users) "
+        f'kept {split.num_users} users; choose more'
+    )
+    if split.num_test == 0:
+        raise ValueError(f'the test split holds no interaction{cause}')
+    if config.select_on == 'val' and split.num_val == 0:
+        raise ValueError(
+            f'the validation split holds no interaction (only users with '
+            f"two training items give one to 'val_fraction'){cause}, or "
+            f'select on the test split (--select-on-test)'
+        )
+    return split
 
-    return LightGCN(
+
+# -------------------------------------------------------------- encoders
+def _encoder(
+    cls: type,
+    config: 'TrainConfig',
+    num_users: int,
+    num_items: int,
+    train_index: Tensor,
+    num_layers: Optional[int] = None,
+    **options: Any,
+) -> RecommenderEncoder:
+    r"""An encoder :obj:`cls` with the configured sizes over the training
+    interactions."""
+    if num_layers is None:
+        num_layers = config.num_layers
+    return cls(
         num_users,
         num_items,
         config.embedding_dim,
-        config.num_layers,
+        num_layers,
         train_index=train_index,
+        **options,
     )
+
+
+@ENCODERS.register('lightgcn')
+def _lightgcn(config, num_users, num_items, train_index, device):
+    return _encoder(LightGCN, config, num_users, num_items, train_index)
 
 
 @ENCODERS.register('ngcf')
 def _ngcf(config, num_users, num_items, train_index, device):
-    from torch_geometric_negsamp.nn import NGCF
-
     # Its dropout generator is reseeded at every epoch by the trainer.
-    return NGCF(
-        num_users,
-        num_items,
-        config.embedding_dim,
-        config.num_layers,
-        train_index=train_index,
-        generator=torch.Generator(device=device),
+    generator = torch.Generator(device=device)
+    return _encoder(
+        NGCF, config, num_users, num_items, train_index, generator=generator
     )
 
 
 @ENCODERS.register('pinsage')
 def _pinsage(config, num_users, num_items, train_index, device):
-    from torch_geometric_negsamp.nn import PinSage
-
-    return PinSage(
+    # At least one layer; the random walks are drawn once, from the seed.
+    generator = torch.Generator().manual_seed(config.seed)
+    num_layers = max(config.num_layers, 1)
+    return _encoder(
+        PinSage,
+        config,
         num_users,
         num_items,
-        config.embedding_dim,
-        max(config.num_layers, 1),
-        train_index=train_index,
-        generator=torch.Generator().manual_seed(config.seed),
+        train_index,
+        num_layers,
+        generator=generator,
     )
 
 
@@ -180,23 +226,6 @@ def build_loss(
 
 
 # ------------------------------------------------------------ strategies
-def resolve_strategy_name(name: str) -> str:
-    r"""The normalised strategy name :obj:`name` stands for; a
-    :class:`ValueError` naming :obj:`'sampler'` and listing the known names
-    otherwise."""
-    if not isinstance(name, str):
-        raise TypeError(
-            f"'sampler' must be a sampler name (got {type(name).__name__})"
-        )
-    names, key = strategy_names(), normalize_name(name)
-    if key not in names:
-        raise ValueError(
-            f"'sampler' names no known sampler (got {name!r}; known: "
-            f'{", ".join(names)})'
-        )
-    return key
-
-
 def build_strategy_from_config(
     config: 'TrainConfig',
     train_index: Tensor,
@@ -204,20 +233,15 @@ def build_strategy_from_config(
     num_items: int,
     combine: Optional[Callable[[Tensor], Tensor]] = None,
 ) -> Strategy:
-    r"""The negative strategy :obj:`config.sampler`, each size field passed
-    under its own name (:obj:`candidates`, :obj:`cache_size`,
-    :obj:`queue_size`, :obj:`mixed_negatives`)."""
+    r"""The negative strategy :obj:`config.sampler`, with the settings of
+    :obj:`STRATEGY_OPTIONS` taken from :obj:`config` (each size field
+    under its own name)."""
+    options = {name: getattr(config, name) for name in STRATEGY_OPTIONS}
     return build_strategy(
-        resolve_strategy_name(config.sampler),
+        config.strategy_key,
         train_index,
         num_users,
         num_items,
-        num_neg=config.num_neg,
-        candidates=config.candidates,
-        cache_size=config.cache_size,
-        queue_size=config.queue_size,
-        mixed_negatives=config.mixed_negatives,
-        temperature=config.temperature,
-        alpha=config.alpha,
         combine=combine,
+        **options,
     )

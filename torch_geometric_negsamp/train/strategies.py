@@ -4,12 +4,13 @@ candidate pool plus a model-aware selector (the strategies registered in
 name."""
 
 import math
-from typing import Callable, List, Mapping, Optional
+from typing import Any, List, Mapping
 
 import torch
 from torch import Tensor
 
 from torch_geometric_negsamp._random import randint_below
+from torch_geometric_negsamp._validate import check_instance
 from torch_geometric_negsamp.sampler import SAMPLERS
 from torch_geometric_negsamp.select import (
     DNS,
@@ -23,6 +24,7 @@ from torch_geometric_negsamp.select import (
 )
 from torch_geometric_negsamp.train.strategy_base import (
     STRATEGIES,
+    STRATEGY_OPTIONS,
     Context,
     Negatives,
     StaticStrategy,
@@ -258,52 +260,44 @@ def strategy_names() -> List[str]:
     return SAMPLERS.names() + STRATEGIES.names()
 
 
+def resolve_strategy_name(
+    name: str, arg: str = 'sampler', kind: str = 'sampler'
+) -> str:
+    r"""The registered name :obj:`name` stands for (compared as the
+    registries compare names); a :class:`ValueError` naming :obj:`arg` and
+    listing the known names otherwise."""
+    check_instance(name, arg, str, what=f'a {kind} name')
+    key = STRATEGIES.key(name) or SAMPLERS.key(name)
+    if key is None:
+        raise ValueError(
+            f"'{arg}' names no known {kind} (got {name!r}; known: "
+            f'{", ".join(strategy_names())})'
+        )
+    return key
+
+
 def build_strategy(
     name: str,
     train_index: Tensor,
     num_users: int,
     num_items: int,
-    *,
-    num_neg: int = 1,
-    candidates: int = 32,
-    cache_size: int = 32,
-    queue_size: int = 32,
-    mixed_negatives: int = 32,
-    temperature: float = 1.0,
-    alpha: float = 0.75,
-    combine: Optional[Callable[[Tensor], Tensor]] = None,
+    **kwargs: Any,
 ) -> Strategy:
     r"""Builds the strategy called :obj:`name` (case, ``-`` and ``_``
     ignored): a registered static sampler (e.g. :obj:`"uniform"`,
     :obj:`"popularity"`) or one of :obj:`"dns"`, :obj:`"softmax"`,
     :obj:`"mixgcf"`, :obj:`"inbatch"`, :obj:`"cache"`, :obj:`"queue"`
-    (candidates from the filtered uniform sampler). Each size is used only
-    by the strategies named beside it in :class:`Strategy`."""
-    kwargs = dict(
-        num_neg=num_neg,
-        candidates=candidates,
-        cache_size=cache_size,
-        queue_size=queue_size,
-        mixed_negatives=mixed_negatives,
-        temperature=temperature,
-        alpha=alpha,
-        combine=combine,
-    )
-    if not isinstance(name, str):
-        raise TypeError(
-            f"'name' must be a strategy name (got {type(name).__name__})"
-        )
-    if name in STRATEGIES:
-        cls = STRATEGIES.get(name)
+    (candidates from the filtered uniform sampler). The keyword arguments
+    are those of :class:`Strategy` (:obj:`num_neg`, :obj:`candidates`,
+    :obj:`cache_size`, :obj:`queue_size`, :obj:`mixed_negatives`,
+    :obj:`temperature`, :obj:`alpha`, :obj:`combine`); each size is used
+    only by the strategies named beside it there."""
+    key = resolve_strategy_name(name, 'name', 'strategy')
+    if key in STRATEGIES:
+        cls = STRATEGIES.get(key)
         return cls(train_index, num_users, num_items, **kwargs)
-    base = SAMPLERS.key(name)
-    if base is not None:
-        return StaticStrategy(
-            train_index, num_users, num_items, base=base, **kwargs
-        )
-    raise ValueError(
-        f"'name' names no known strategy (got {name!r}; known: "
-        f'{", ".join(strategy_names())})'
+    return StaticStrategy(
+        train_index, num_users, num_items, base=key, **kwargs
     )
 
 
@@ -312,6 +306,8 @@ __all__ = [
     'Context',
     'Strategy',
     'STRATEGIES',
+    'STRATEGY_OPTIONS',
     'build_strategy',
+    'resolve_strategy_name',
     'strategy_names',
 ]

@@ -24,7 +24,11 @@ from torch_geometric_negsamp._validate import (
     check_positive_int,
     check_temperature,
 )
-from torch_geometric_negsamp.sampler import NegativeSampler, resolve_sampler
+from torch_geometric_negsamp.sampler import (
+    SAMPLERS,
+    NegativeSampler,
+    resolve_sampler,
+)
 from torch_geometric_negsamp.select import Selector
 
 
@@ -51,6 +55,19 @@ class Context(NamedTuple):
     user_emb: Tensor
     item_emb: Tensor
     layers: Optional[List[Tensor]]
+
+
+#: The settings every strategy takes by keyword (see :class:`Strategy`),
+#: named as :class:`~torch_geometric_negsamp.train.TrainConfig` names them.
+STRATEGY_OPTIONS = (
+    'num_neg',
+    'candidates',
+    'cache_size',
+    'queue_size',
+    'mixed_negatives',
+    'temperature',
+    'alpha',
+)
 
 
 class Strategy:
@@ -115,7 +132,8 @@ class Strategy:
         )
         self.temperature = check_temperature(temperature)
         self.combine = check_callable(combine, 'combine')
-        kwargs = {'alpha': alpha} if base == 'popularity' else {}
+        popularity = SAMPLERS.key(base) == 'popularity'
+        kwargs = {'alpha': alpha} if popularity else {}
         self.sampler: NegativeSampler = resolve_sampler(base, **kwargs)
         self.sampler.fit(train_index, (num_users, num_items))
         # Every training user is checked once here, so that each step can

@@ -15,14 +15,8 @@ from torch_geometric_negsamp.losses import (
     sampled_softmax_loss,
 )
 from torch_geometric_negsamp.metrics import evaluate_ranking
-from torch_geometric_negsamp.train import checkpoint, reporting
+from torch_geometric_negsamp.train import checkpoint, factories, reporting
 from torch_geometric_negsamp.train.config import TrainConfig
-from torch_geometric_negsamp.train.factories import (
-    build_encoder,
-    build_loss,
-    build_strategy_from_config,
-    load_split,
-)
 from torch_geometric_negsamp.train.strategies import Context
 
 
@@ -72,33 +66,32 @@ class Trainer:
         self.log = log
         self.device = config.resolve_device()
         torch.manual_seed(config.seed)
-        split = split if split is not None else load_split(config)
-        if config.val_fraction > 0:
-            split = split.with_validation(
-                config.val_fraction, seed=config.seed
-            )
+        if split is None:
+            split = factories.load_split(config)
+        split = factories.prepare_split(config, split)
         config.check_fits(
             split.num_users, split.num_items, split.num_train, self.device
         )
         self.split = split.to(self.device)
         self.train_index = self.split.train_index
-        self.model = build_encoder(
+        self.model = factories.build_encoder(
             config, split, self.train_index, self.device
         ).to(self.device)
-        self.strategy = build_strategy_from_config(
+        self.strategy = factories.build_strategy_from_config(
             config,
             self.train_index,
             split.num_users,
             split.num_items,
             combine=lambda x: self.model.combine_layers(list(x.unbind(-2))),
         ).to(self.device)
-        self.loss_name = self.strategy.forces_loss or config.loss
-        if self.strategy.forces_loss and config.loss != self.loss_name:
+        configured = factories.LOSSES.key(config.loss)
+        self.loss_name = self.strategy.forces_loss or configured
+        if self.loss_name != configured:
             self.log(
                 f'note: sampler {config.sampler!r} trains with the '
                 f'{self.loss_name!r} loss'
             )
-        self.loss_fn = build_loss(self.loss_name, config)
+        self.loss_fn = factories.build_loss(self.loss_name, config)
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.lr
         )

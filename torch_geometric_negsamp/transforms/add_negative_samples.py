@@ -15,7 +15,7 @@ from torch_geometric_negsamp._edge_types import (
     check_edge_index,
     typed_positives,
 )
-from torch_geometric_negsamp._validate import check_bool
+from torch_geometric_negsamp._validate import check_bool, check_instance
 from torch_geometric_negsamp.sampler.base import NegativeSampler
 from torch_geometric_negsamp.sampler.registry import resolve_sampler
 
@@ -98,12 +98,12 @@ class AddNegativeSamples(BaseTransform):
     ):
         if isinstance(sampler, str):
             sampler = resolve_sampler(sampler, mode, amount)
-        elif not isinstance(sampler, NegativeSampler):
-            raise TypeError(
-                f"'sampler' must be a NegativeSampler or a "
-                f'registered name (got '
-                f'{type(sampler).__name__})'
-            )
+        check_instance(
+            sampler,
+            'sampler',
+            NegativeSampler,
+            what='a NegativeSampler or a registered name',
+        )
         if not isinstance(key, str) or not key:
             raise ValueError(f"'key' must be a non-empty string (got {key!r})")
         check_bool(split_labels, 'split_labels')
