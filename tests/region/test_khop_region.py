@@ -264,7 +264,7 @@ def test_construction_errors():
         (
             dict(extra_positives=torch.tensor([[0], [13]])),
             ValueError,
-            r"'extra_positives\[0\]\[1\]' holds node index 13",
+            r"'extra_positives\[1\]' holds node index 13",
         ),
         (dict(extra_positives=5), TypeError, "'extra_positives' must be"),
     ]
