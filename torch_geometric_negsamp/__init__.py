@@ -20,6 +20,7 @@ from torch_geometric_negsamp.index import PositiveIndex
 from torch_geometric_negsamp.sampler import (
     NegativeSampler,
     PopularitySampler,
+    RegionSampler,
     UniformSampler,
     UnsatisfiableError,
     register_sampler,
@@ -40,6 +41,7 @@ __all__ = [
     'UnsatisfiableError',
     'UniformSampler',
     'PopularitySampler',
+    'RegionSampler',
     'register_sampler',
     'resolve_sampler',
     'utils',

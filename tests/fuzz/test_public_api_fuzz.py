@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from torch_geometric_negsamp import (
     PopularitySampler,
     PositiveIndex,
+    RegionSampler,
     UniformSampler,
     UnsatisfiableError,
     negative_sampling,
@@ -116,16 +117,21 @@ FUZZ = settings(
     extra=maybe(st.just(torch.tensor([[0], [3]]))),
     src=maybe(st.just(torch.tensor([0, 1, 2, 0]))),
     num_neg=maybe(st.integers(1, 5)),
-    cls=st.sampled_from([UniformSampler, PopularitySampler]),
+    cls=st.sampled_from([UniformSampler, PopularitySampler, RegionSampler]),
     alpha=maybe(st.floats(0, 2)),
+    share=maybe(st.floats(0, 1)),
     flag=maybe(st.booleans()),
 )
 def test_samplers(
-    edge_index, num_src, num_dst, extra, src, num_neg, cls, alpha, flag
+    edge_index, num_src, num_dst, extra, src, num_neg, cls, alpha, share, flag
 ):
-    kwargs = {'alpha': alpha} if cls is PopularitySampler else {}
+    kwargs = {
+        PopularitySampler: {'alpha': alpha},
+        RegionSampler: {'distant_share': share},
+    }.get(cls, {})
     names = {
         'alpha',
+        'distant_share',
         'edge_index',
         'num_nodes',
         'extra_positives',

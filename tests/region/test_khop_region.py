@@ -49,6 +49,18 @@ def _check(region, adjacent, intermediate, num_items):
     distant = (expect == 0).sum(1)
     assert torch.equal(region.distant_sizes(), distant)
 
+    # Selecting every rank lists each region in id order.
+    for u in range(len(adjacent)):
+        for select, members in (
+            (region.select_intermediate_unchecked, sorted(intermediate[u])),
+            (
+                region.select_distant_unchecked,
+                (expect[u] == 0).nonzero().view(-1).tolist(),
+            ),
+        ):
+            rank = torch.arange(len(members))
+            assert select(torch.full_like(rank, u), rank).tolist() == members
+
     # Every draw lies in its region; -1 exactly where the region is empty.
     who = torch.arange(len(adjacent)).repeat(20)
     draw = region.sample_intermediate_unchecked(who)

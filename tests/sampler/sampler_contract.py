@@ -85,6 +85,10 @@ class SamplerContract:
         )
         assert not bool((neg == torch.arange(3).view(-1, 1)).any())
         assert neg[:, 0].tolist() == [2, 0, 1]  # the one candidate left
+        if not self.allows_self:
+            with pytest.raises(ValueError, match="'allow_self' must be"):
+                self.make(allow_self=True)
+            return
         neg = (
             self.make(amount=200, seed=0, allow_self=True)
             .fit(torch.tensor([[0, 1, 1], [1, 2, 0]]), 3)
@@ -94,6 +98,11 @@ class SamplerContract:
             assert 2 in neg.tolist()[0]
 
     draws_everywhere = True  # every non-positive has positive probability
+    # A sampler for which a self-negative or an unfiltered draw has no
+    # meaning refuses allow_self=True / filtered=False with a ValueError
+    # naming the argument; the contract checks the refusal instead.
+    allows_self = True
+    supports_unfiltered = True
 
     def test_binary_pairs_are_negatives(self):
         edge_index, mask = random_bipartite(3, 6, 8, 0.5)
@@ -124,7 +133,10 @@ class SamplerContract:
         mask = mask[:4]
         mask[:, 0] = False  # every source keeps a candidate
         edge_index = torch.cat([mask.nonzero().t(), edge_index[:, -7:]], 1)
-        for filtered in (True, False):
+        if not self.supports_unfiltered:
+            with pytest.raises(ValueError, match="'filtered' must be True"):
+                self.make(filtered=False)
+        for filtered in (True, False)[: 1 + self.supports_unfiltered]:
             sampler = self.make(seed=0, filtered=filtered)
             sampler.fit(edge_index, (5, 7))
             src = torch.arange(4).view(-1, 1).expand(-1, 7)

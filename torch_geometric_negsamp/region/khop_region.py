@@ -310,7 +310,7 @@ class KHopRegion:
         r""":meth:`sample_intermediate` without checks or host
         synchronisation; :obj:`-1` for users whose region is empty."""
         return self._draw(
-            users, self._sizes, self._select_intermediate, generator
+            users, self._sizes, self.select_intermediate_unchecked, generator
         )
 
     def sample_distant(
@@ -330,9 +330,32 @@ class KHopRegion:
     ) -> Tensor:
         r""":meth:`sample_distant` without checks or host synchronisation;
         :obj:`-1` for users whose region is empty."""
+        return self._draw(
+            users,
+            self._distant_sizes,
+            self.select_distant_unchecked,
+            generator,
+        )
+
+    def select_intermediate_unchecked(
+        self, users: Tensor, rank: Tensor
+    ) -> Tensor:
+        r"""The :obj:`rank`-th (0-based, in id order) item of the
+        intermediate region of every entry of :obj:`users`, for
+        ``0 <= rank < sizes()[users]`` (not checked; a rank of :obj:`0` on
+        an empty region is safe and returns an arbitrary id). A caller that
+        draws the rank itself chooses the region of each draw first and
+        spends one rank per draw (see
+        :class:`~torch_geometric_negsamp.sampler.RegionSampler`)."""
+        return self._select_intermediate(users, rank)
+
+    def select_distant_unchecked(self, users: Tensor, rank: Tensor) -> Tensor:
+        r"""The :obj:`rank`-th (0-based, in id order) item of the distant
+        region of every entry of :obj:`users`, for
+        ``0 <= rank < distant_sizes()[users]`` (not checked, as
+        :meth:`select_intermediate_unchecked`)."""
         # The r-th item outside the reach row (intermediate and adjacent).
-        select = self.reach.select_complement_unchecked
-        return self._draw(users, self._distant_sizes, select, generator)
+        return self.reach.select_complement_unchecked(users, rank)
 
     def log_prob(
         self, users: Tensor, items: Tensor, region: str = 'intermediate'

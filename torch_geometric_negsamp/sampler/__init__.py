@@ -21,6 +21,7 @@ from torch_geometric_negsamp.sampler.base import (
 )
 from torch_geometric_negsamp.sampler.neighbor_backend import neighbor_backend
 from torch_geometric_negsamp.sampler.popularity import PopularitySampler
+from torch_geometric_negsamp.sampler.region import RegionSampler
 from torch_geometric_negsamp.sampler.registry import (
     SAMPLERS,
     register_sampler,
@@ -43,6 +44,7 @@ from torch_geometric_negsamp.sampler.weighted import WeightedSampler
 
 register_sampler('uniform')(UniformSampler)
 register_sampler('popularity')(PopularitySampler)
+register_sampler('region')(RegionSampler)
 
 __all__ = [
     'NegativeSampler',
@@ -50,6 +52,7 @@ __all__ = [
     'UniformSampler',
     'WeightedSampler',
     'PopularitySampler',
+    'RegionSampler',
     'SAMPLERS',
     'register_sampler',
     'resolve_sampler',

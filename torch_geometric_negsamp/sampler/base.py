@@ -173,6 +173,11 @@ class NegativeSampler(ArgumentRepr, FitMixin, NegativeSampling, SeededStream):
         check_index_tensor(src, name, dim=1)
         return index.check_src(src, name)
 
+    #: The end of the error for a source without a valid negative.
+    _no_negative_reason = (
+        'it is a known positive of every candidate destination'
+    )
+
     def _check_unsatisfiable(
         self, src: Tensor, index: PositiveIndex, key: Key, drop: bool = True
     ) -> Tensor:
@@ -186,10 +191,10 @@ class NegativeSampler(ArgumentRepr, FitMixin, NegativeSampling, SeededStream):
         if self.on_unsatisfiable == 'raise' or not drop:
             where = '' if key is None else f' of edge type {key}'
             raise UnsatisfiableError(
-                f'source node {int(bad[0])}{where} has no valid negative: it '
-                f'is a known positive of every candidate destination '
-                f'({int(bad.numel())} such positive(s) in the batch); pass '
-                f"on_unsatisfiable='drop' to skip them"
+                f'source node {int(bad[0])}{where} has no valid negative: '
+                f'{self._no_negative_reason} ({int(bad.numel())} such '
+                f"positive(s) in the batch); pass on_unsatisfiable='drop' to "
+                f'skip them'
             )
         num = int(bad.numel())
         self.num_dropped += num
