@@ -331,8 +331,24 @@ class KHopRegion:
         r""":meth:`sample_distant` without checks or host synchronisation;
         :obj:`-1` for users whose region is empty."""
         # The r-th item outside the reach row (intermediate and adjacent).
-        select = self.reach.select_complement_unchecked
+        select = self.select_distant_unchecked
         return self._draw(users, self._distant_sizes, select, generator)
+
+    def select_intermediate_unchecked(
+        self, users: Tensor, rank: Tensor
+    ) -> Tensor:
+        r"""The item of rank :obj:`rank` (0-based, in ascending id order)
+        in the intermediate region of :obj:`users`, for ranks in
+        ``[0, sizes(users))`` (no checks; shapes equal): with ranks from
+        :func:`~torch_geometric_negsamp._random.sample_ranks`, a draw of
+        several distinct items per user."""
+        return self._select_intermediate(users, rank)
+
+    def select_distant_unchecked(self, users: Tensor, rank: Tensor) -> Tensor:
+        r"""The item of rank :obj:`rank` in the distant region of
+        :obj:`users`, for ranks in ``[0, distant_sizes(users))`` (no
+        checks; shapes equal)."""
+        return self.reach.select_complement_unchecked(users, rank)
 
     def log_prob(
         self, users: Tensor, items: Tensor, region: str = 'intermediate'
