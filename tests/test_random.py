@@ -20,6 +20,7 @@ from torch_geometric_negsamp._random import (
     randint_below,
     randint_below_wide,
     randperm,
+    sample_ranks,
     uniform,
 )
 
@@ -183,3 +184,49 @@ def test_seeded_stream_keeps_one_generator_per_process(monkeypatch):
     assert torch.equal(first, again)
     with pytest.raises(TypeError, match="'seed' must be an int"):
         component.reseed('3')
+
+
+def test_sample_ranks_without_replacement_is_a_uniform_ordered_subset():
+    # size 5, num 2: each of the 20 ordered pairs of distinct ranks has
+    # probability 1/20; Floyd's order without the final shuffle would put
+    # rank 4 in the last slot more often than in the first.
+    n = 20000
+    gen = torch.Generator().manual_seed(0)
+    out = sample_ranks(torch.full((n,), 5), 2, gen)
+    assert out.shape == (n, 2) and bool((out[:, 0] != out[:, 1]).all())
+    assert bool(((out >= 0) & (out < 5)).all())
+    counts = torch.bincount(out[:, 0] * 5 + out[:, 1], minlength=25)
+    pairs = counts.view(5, 5)
+    assert bool((pairs.diagonal() == 0).all())
+    observed = pairs[~torch.eye(5, dtype=torch.bool)].numpy()
+    assert chisquare(observed).pvalue > 1e-3
+    # Exactly num = size: a permutation of every rank.
+    full = sample_ranks(torch.full((50,), 4), 4, gen)
+    assert bool((full.sort(1).values == torch.arange(4)).all())
+
+
+def test_sample_ranks_with_replacement_and_empty_rows():
+    gen = torch.Generator().manual_seed(1)
+    size = torch.tensor([3, 0, 7, 1])
+    out = sample_ranks(size.repeat(3000), 5, gen).view(3000, 4, 5)
+    assert bool((out[:, 1] == -1).all())  # an empty row: -1 everywhere
+    assert bool((out[:, 3] == 0).all())  # one member: drawn every time
+    short = out[:, 0].reshape(-1)  # 3 < 5: with replacement, uniform
+    assert bool(((short >= 0) & (short < 3)).all())
+    assert bool((out[:, 0, 0] == out[:, 0, 1]).any())  # repeats happen
+    assert chisquare(torch.bincount(short, minlength=3).numpy()).pvalue > 1e-3
+    long = out[:, 2]  # 7 >= 5: distinct
+    assert bool((long.sort(1).values.diff(dim=1) > 0).all())
+    assert chisquare(torch.bincount(long.reshape(-1)).numpy()).pvalue > 1e-3
+
+
+def test_sample_ranks_is_seeded_and_handles_nothing():
+    size = torch.tensor([10, 2, 0])
+    a = sample_ranks(size, 3, torch.Generator().manual_seed(7))
+    b = sample_ranks(size, 3, torch.Generator().manual_seed(7))
+    assert torch.equal(a, b)
+    assert sample_ranks(torch.zeros(0, dtype=torch.long), 3).shape == (0, 3)
+    assert sample_ranks(size, 0).shape == (3, 0)
+    # Large ranges stay exact (no float rounding up to the size).
+    big = sample_ranks(torch.tensor([2**53]), 3, torch.Generator())
+    assert bool(((big >= 0) & (big < 2**53)).all())

@@ -302,3 +302,46 @@ class SeededStream:
         self.seed, self.generator = check_seed(seed), None
         self._worker_key = None
         return self
+
+
+# ------------------------------------------------------------------ recns
+def sample_ranks(
+    size: Tensor, num: int, generator: Optional[torch.Generator] = None
+) -> Tensor:
+    r""":obj:`num` ranks in ``[0, size_b)`` for every entry :math:`b` of
+    the ``long`` tensor :obj:`size` (``[B]``, each in ``[0, 2**53]``),
+    returned as ``[B, num]``:
+
+    * **without replacement** where ``size_b >= num``: a uniformly random
+      :obj:`num`-subset of ``[0, size_b)`` (Floyd's algorithm, exact,
+      :obj:`num` draws and no rejection), in uniformly random order, so
+      that any fixed set of positions holds a uniform subset too;
+    * **with replacement** where ``0 < size_b < num``: independent uniform
+      draws;
+    * :obj:`-1` where ``size_b == 0``.
+
+    Map the ranks to members with a select (e.g. the :math:`r`-th item of a
+    sorted row). No host synchronisation; the work is
+    :math:`O(B \cdot num^2)`, for the small pools of candidate selectors.
+    """
+    B = size.numel()
+    size = size.view(-1)
+    out = torch.full((B, num), -1, dtype=torch.long, device=size.device)
+    if B == 0 or num == 0:
+        return out
+    distinct = size >= num
+    one = torch.ones_like(size)
+    for t in range(num):
+        # Floyd: j = size - num + t; draw r in [0, j]; take j if r is taken.
+        j = size - num + t
+        high = torch.where(distinct, j + 1, torch.where(size > 0, size, one))
+        r = randint_below(high, generator)
+        if t > 0:
+            taken = (out[:, :t] == r.unsqueeze(1)).any(dim=1)
+            r = torch.where(distinct & taken, j, r)
+        out[:, t] = r
+    # Floyd's order is not exchangeable (late slots favour large ranks):
+    # a uniformly random permutation of every row makes it so.
+    keys = uniform((B, num), size.device, generator)
+    out = out.gather(1, keys.argsort(dim=1))
+    return torch.where((size > 0).unsqueeze(1), out, -1)

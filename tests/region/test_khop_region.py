@@ -70,6 +70,20 @@ def _check(region, adjacent, intermediate, num_items):
     for u, v in zip(who.tolist(), draw.tolist()):
         assert expect[u, v] == 0 if distant[u] else v == -1
 
+    # Selecting every rank lists each region in ascending id order.
+    for u in range(len(adjacent)):
+        for size, select, want in (
+            (sizes[u], region.select_intermediate_unchecked, intermediate[u]),
+            (
+                int(distant[u]),
+                region.select_distant_unchecked,
+                (expect[u] == 0).nonzero().view(-1).tolist(),
+            ),
+        ):
+            rank = torch.arange(size)
+            got = select(torch.full_like(rank, u), rank)
+            assert got.tolist() == sorted(want)
+
 
 @settings(max_examples=60, deadline=None)
 @given(

@@ -9,10 +9,10 @@ from pathlib import Path
 from selector_contract import SelectorContract
 
 from torch_geometric_negsamp import select
-from torch_geometric_negsamp.select import InBatchOutput, Selector
+from torch_geometric_negsamp.select import InBatchOutput, RecNSOutput, Selector
 
 #: Public classes of the subpackage that are results, not selectors.
-RESULT_TYPES = {InBatchOutput}
+RESULT_TYPES = {InBatchOutput, RecNSOutput}
 
 
 def _contracts():

@@ -2,6 +2,7 @@ r"""Recommendation datasets in the LightGCN format, and the embedded
 Gowalla split."""
 
 from torch_geometric_negsamp.datasets.amazon_book import AmazonBook
+from torch_geometric_negsamp.datasets.exposure import Exposure
 from torch_geometric_negsamp.datasets.gowalla import (
     GOWALLA_SHA256,
     Gowalla,
@@ -27,4 +28,5 @@ __all__ = [
     'load_gowalla',
     'GOWALLA_SHA256',
     'MAX_ID',
+    'Exposure',
 ]

@@ -11,6 +11,13 @@ from torch_geometric_negsamp.select.in_batch import (
 from torch_geometric_negsamp.select.memory_queue import MemoryQueue
 from torch_geometric_negsamp.select.mixgcf import MixGCF
 from torch_geometric_negsamp.select.negative_cache import NegativeCache
+from torch_geometric_negsamp.select.recns import (
+    RecNS,
+    RecNSOutput,
+    recns_merge,
+)
+from torch_geometric_negsamp.select.recns_o import RecNSO
+from torch_geometric_negsamp.select.recns_w import RecNSW, overlap_beta
 from torch_geometric_negsamp.select.selector import Selector
 from torch_geometric_negsamp.select.softmax import (
     SoftmaxSelector,
@@ -28,4 +35,10 @@ __all__ = [
     'item_log_frequency',
     'NegativeCache',
     'MemoryQueue',
+    'RecNSO',
+    'RecNSW',
+    'overlap_beta',
+    'RecNS',
+    'RecNSOutput',
+    'recns_merge',
 ]
