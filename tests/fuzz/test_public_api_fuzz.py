@@ -31,6 +31,7 @@ from torch_geometric_negsamp.kg import BernoulliCorruption, UniformCorruption
 from torch_geometric_negsamp.losses import bpr_loss, hinge_loss
 from torch_geometric_negsamp.metrics import ranking_metrics
 from torch_geometric_negsamp.region import KHopRegion
+from torch_geometric_negsamp.select import MCNS
 
 SECONDS = 20  # per call; a hang is a failure
 
@@ -344,6 +345,69 @@ def test_losses_and_metrics(pos, neg, margin, scores, k):
                 assert 0.0 <= float(value) <= 1.0
 
     call(lambda: ranking_metrics(scores, train, test, k), names, in_unit)
+
+
+@FUZZ
+@given(
+    proposal=maybe(st.sampled_from(['region', 'state'])),
+    f=maybe(st.sampled_from(['power', 'code'])),
+    alpha=maybe(st.floats(0, 2)),
+    share=maybe(st.floats(0, 1)),
+    burn_in=maybe(st.integers(0, 5)),
+    steps=maybe(st.integers(1, 3)),
+    users=maybe(st.just(torch.tensor([0, 1, 2, 0]))),
+    user_emb=maybe(st.just(torch.randn(4, 2))),
+    item_emb=maybe(st.just(torch.randn(4, 2) * 50)),
+    k=maybe(st.integers(1, 4)),
+)
+def test_mcns(
+    proposal, f, alpha, share, burn_in, steps, users, user_emb, item_emb, k
+):
+    names = {
+        'index',
+        'region',
+        'proposal',
+        'edge_index',
+        'f',
+        'alpha',
+        'global_share',
+        'burn_in',
+        'steps_per_draw',
+        'users',
+        'user_emb',
+        'item_emb',
+        'k',
+    }
+    index = PositiveIndex(
+        EDGES, 4, 4, extra_positives=torch.tensor([[1], [3]])
+    )
+    region = KHopRegion(EDGES, (4, 4), 3) if proposal == 'region' else None
+    edges = EDGES if proposal == 'state' else None
+    mcns = call(
+        lambda: MCNS(
+            index,
+            region,
+            proposal=proposal,
+            edge_index=edges,
+            f=f,
+            alpha=alpha,
+            global_share=share,
+            burn_in=burn_in,
+            steps_per_draw=steps,
+            seed=0,
+        ),
+        names,
+    )
+    if mcns is None:
+        return
+
+    def exact(neg):
+        assert neg.shape == (users.numel(), k)
+        assert bool(((neg >= 0) & (neg < 4)).all())
+        assert not bool(index.contains(users.view(-1, 1), neg).any())
+
+    for _ in range(2):
+        call(lambda: mcns(users, user_emb, item_emb, k), names, exact)
 
 
 def test_the_time_limit_catches_a_hang():

@@ -8,6 +8,7 @@ from torch_geometric_negsamp.select.in_batch import (
     InBatchOutput,
     item_log_frequency,
 )
+from torch_geometric_negsamp.select.mcns import MCNS
 from torch_geometric_negsamp.select.memory_queue import MemoryQueue
 from torch_geometric_negsamp.select.mixgcf import MixGCF
 from torch_geometric_negsamp.select.negative_cache import NegativeCache
@@ -41,4 +42,5 @@ __all__ = [
     'RecNS',
     'RecNSOutput',
     'recns_merge',
+    'MCNS',
 ]
