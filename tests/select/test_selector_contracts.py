@@ -1,6 +1,6 @@
 r"""Every public selector class has a contract test (see
 ``selector_contract.py``); every other public class of the subpackage is a
-result type."""
+result type or a helper."""
 
 import importlib
 import inspect
@@ -9,10 +9,15 @@ from pathlib import Path
 from selector_contract import SelectorContract
 
 from torch_geometric_negsamp import select
-from torch_geometric_negsamp.select import InBatchOutput, Selector
+from torch_geometric_negsamp.select import (
+    HardnessSchedule,
+    InBatchOutput,
+    Selector,
+)
 
-#: Public classes of the subpackage that are results, not selectors.
-RESULT_TYPES = {InBatchOutput}
+#: Public classes of the subpackage that are results or helpers, not
+#: selectors.
+RESULT_TYPES = {InBatchOutput, HardnessSchedule}
 
 
 def _contracts():
