@@ -536,3 +536,72 @@ def test_validate_false_skips_the_finiteness_check_only():
             loss(pos, torch.zeros(2, 1), validate=False)  # shapes still
     assert torch.isnan(sampled_softmax_loss(pos, neg, validate=False))
     assert torch.isnan(l2_regularization(pos, batch_size=1, validate=False))
+
+
+@pytest.mark.parametrize('name', ['uniform', 'popularity'])
+def test_log_q_correction_recovers_the_full_softmax_gradient(name):
+    # One user (0) with positives {0, 1} among 8 items; the other users'
+    # edges make popularity non-uniform (every item has a positive weight,
+    # so the sampler's support is all of the user's non-positives). The
+    # full softmax over the positive and the user's non-positives:
+    #   L = -s_p + log(exp(s_p) + sum_{v not positive} exp(s_v)).
+    # With k negatives drawn by the (filtered) sampler and
+    # log Q^- = log(k Q(v)), log Q^+ = 0 (the positive is in the set with
+    # probability one), the sampled softmax's gradient tends to the full
+    # one as k grows; without the correction it does not.
+    from torch_geometric_negsamp.sampler import resolve_sampler
+
+    edges = torch.tensor(
+        [
+            [0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3],
+            [0, 1, 2, 3, 7, 2, 3, 5, 2, 4, 7, 6],
+        ]
+    )
+    sampler = resolve_sampler(name, seed=0).fit(edges, (4, 8))
+    scores = torch.tensor(
+        [2.0, 1.0, 0.5, -1.0, 1.5, 0.0, -0.5, 1.0], dtype=torch.float64
+    )
+    valid = torch.tensor([2, 3, 4, 5, 6, 7])
+
+    def gradient(loss_fn):
+        s = scores.clone().requires_grad_()
+        loss_fn(s).backward()
+        return s.grad
+
+    def full(s):
+        z = torch.cat([s[:1], s[valid]])
+        return -s[0] + torch.logsumexp(z, 0)
+
+    k = 40000
+    neg, log_q = sampler.sample_negatives(
+        torch.tensor([0]), num_neg=k, return_log_prob=True
+    )
+    assert not bool(torch.isin(neg, torch.tensor([0, 1])).any())
+    # log Q is exact: a distribution over the valid items.
+    all_q = sampler.log_prob(torch.tensor([0]), torch.arange(8)).exp()
+    assert float(all_q.sum()) == pytest.approx(1.0)
+    assert float(all_q[:2].sum()) == 0.0
+
+    def sampled(s, corrected):
+        return sampled_softmax_loss(
+            s[:1],
+            s[neg],
+            log_q_neg=log_q + math.log(k) if corrected else None,
+        )
+
+    expected = gradient(full)
+    corrected = gradient(lambda s: sampled(s, True))
+    plain = gradient(lambda s: sampled(s, False))
+    assert torch.allclose(corrected, expected, atol=0.02)
+    assert float((plain - expected).abs().max()) > 0.2
+    # The popularity sampler's own Q matters: uniform weights in its place
+    # (a wrong Q) leave a bias.
+    if name == 'popularity':
+        wrong = gradient(
+            lambda s: sampled_softmax_loss(
+                s[:1],
+                s[neg],
+                log_q_neg=torch.full_like(log_q, math.log(k / 6)),
+            )
+        )
+        assert float((wrong - expected).abs().max()) > 0.05

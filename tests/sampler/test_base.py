@@ -1,7 +1,9 @@
+import math
+
 import pytest
 import torch
 
-from torch_geometric_negsamp import UniformSampler
+from torch_geometric_negsamp import PopularitySampler, UniformSampler
 
 
 @pytest.mark.parametrize(
@@ -126,3 +128,23 @@ def test_trusted_sampling_after_a_single_check():
         full.check_sources(torch.tensor([5]))
     with pytest.raises(ValueError, match="'src' is on meta"):
         full.check_sources(torch.tensor([0], device='meta'))
+
+
+@pytest.mark.parametrize('cls', [UniformSampler, PopularitySampler])
+def test_trusted_log_prob_equals_log_prob(cls):
+    # users 0..2, items 0..4; user 0 holds items 0 and 1.
+    edge_index = torch.tensor([[0, 0, 1, 2, 2], [0, 1, 1, 1, 3]])
+    sampler = cls(seed=0).fit(edge_index, (3, 5))
+    src = torch.tensor([0, 1, 2])
+    neg = sampler.sample_trusted(src, 6)
+    trusted = sampler.log_prob_trusted(src.view(-1, 1), neg)
+    assert torch.equal(trusted, sampler.log_prob(src.view(-1, 1), neg))
+    # By hand for the uniform sampler: user 0 has 3 valid items of 5.
+    if cls is UniformSampler:
+        assert torch.allclose(
+            trusted[0], torch.full((6,), -math.log(3)).double()
+        )
+    # A positive gets -inf (filtered), as in log_prob:
+    assert sampler.log_prob_trusted(torch.tensor([0]), torch.tensor([1])) == (
+        -math.inf
+    )

@@ -1,6 +1,6 @@
 r"""Every public selector class has a contract test (see
 ``selector_contract.py``); every other public class of the subpackage is a
-result type."""
+result type or a helper."""
 
 import importlib
 import inspect
@@ -9,10 +9,16 @@ from pathlib import Path
 from selector_contract import SelectorContract
 
 from torch_geometric_negsamp import select
-from torch_geometric_negsamp.select import InBatchOutput, RecNSOutput, Selector
+from torch_geometric_negsamp.select import (
+    HardnessSchedule,
+    InBatchOutput,
+    RecNSOutput,
+    Selector,
+)
 
-#: Public classes of the subpackage that are results, not selectors.
-RESULT_TYPES = {InBatchOutput, RecNSOutput}
+#: Public classes of the subpackage that are results or helpers, not
+#: selectors.
+RESULT_TYPES = {InBatchOutput, RecNSOutput, HardnessSchedule}
 
 
 def _contracts():

@@ -171,3 +171,100 @@ class TestSoftmaxSelectorContract(SelectorContract):
             ),
             Bad('k-zero', lambda: SoftmaxSelector(0), ValueError, "'k'"),
         ]
+
+
+def test_select_hands_on_the_proposal_log_probability():
+    # Distinct ids so that each pick names its pool position.
+    cand = torch.tensor([[7, 3, 9], [1, 2, 0]])
+    scores = torch.tensor([[0.0, 1.0, 2.0], [0.5, -1.0, 0.0]])
+    log_q = torch.log(torch.tensor([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]]))
+    selector = SoftmaxSelector(1, 0.5, seed=0)
+    log_p = selector.log_prob(scores).double()
+    for _ in range(20):
+        ids, log_q_pick = selector.select(cand, scores, log_q)
+        assert ids.shape == log_q_pick.shape == (2, 1)
+        assert log_q_pick.dtype == torch.float64
+        for row in range(2):
+            m = cand[row].tolist().index(int(ids[row, 0]))
+            expected = (
+                math.log(3) + float(log_q[row, m]) + float(log_p[row, m])
+            )
+            assert float(log_q_pick[row, 0]) == pytest.approx(expected)
+    # Without log_q only the ids, from the same stream as forward():
+    a, b = SoftmaxSelector(2, seed=4), SoftmaxSelector(2, seed=4)
+    index, _ = a(scores)
+    assert torch.equal(b.select(cand, scores), cand.gather(1, index))
+
+
+@pytest.mark.parametrize('temperature', [0.5, 3.0])
+def test_selection_log_q_makes_the_partition_estimate_unbiased(temperature):
+    # Exact expectation over every ordered pool of M = 2 independent draws
+    # from Q and every pick p_m = softmax(s / T): the importance estimate
+    # exp(s) / q of the pick, with log q = log M + log Q + log p, averages
+    # to sum_v exp(s_v) (the pool's own estimate averages to it too).
+    s = torch.tensor([1.0, -0.5, 2.0], dtype=torch.float64)
+    Q = torch.tensor([0.2, 0.5, 0.3], dtype=torch.float64)
+    selector = SoftmaxSelector(1, temperature)
+    total = 0.0
+    for a in range(3):
+        for b in range(3):
+            pool = torch.tensor([[a, b]])
+            pool_scores = s[pool]
+            log_p = selector.log_prob(pool_scores)[0]
+            prob_pool = float(Q[a] * Q[b])
+            for m, item in enumerate((a, b)):
+                log_q = math.log(2) + math.log(Q[item]) + float(log_p[m])
+                weight = math.exp(float(s[item]) - log_q)
+                total += prob_pool * math.exp(float(log_p[m])) * weight
+    assert total == pytest.approx(float(s.exp().sum()), rel=1e-12)
+
+
+def test_select_errors():
+    selector = SoftmaxSelector(1, seed=0)
+    cand, scores = torch.tensor([[1, 2]]), torch.zeros(1, 2)
+    with pytest.raises(ValueError, match="'log_q' must have the shape of"):
+        selector.select(cand, scores, torch.zeros(1, 3))
+    with pytest.raises(ValueError, match="'log_q' must be finite"):
+        selector.select(cand, scores, torch.tensor([[0.0, -math.inf]]))
+    with pytest.raises(TypeError, match="'log_q' must be a floating"):
+        selector.select(cand, scores, torch.zeros(1, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match="'candidates' must have the shape"):
+        selector.select(cand[:, :1], scores)
+    with pytest.raises(ValueError, match="'candidates' holds item id -1"):
+        selector.select(torch.tensor([[1, -1]]), scores)
+
+
+class TestSoftmaxSelectContract(SelectorContract):
+    r"""The contract of :meth:`SoftmaxSelector.select` with ``log_q``."""
+
+    selector_class = SoftmaxSelector
+    id_bounds = {'candidates': None}
+
+    def make(self, **kwargs):
+        return SoftmaxSelector(2, 0.5, **kwargs)
+
+    def inputs(self, device='cpu'):
+        gen = torch.Generator().manual_seed(0)
+        return {
+            'candidates': torch.randperm(30, generator=gen)
+            .view(5, 6)
+            .to(device),
+            'scores': torch.randn(5, 6, generator=gen).to(device),
+            'log_q': torch.full((5, 6), -math.log(30)).to(device),
+        }
+
+    def call(self, selector, candidates, scores, log_q):
+        return selector.select(candidates, scores, log_q)
+
+    def expected_shapes(self, inputs):
+        return [(5, 2), (5, 2)]
+
+    def check_outputs(self, selector, inputs, outputs):
+        ids, log_q = outputs
+        cand = inputs['candidates']
+        log_p = selector.log_prob(inputs['scores']).double()
+        for row in range(5):
+            for j in range(2):
+                m = cand[row].tolist().index(int(ids[row, j]))
+                expected = math.log(6) - math.log(30) + float(log_p[row, m])
+                assert float(log_q[row, j]) == pytest.approx(expected)

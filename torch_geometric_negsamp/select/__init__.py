@@ -1,8 +1,12 @@
 r"""Model-aware selectors: pick or synthesise hard negatives from a pool of
 candidates, given the current model's embeddings or scores. Every selector
-is a :class:`Selector` (a :class:`torch.nn.Module` that owns its state)."""
+is a :class:`Selector` (a :class:`torch.nn.Module` that owns its state);
+:class:`HardnessSchedule` warms the hardness of a selection up."""
 
+from torch_geometric_negsamp.select.ahns import AHNS
+from torch_geometric_negsamp.select.dens import DENS
 from torch_geometric_negsamp.select.dns import DNS
+from torch_geometric_negsamp.select.hardness_schedule import HardnessSchedule
 from torch_geometric_negsamp.select.in_batch import (
     InBatchNegatives,
     InBatchOutput,
@@ -24,6 +28,7 @@ from torch_geometric_negsamp.select.softmax import (
     SoftmaxSelector,
     self_adversarial_weights,
 )
+from torch_geometric_negsamp.select.srns import SRNS
 
 __all__ = [
     'Selector',
@@ -43,4 +48,8 @@ __all__ = [
     'RecNSOutput',
     'recns_merge',
     'MCNS',
+    'AHNS',
+    'DENS',
+    'SRNS',
+    'HardnessSchedule',
 ]

@@ -1,6 +1,7 @@
 r"""The base class of the model-aware selectors: state behind public
 methods."""
 
+import itertools
 from typing import Any, Dict, Mapping, Optional
 
 import torch
@@ -30,7 +31,8 @@ class Selector(SeededStream, torch.nn.Module):
       (:class:`~torch_geometric_negsamp._random.SeededStream`: a copy in a
       :class:`~torch.utils.data.DataLoader` worker draws a stream of its
       own).
-    * :meth:`state_dict` / :meth:`load_state_dict` carry the buffers and the
+    * :meth:`state_dict` / :meth:`load_state_dict` carry the buffers, the
+      parameters (of a selector that learns, e.g. :class:`DENS`) and the
       generator's state; a load checks every entry before it changes
       anything, so that a bad state dict leaves the selector as it was.
 
@@ -66,10 +68,10 @@ class Selector(SeededStream, torch.nn.Module):
     # -------------------------------------------------------------- device
     @property
     def device(self) -> Optional[torch.device]:
-        r"""Where the selector's tensor state lives; :obj:`None` when it
-        holds none and follows its inputs."""
-        for buffer in self.buffers():
-            return buffer.device
+        r"""Where the selector's tensor state (buffers and parameters)
+        lives; :obj:`None` when it holds none and follows its inputs."""
+        for tensor in itertools.chain(self.buffers(), self.parameters()):
+            return tensor.device
         return None
 
     def _apply(self, fn, recurse=True):
@@ -186,10 +188,14 @@ class Selector(SeededStream, torch.nn.Module):
             for key, value in state_dict.items()
             if key.startswith(prefix) and '.' not in key[len(prefix) :]
         }
+        # The selector's own tensors: its parameters (e.g. DENS's gates)
+        # and persistent buffers.
         buffers = {
-            name: buffer
-            for name, buffer in self._buffers.items()
-            if buffer is not None
+            name: tensor
+            for name, tensor in itertools.chain(
+                self._parameters.items(), self._buffers.items()
+            )
+            if tensor is not None
             and name not in self._non_persistent_buffers_set
         }
         cls = self.__class__.__name__

@@ -1,12 +1,16 @@
 r"""Softmax (self-adversarial) selection of hard negatives."""
 
-from typing import Optional, Tuple
+import math
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 
 from torch_geometric_negsamp._random import gumbel
 from torch_geometric_negsamp._validate import (
+    check_float_tensor,
+    check_ids_in_range,
+    check_index_tensor,
     check_positive_int,
     check_temperature,
 )
@@ -31,8 +35,25 @@ class SoftmaxSelector(Selector):
     of :math:`s_{im} / \tau + g_{im}`, :math:`g_{im}` standard Gumbel)
     through the selector's generator. Along with the positions, the selector
     returns :math:`\log p_{im}` of each chosen candidate under the
-    (first-draw) softmax, for the logQ correction of
-    :func:`~torch_geometric_negsamp.losses.sampled_softmax_loss`.
+    (first-draw) softmax.
+
+    **Proposal probability.** When the :math:`M` candidates were drawn
+    independently by a sampler that proposes item :math:`v` with
+    probability :math:`Q(v)`, :meth:`select` hands on, for each pick
+    :math:`m`,
+
+    .. math::
+        \log q_{im} = \log M + \log Q(c_{im}) + \log p_{im},
+
+    the log-probability to pass to the logQ correction of
+    :func:`~torch_geometric_negsamp.losses.sampled_softmax_loss`: with it
+    the estimate :math:`\exp(s) / q` of the partition function
+    :math:`\sum_v \exp(s_v)` is unbiased over both the pool and the pick
+    (it equals the pool's own estimate
+    :math:`\frac{1}{M} \sum_m \exp(s_m) / Q(c_m)` in expectation over the
+    pick), exactly for :math:`k = 1`. For :math:`k > 1` the picks are drawn
+    without replacement and :math:`p_{im}` is the first draw's
+    probability: an approximation.
 
     Args:
         k (int, optional): Negatives per positive. (default: :obj:`1`)
@@ -73,6 +94,55 @@ class SoftmaxSelector(Selector):
         )
         index = (logits + noise).topk(self.k, dim=1).indices
         return index, log_prob.gather(1, index)
+
+    def select(
+        self,
+        candidates: Tensor,
+        scores: Tensor,
+        log_q: Optional[Tensor] = None,
+    ) -> Union[Tensor, Tuple[Tensor, Tensor]]:
+        r"""Draws ``[B, k]`` ids among the (non-negative) candidate ids
+        ``candidates`` ``[B, M]`` scored ``scores`` ``[B, M]``.
+
+        Args:
+            candidates (torch.Tensor): ``[B, M]`` candidate ids.
+            scores (torch.Tensor): ``[B, M]`` finite scores.
+            log_q (torch.Tensor, optional): ``[B, M]`` finite
+                log-probabilities :math:`\log Q` with which a sampler
+                proposed each candidate (one independent draw each, e.g.
+                from :meth:`~torch_geometric_negsamp.sampler.
+                NegativeSampler.sample_negatives` with
+                :obj:`return_log_prob=True`). (default: :obj:`None`)
+
+        Returns:
+            The ``[B, k]`` ids; with :obj:`log_q`, also their ``[B, k]``
+            proposal log-probabilities :math:`\log q_{im}` (float64).
+        """
+        check_index_tensor(candidates, 'candidates', dim=2)
+        check_scores(scores, finite=False)
+        if candidates.shape != scores.shape:
+            raise ValueError(
+                f"'candidates' must have the shape of 'scores' "
+                f'{list(scores.shape)} (got {list(candidates.shape)})'
+            )
+        if log_q is not None:
+            check_float_tensor(log_q, 'log_q', finite=False)
+            if log_q.shape != scores.shape:
+                raise ValueError(
+                    f"'log_q' must have the shape of 'scores' "
+                    f'{list(scores.shape)} (got {list(log_q.shape)})'
+                )
+        check_k_fits(self.k, scores.size(1))
+        self._check_devices(candidates=candidates, scores=scores, log_q=log_q)
+        check_ids_in_range([('candidates', candidates, None, 'item')])
+        if log_q is not None:
+            check_float_tensor(log_q, 'log_q')
+        index, log_p = self(scores)
+        ids = candidates.gather(1, index)
+        if log_q is None:
+            return ids
+        pool = math.log(scores.size(1))
+        return ids, log_q.double().gather(1, index) + pool + log_p.double()
 
     def extra_repr(self) -> str:
         return f'k={self.k}, temperature={self.temperature}'
