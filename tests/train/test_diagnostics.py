@@ -198,7 +198,7 @@ def test_the_sample_is_uniform_over_the_epoch_pairs():
     train = torch.tensor([[0], [0]])
     d = NegativeDiagnostics(train, train[:, :0], 3, 30, sample_size=6)
     counts = torch.zeros(30)
-    trials = 2000
+    trials = 1000
     for trial in range(trials):
         d.reset(trial)
         for step in range(4):
@@ -322,3 +322,42 @@ def test_hardness_of_an_empty_sample_is_none():
     d = _diag()
     assert d.hardness(torch.ones(2, 1), torch.ones(5, 1)) is None
     assert math.isinf(float(d._keys[0]))
+
+
+class _FakeEvent:
+    r"""Stands in for torch.cuda.Event: its time is the order of record."""
+
+    clock = 0.0
+    synchronized = 0
+
+    def __init__(self, enable_timing=False):
+        assert enable_timing
+        self.time = None
+
+    def record(self, stream=None):
+        _FakeEvent.clock += 1.0
+        self.time = _FakeEvent.clock
+
+    def synchronize(self):
+        _FakeEvent.synchronized += 1
+
+    def elapsed_time(self, end):  # milliseconds
+        return 1000 * (end.time - self.time)
+
+
+def test_cuda_steps_are_timed_with_events_read_at_summary(monkeypatch):
+    d = _diag()
+    d._cuda = True
+    monkeypatch.setattr(diag_module.torch.cuda, 'Event', _FakeEvent)
+    monkeypatch.setattr(
+        diag_module.torch.cuda, 'current_stream', lambda device: None
+    )
+    for _ in range(3):
+        d.begin_step()
+        d.begin_sampling()
+        d.end_sampling()
+        d.end_step()
+    assert _FakeEvent.synchronized == 0  # nothing waits during the steps
+    # Each step: sampling 1 of the 3 seconds between its first and last mark.
+    assert d.summary()['neg_sampling_share'] == pytest.approx(1 / 3)
+    assert _FakeEvent.synchronized == 1

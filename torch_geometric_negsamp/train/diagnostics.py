@@ -145,7 +145,7 @@ class NegativeDiagnostics:
     def _mark(self) -> None:
         if self._cuda:
             event = torch.cuda.Event(enable_timing=True)
-            event.record()
+            event.record(torch.cuda.current_stream(self.device))
             self._marks.append(event)
         else:
             self._marks.append(time.perf_counter())
@@ -246,6 +246,7 @@ class NegativeDiagnostics:
         self, users: Tensor, cols: Tensor, masked: Optional[Tensor]
     ) -> None:
         B, N, counts = users.numel(), cols.numel(), self._counts
+        dev = cols.device
         col_ok = cols >= 0
         cols = torch.where(col_ok, cols, 0)
         if masked is None:
@@ -264,18 +265,18 @@ class NegativeDiagnostics:
         # Row i meets column j once for every (i, j): the held-out pairs
         # among them are sum over held-out (u, v) of rows(u) * cols(v).
         # Masked entries are training positives, never held out.
-        rows = torch.bincount(users, minlength=self.num_users)
-        per_item = torch.zeros(
-            self.num_items, dtype=torch.long, device=cols.device
-        )
+        # (scatter_add_, not bincount: no host synchronisation on a GPU)
+        rows = torch.zeros(self.num_users, dtype=torch.long, device=dev)
+        rows.scatter_add_(0, users, torch.ones_like(users))
+        per_item = torch.zeros(self.num_items, dtype=torch.long, device=dev)
         per_item.scatter_add_(0, cols, col_ok.long())
         held = rows[self._held_users] * per_item[self._held_items]
         counts[_FALSE] += held.sum()
         if self.sample_size > 0 and B * N > 0:
             if B * N <= self.sample_size:
                 row, col = torch.meshgrid(
-                    torch.arange(B, device=cols.device),
-                    torch.arange(N, device=cols.device),
+                    torch.arange(B, device=dev),
+                    torch.arange(N, device=dev),
                     indexing='ij',
                 )
                 row, col, weight = row.reshape(-1), col.reshape(-1), 1.0
