@@ -10,13 +10,13 @@ from torch_geometric_negsamp._validate import (
     check_ids_in_range,
     check_in_range,
     check_index_tensor,
-    check_instance,
     check_positive_int,
     check_request_size,
     check_returned,
     check_temperature,
 )
 from torch_geometric_negsamp.sampler.base import NegativeSampler
+from torch_geometric_negsamp.select._checks import check_source_sampler
 from torch_geometric_negsamp.select.selector import Selector
 
 
@@ -75,26 +75,8 @@ class NegativeCache(Selector):
         generator: Optional[torch.Generator] = None,
     ):
         super().__init__(seed, generator)
-        check_instance(sampler, 'sampler', NegativeSampler)
-        if not sampler.is_fitted:
-            raise ValueError(
-                "'sampler' must be fitted on the positives first (call "
-                "'sampler.fit(...)')"
-            )
-        if not sampler.filtered or sampler.on_unsatisfiable != 'raise':
-            raise ValueError(
-                f"'sampler' must be filtered with on_unsatisfiable='raise' so "
-                f'that every cache row belongs to its source and holds no '
-                f'positive (got filtered={sampler.filtered}, '
-                f'on_unsatisfiable={sampler.on_unsatisfiable!r})'
-            )
-        index = sampler.index(edge_type)
-        num_sources = check_positive_int(num_sources, 'num_sources')
-        if num_sources > index.num_src_nodes:
-            raise ValueError(
-                f"'num_sources' must be at most the sampler's "
-                f'{index.num_src_nodes} source nodes (got {num_sources})'
-            )
+        index = check_source_sampler(sampler, num_sources, edge_type)
+        num_sources = int(num_sources)
         self.sampler = sampler
         self.num_sources = num_sources
         self.cache_size = check_positive_int(cache_size, 'cache_size')
