@@ -14,6 +14,7 @@ from torch_geometric_negsamp._validate import (
     check_float_tensor,
     check_positive_int,
     check_probability,
+    check_same_shape,
 )
 from torch_geometric_negsamp.select._checks import check_pool_embeddings
 from torch_geometric_negsamp.select.selector import Selector
@@ -33,11 +34,7 @@ def check_embeddings(user_emb, pos_emb, cand_emb) -> None:
     the caller (one host synchronisation for all)."""
     check_float_tensor(user_emb, 'user_emb', dim=2, finite=False)
     check_float_tensor(pos_emb, 'pos_emb', dim=2, finite=False)
-    if pos_emb.shape != user_emb.shape:
-        raise ValueError(
-            f"'pos_emb' must have the shape of 'user_emb' "
-            f'{list(user_emb.shape)} (got {list(pos_emb.shape)})'
-        )
+    check_same_shape(pos_emb, 'pos_emb', user_emb, 'user_emb')
     check_pool_embeddings(cand_emb, 'cand_emb', user_emb)
 
 

@@ -16,6 +16,7 @@ from torch_geometric_negsamp._validate import (
     check_positive_int,
     check_real,
     check_request_size,
+    check_same_shape,
 )
 from torch_geometric_negsamp.sampler.base import NegativeSampler
 from torch_geometric_negsamp.select._checks import (
@@ -318,11 +319,7 @@ class SRNS(Selector):
         self._check_entries(users, positions)
         check_scores(scores, finite=False)
         check_float_tensor(pos_scores, 'pos_scores', dim=1, finite=False)
-        if scores.shape != positions.shape:
-            raise ValueError(
-                f"'scores' must have the shape of 'positions' "
-                f'{list(positions.shape)} (got {list(scores.shape)})'
-            )
+        check_same_shape(scores, 'scores', positions, 'positions')
         if pos_scores.numel() != users.numel():
             raise ValueError(
                 f"'pos_scores' must hold one score per user "
