@@ -8,7 +8,6 @@ from torch import Tensor
 from torch_geometric_negsamp._random import gumbel, randint_below
 from torch_geometric_negsamp._validate import (
     check_ids_in_range,
-    check_in_range,
     check_index_tensor,
     check_positive_int,
     check_request_size,
@@ -16,7 +15,10 @@ from torch_geometric_negsamp._validate import (
     check_temperature,
 )
 from torch_geometric_negsamp.sampler.base import NegativeSampler
-from torch_geometric_negsamp.select._checks import check_source_sampler
+from torch_geometric_negsamp.select._checks import (
+    check_negative_rows,
+    check_source_sampler,
+)
 from torch_geometric_negsamp.select.selector import Selector
 
 
@@ -168,21 +170,12 @@ class NegativeCache(Selector):
     def _check_state(self, state: Dict[str, Any]) -> None:
         if 'cache' not in state:
             return
-        name = "state_dict['cache']"
-        cache = check_index_tensor(state['cache'], name)
-        index = self.sampler.index(self.edge_type)
-        cache = cache.to(index.device).long()
-        check_in_range(
-            cache, name, index.num_dst_nodes, what='item id', unit='items'
+        check_negative_rows(
+            state['cache'],
+            "state_dict['cache']",
+            self.sampler.index(self.edge_type),
+            self.num_sources,
         )
-        src = torch.arange(self.num_sources, device=index.device)
-        hit = index.contains_unchecked(src.view(-1, 1), cache)
-        if bool(hit.any()):
-            u, j = (int(x) for x in hit.nonzero()[0])
-            raise ValueError(
-                f"'{name}' holds known positives (e.g. source {u}, item "
-                f'{int(cache[u, j])}); a cache never holds one'
-            )
 
     def extra_repr(self) -> str:
         return (
