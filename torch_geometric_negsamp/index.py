@@ -179,24 +179,10 @@ class PositiveIndex:
         graph is treated as homogeneous) or of one :obj:`edge_type` of a
         :class:`~torch_geometric.data.HeteroData` (any form PyG accepts,
         the ``(src, dst)`` shorthand included)."""
-        from torch_geometric.data import HeteroData
+        from torch_geometric_negsamp._edge_types import edge_store
 
-        from torch_geometric_negsamp._edge_types import canonical_edge_type
-
-        if isinstance(data, HeteroData):
-            if edge_type is None:
-                raise ValueError(
-                    "'edge_type' must be given for HeteroData (got None)"
-                )
-            edge_type = canonical_edge_type(data, edge_type)
-            src_type, _, dst_type = edge_type
-            return cls(
-                data[edge_type].edge_index,
-                data[src_type].num_nodes,
-                data[dst_type].num_nodes,
-                **kwargs,
-            )
-        return cls(data.edge_index, data.num_nodes, **kwargs)
+        _, store, num_src, num_dst = edge_store(data, edge_type)
+        return cls(store.edge_index, num_src, num_dst, **kwargs)
 
     def state(self) -> dict:
         r"""The index as plain data (its tensors and sizes), for

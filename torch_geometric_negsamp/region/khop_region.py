@@ -206,22 +206,12 @@ class KHopRegion:
         (homogeneous) or of one :obj:`edge_type` of a
         :class:`~torch_geometric.data.HeteroData` (bipartite when its two
         node types differ; the ``(src, dst)`` shorthand accepted)."""
-        from torch_geometric.data import HeteroData
+        from torch_geometric_negsamp._edge_types import edge_store
 
-        from torch_geometric_negsamp._edge_types import canonical_edge_type
-
-        if isinstance(data, HeteroData):
-            if edge_type is None:
-                raise ValueError(
-                    "'edge_type' must be given for HeteroData (got None)"
-                )
-            src, _, dst = canonical_edge_type(data, edge_type)
-            edge_index = data[src, _, dst].edge_index
-            if src == dst:
-                return cls(edge_index, data[src].num_nodes, **kwargs)
-            num_nodes = (data[src].num_nodes, data[dst].num_nodes)
-            return cls(edge_index, num_nodes, **kwargs)
-        return cls(data.edge_index, data.num_nodes, **kwargs)
+        edge_type, store, num_src, num_dst = edge_store(data, edge_type)
+        if edge_type is None or edge_type[0] == edge_type[-1]:
+            return cls(store.edge_index, num_src, **kwargs)
+        return cls(store.edge_index, (num_src, num_dst), **kwargs)
 
     # ------------------------------------------------------------ checks
     @property
