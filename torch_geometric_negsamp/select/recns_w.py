@@ -41,6 +41,14 @@ def check_beta(beta: Beta, name: str = 'beta') -> Beta:
     return check_positive_real(beta, name)
 
 
+def beta_repr(beta: Beta) -> str:
+    r"""``beta=...`` for an ``extra_repr``: the value, or the function's
+    name."""
+    if callable(beta):
+        beta = getattr(beta, '__name__', 'callable')
+    return f'beta={beta!r}'
+
+
 def beta_factor(beta: Beta, epoch: Optional[int]) -> Optional[float]:
     r"""The fixed factor of :obj:`beta` at :obj:`epoch` (:obj:`None` for
     ``'overlap_count'``); a callable's value is checked."""
@@ -197,7 +205,4 @@ class RecNSW(Selector):
         return index, beta.to(exp_emb.dtype)
 
     def extra_repr(self) -> str:
-        beta = self.beta
-        if callable(beta):
-            beta = getattr(beta, '__name__', 'callable')
-        return f'beta={beta!r}'
+        return beta_repr(self.beta)
