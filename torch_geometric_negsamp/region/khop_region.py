@@ -221,20 +221,21 @@ class KHopRegion:
     def check_users(self, users, name: str = 'users') -> Tensor:
         r"""Checks that :obj:`users` holds user (source node) ids of the
         regions and returns them as :obj:`long`."""
-        check_index_tensor(users, name)
-        check_same_device(users, name, self.device, 'the region')
-        what = 'user id' if self.bipartite else 'node index'
-        unit = 'users' if self.bipartite else 'nodes'
-        check_in_range(users, name, self.num_users, what=what, unit=unit)
-        return users.long()
+        return self._check_ids(users, name, self.num_users, 'user')
 
     def check_items(self, items, name: str = 'items') -> Tensor:
-        check_index_tensor(items, name)
-        check_same_device(items, name, self.device, 'the region')
-        what = 'item id' if self.bipartite else 'node index'
-        unit = 'items' if self.bipartite else 'nodes'
-        check_in_range(items, name, self.num_items, what=what, unit=unit)
-        return items.long()
+        r"""As :meth:`check_users`, for item (destination node) ids."""
+        return self._check_ids(items, name, self.num_items, 'item')
+
+    def _check_ids(self, ids, name: str, size: int, kind: str) -> Tensor:
+        check_index_tensor(ids, name)
+        check_same_device(ids, name, self.device, 'the region')
+        if self.bipartite:
+            what, unit = f'{kind} id', f'{kind}s'
+        else:
+            what, unit = 'node index', 'nodes'
+        check_in_range(ids, name, size, what=what, unit=unit)
+        return ids.long()
 
     def _pairs(self, users, items) -> Tuple[Tensor, Tensor]:
         users, items = self.check_users(users), self.check_items(items)
