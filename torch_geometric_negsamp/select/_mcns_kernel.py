@@ -71,11 +71,8 @@ class MHKernel:
     def log_q_region(self, users: Tensor, items: Tensor) -> Tensor:
         q = self.global_density(users, items)
         if self.global_share < 1.0:
-            size = self.region.sizes()[users]
             inside = self.region.contains_unchecked(users, items)
-            local = inside / size.clamp(min=1).double()
-            mixed = self.global_share * q + (1 - self.global_share) * local
-            q = torch.where(size > 0, mixed, q)
+            q = self.mix_density(q, inside, self.region.sizes()[users])
         return q.log()
 
     def log_q_state(self, users, current, proposed, near) -> Tensor:
@@ -83,11 +80,16 @@ class MHKernel:
         :obj:`near`: whether the two share a user."""
         q = self.global_density(users, proposed)
         if self.global_share < 1.0:
-            size = self.co_items.sizes()[current]
-            local = near / size.clamp(min=1).double()
-            mixed = self.global_share * q + (1 - self.global_share) * local
-            q = torch.where(size > 0, mixed, q)
+            q = self.mix_density(q, near, self.co_items.sizes()[current])
         return q.log()
+
+    def mix_density(self, q: Tensor, inside: Tensor, size: Tensor) -> Tensor:
+        r"""The mixture of the global density :obj:`q` with the uniform
+        density over a local set of :obj:`size` (:obj:`inside`: whether the
+        item is in it); :obj:`q` alone where the local set is empty."""
+        local = inside / size.clamp(min=1).double()
+        mixed = self.global_share * q + (1 - self.global_share) * local
+        return torch.where(size > 0, mixed, q)
 
     def log_weight_region(self, users, items, log_pi) -> Tensor:
         r""":math:`\log(\pi_u(y) / q_u(y))`: the log-ratio of a move is the
