@@ -174,6 +174,9 @@ def test_check_node_counts():
         check_node_counts((1, 2, 3))
     with pytest.raises(ValueError, match=r"'sizes\[1\]' must be a positive"):
         check_node_counts((1, 0), 'sizes')
+    assert check_node_counts((1, 0), minimum=0) == (True, 1, 0)
+    with pytest.raises(ValueError, match=r"'num_nodes' must be non-neg"):
+        check_node_counts(-1, minimum=0)
     with pytest.raises(TypeError, match="'num_nodes' must be an int"):
         check_node_counts(2.0)
 
