@@ -47,8 +47,8 @@ class AddKHopRegion(BaseTransform):
         extra_positives (torch.Tensor or list, optional): Further known
             positives ``[2, *]`` (validation and test edges), adjacent and
             never sampled. (default: :obj:`None`)
-        **kwargs: :obj:`block_size`, :obj:`memory_budget`, :obj:`method`,
-            :obj:`num_walks`, :obj:`seed`, :obj:`storage` of
+        block_size, memory_budget, method, num_walks, seed, storage
+            (optional): The build options, as in
             :class:`~torch_geometric_negsamp.region.KHopRegion`.
 
     Example:
