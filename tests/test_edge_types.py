@@ -6,6 +6,7 @@ from torch_geometric_negsamp._edge_types import (
     canonical_edge_type,
     check_edge_index,
     check_edge_list,
+    edge_store,
     is_edge_type,
     resolve_edge_types,
     resolve_keyed,
@@ -94,3 +95,20 @@ def test_typed_positives(data):
     assert torch.equal(out[0], held)
     with pytest.raises(TypeError, match='homogeneous graph'):
         typed_positives({rates: held}, 'x', homo, None)
+
+
+def test_edge_store_of_data_and_hetero_data():
+    data = Data(edge_index=torch.tensor([[0, 1], [1, 2]]), num_nodes=3)
+    assert edge_store(data) == (None, data, 3, 3)
+    hetero = HeteroData()
+    hetero['user'].num_nodes = 2
+    hetero['item'].num_nodes = 5
+    hetero['user', 'rates', 'item'].edge_index = torch.tensor([[0], [4]])
+    edge_type, store, num_src, num_dst = edge_store(hetero, ('user', 'item'))
+    assert edge_type == ('user', 'rates', 'item')
+    assert store is hetero[edge_type]
+    assert (num_src, num_dst) == (2, 5)
+    with pytest.raises(ValueError, match="'edge_type' must be given for"):
+        edge_store(hetero)
+    with pytest.raises(TypeError, match="'data' must be Data or HeteroData"):
+        edge_store({'edge_index': data.edge_index})

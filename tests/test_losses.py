@@ -377,12 +377,12 @@ def test_bad_reduction(loss):
         (
             dict(log_q_pos=torch.zeros(3)),
             ValueError,
-            r"'log_q_pos' must have the shape of 'pos', \[2\] \(got \[3\]\)",
+            r"'log_q_pos' must have the shape of 'pos' \[2\] \(got \[3\]\)",
         ),
         (
             dict(log_q_neg=torch.zeros(2)),
             ValueError,
-            r"'log_q_neg' must have the shape of 'neg', \[2, 2\]",
+            r"'log_q_neg' must have the shape of 'neg' \[2, 2\]",
         ),
         (
             dict(log_q_neg=[0.0]),

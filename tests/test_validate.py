@@ -21,6 +21,7 @@ from torch_geometric_negsamp._validate import (
     check_request_size,
     check_returned,
     check_same_device,
+    check_same_shape,
     check_seed,
     check_sparse_adjacency,
     check_tensor,
@@ -173,6 +174,9 @@ def test_check_node_counts():
         check_node_counts((1, 2, 3))
     with pytest.raises(ValueError, match=r"'sizes\[1\]' must be a positive"):
         check_node_counts((1, 0), 'sizes')
+    assert check_node_counts((1, 0), minimum=0) == (True, 1, 0)
+    with pytest.raises(ValueError, match=r"'num_nodes' must be non-neg"):
+        check_node_counts(-1, minimum=0)
     with pytest.raises(TypeError, match="'num_nodes' must be an int"):
         check_node_counts(2.0)
 
@@ -220,3 +224,12 @@ def test_returned_scores_are_checked():
         check_returned(scores, 'fn', (2, 3), 'meta')
     with pytest.raises(ValueError, match=r'of shape \[3, 2\] \(got \[2, 3'):
         check_returned(scores, 'fn', (3, 2))
+
+
+def test_same_shape_names_both_arguments():
+    ref = torch.zeros(2, 3)
+    check_same_shape(torch.ones(2, 3, dtype=torch.long), 'x', ref, 'ref')
+    with pytest.raises(
+        ValueError, match=r"'x' must have the shape of 'ref' \[2, 3\] "
+    ):
+        check_same_shape(torch.ones(3, 2), 'x', ref, 'ref')

@@ -9,7 +9,16 @@ is resolved against the data exactly as
 no edge type of the data is an error, never silently ignored.
 """
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, TypeVar
+from typing import (
+    Any,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+)
 
 from torch import Tensor
 from torch_geometric.typing import EdgeType
@@ -77,6 +86,29 @@ def canonical_edge_type(
             f'(edge types: {edge_types})'
         )
     return out
+
+
+def edge_store(
+    data: Any, edge_type: Any = None, name: str = 'edge_type'
+) -> Tuple[Optional[EdgeType], Any, int, int]:
+    r"""The edges to work on, as ``(edge_type, store, num_src, num_dst)``:
+    a :class:`~torch_geometric.data.Data` itself (edge type :obj:`None`,
+    both counts its :obj:`num_nodes`), or the edge type of a
+    :class:`~torch_geometric.data.HeteroData` that :obj:`edge_type` names
+    (required there; any form PyG accepts) with its node types' counts."""
+    from torch_geometric.data import Data, HeteroData
+
+    if isinstance(data, HeteroData):
+        if edge_type is None:
+            raise ValueError(
+                f"'{name}' must be given for HeteroData (got None)"
+            )
+        edge_type = canonical_edge_type(data, edge_type, name)
+        src, _, dst = edge_type
+        num_src, num_dst = data[src].num_nodes, data[dst].num_nodes
+        return edge_type, data[edge_type], num_src, num_dst
+    check_instance(data, 'data', Data, what='Data or HeteroData')
+    return None, data, data.num_nodes, data.num_nodes
 
 
 def resolve_edge_types(

@@ -1,7 +1,7 @@
 r"""The exact index of known positive pairs, and the sorted-key math it
 rests on (the one home of membership and complement ranks)."""
 
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -179,24 +179,10 @@ class PositiveIndex:
         graph is treated as homogeneous) or of one :obj:`edge_type` of a
         :class:`~torch_geometric.data.HeteroData` (any form PyG accepts,
         the ``(src, dst)`` shorthand included)."""
-        from torch_geometric.data import HeteroData
+        from torch_geometric_negsamp._edge_types import edge_store
 
-        from torch_geometric_negsamp._edge_types import canonical_edge_type
-
-        if isinstance(data, HeteroData):
-            if edge_type is None:
-                raise ValueError(
-                    "'edge_type' must be given for HeteroData (got None)"
-                )
-            edge_type = canonical_edge_type(data, edge_type)
-            src_type, _, dst_type = edge_type
-            return cls(
-                data[edge_type].edge_index,
-                data[src_type].num_nodes,
-                data[dst_type].num_nodes,
-                **kwargs,
-            )
-        return cls(data.edge_index, data.num_nodes, **kwargs)
+        _, store, num_src, num_dst = edge_store(data, edge_type)
+        return cls(store.edge_index, num_src, num_dst, **kwargs)
 
     def state(self) -> dict:
         r"""The index as plain data (its tensors and sizes), for
@@ -258,10 +244,18 @@ class PositiveIndex:
     @property
     def nbytes(self) -> int:
         r"""Bytes held by the index's tensors."""
-        tensors = [self.keys, self.rank_keys]
-        if self.rowptr is not None:
-            tensors.append(self.rowptr)
-        return sum(t.numel() * t.element_size() for t in tensors)
+        return sum(t.numel() * t.element_size() for t in self._tensors())
+
+    #: The attributes that hold the index's tensors (``rowptr`` may be
+    #: :obj:`None`).
+    _TENSORS = ('keys', 'rank_keys', 'rowptr')
+
+    def _tensors(self) -> List[Tensor]:
+        return [
+            getattr(self, name)
+            for name in self._TENSORS
+            if getattr(self, name) is not None
+        ]
 
     def check_src(self, src, name: str = 'src') -> Tensor:
         r"""Checks that :obj:`src` holds source ids of this index (integer
@@ -418,19 +412,16 @@ class PositiveIndex:
     # ------------------------------------------------------------- device
     def to(self, device) -> 'PositiveIndex':
         r"""Moves the index to :obj:`device` (in place) and returns it."""
-        self.keys = self.keys.to(device)
-        self.rank_keys = self.rank_keys.to(device)
-        if self.rowptr is not None:
-            self.rowptr = self.rowptr.to(device)
+        for name in self._TENSORS:
+            if getattr(self, name) is not None:
+                setattr(self, name, getattr(self, name).to(device))
         return self
 
     def share_memory_(self) -> 'PositiveIndex':
         r"""Moves the index to shared memory (in place), so that
         :class:`~torch.utils.data.DataLoader` workers read one copy."""
-        self.keys.share_memory_()
-        self.rank_keys.share_memory_()
-        if self.rowptr is not None:
-            self.rowptr.share_memory_()
+        for t in self._tensors():
+            t.share_memory_()
         return self
 
     def __repr__(self) -> str:

@@ -36,6 +36,7 @@ from torch_geometric_negsamp._validate import (
     check_positive_int,
     check_real,
     check_same_device,
+    check_same_shape,
     check_temperature,
     check_tensor,
 )
@@ -103,12 +104,8 @@ def _check_like(
         raise TypeError(f"'{name}' must be a bool tensor (got {value.dtype})")
     if not is_bool:
         check_float_tensor(value, name, finite=False)
-    if value.shape != like.shape:
-        raise ValueError(
-            f"'{name}' must have the shape of {what}, "
-            f'{list(like.shape)} (got {list(value.shape)})'
-        )
-    check_same_device(value, name, like.device, what)
+    check_same_shape(value, name, like, what)
+    check_same_device(value, name, like.device, f"'{what}'")
     return value
 
 
@@ -257,10 +254,10 @@ def sampled_softmax_loss(
     neg_shaped = neg
     pos, neg, reduction = _check_scores(pos, neg, reduction)
     temperature = check_temperature(temperature)
-    log_q_pos = _check_like('log_q_pos', log_q_pos, pos, "'pos'")
-    log_q_neg = _check_like('log_q_neg', log_q_neg, neg_shaped, "'neg'")
+    log_q_pos = _check_like('log_q_pos', log_q_pos, pos, 'pos')
+    log_q_neg = _check_like('log_q_neg', log_q_neg, neg_shaped, 'neg')
     hits = _check_like(
-        'accidental_hits', accidental_hits, neg_shaped, "'neg'", True
+        'accidental_hits', accidental_hits, neg_shaped, 'neg', True
     )
     # A finite log Q: an item proposed with probability 0 cannot have been
     # proposed (and log Q = -inf would turn the logit into +inf, the loss

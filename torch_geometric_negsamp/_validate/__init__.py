@@ -41,6 +41,7 @@ from torch_geometric_negsamp._validate.tensors import (  # noqa: F401
     check_like,
     check_returned,
     check_same_device,
+    check_same_shape,
     check_sparse_adjacency,
     check_tensor,
     check_user_item_index,

@@ -189,19 +189,19 @@ def check_path(value: Any, name: str) -> str:
 
 # ------------------------------------------------------------------ region
 def check_node_counts(
-    value: Any, name: str = 'num_nodes'
+    value: Any, name: str = 'num_nodes', *, minimum: int = 1
 ) -> Tuple[bool, int, int]:
     r"""A node count (a homogeneous graph) or a pair ``(num_src,
-    num_dst)`` (a bipartite one); returns ``(bipartite, num_src,
-    num_dst)``."""
+    num_dst)`` (a bipartite one), each at least :obj:`minimum`; returns
+    ``(bipartite, num_src, num_dst)``."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(
                 f"'{name}' must be an int or a pair (num_src, num_dst) "
                 f'(got {len(value)} entries)'
             )
-        num_src = check_num_nodes(value[0], f'{name}[0]')
-        num_dst = check_num_nodes(value[1], f'{name}[1]')
+        num_src = check_num_nodes(value[0], f'{name}[0]', minimum=minimum)
+        num_dst = check_num_nodes(value[1], f'{name}[1]', minimum=minimum)
         return True, num_src, num_dst
-    num_src = check_num_nodes(value, name)
+    num_src = check_num_nodes(value, name, minimum=minimum)
     return False, num_src, num_src

@@ -296,6 +296,17 @@ def check_like(value: Tensor, name: str, like: Tensor, what: str) -> None:
         )
 
 
+def check_same_shape(
+    value: Tensor, name: str, like: Tensor, like_name: str
+) -> None:
+    r""":obj:`value` has the shape of the argument :obj:`like_name`."""
+    if value.shape != like.shape:
+        raise ValueError(
+            f"'{name}' must have the shape of '{like_name}' "
+            f'{list(like.shape)} (got {list(value.shape)})'
+        )
+
+
 def check_returned(
     value: Any, name: str, shape: Sequence[int], device=None
 ) -> Tensor:

@@ -21,7 +21,7 @@ from torch_geometric_negsamp.kg._neighborhoods import (
 )
 from torch_geometric_negsamp.kg.base import TripleCorruption
 from torch_geometric_negsamp.kg.bernoulli import bernoulli_head_prob
-from torch_geometric_negsamp.kg.uniform import HEAD_PROBABILITY
+from torch_geometric_negsamp.kg.uniform import fixed_head_probability
 from torch_geometric_negsamp.region import KHopRegion
 from torch_geometric_negsamp.region._build import check_budget
 from torch_geometric_negsamp.sampler.base import UnsatisfiableError
@@ -259,12 +259,7 @@ class SANSCorruption(TripleCorruption):
     def head_probability(self, relation: Tensor) -> Tensor:
         if self.corrupt == 'bernoulli':
             return self.head_prob[relation]
-        return torch.full(
-            relation.shape,
-            HEAD_PROBABILITY[self.corrupt],
-            dtype=torch.float64,
-            device=relation.device,
-        )
+        return fixed_head_probability(relation, self.corrupt)
 
     def _size(self, kept: Tensor, relation: Tensor, side: str) -> Tensor:
         # The valid entities of each neighbourhood (their visit mass when

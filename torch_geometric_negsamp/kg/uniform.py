@@ -10,6 +10,17 @@ from torch_geometric_negsamp.kg.base import TripleCorruption
 HEAD_PROBABILITY = {'both': 0.5, 'head': 1.0, 'tail': 0.0}
 
 
+def fixed_head_probability(relation: Tensor, corrupt: str) -> Tensor:
+    r"""The head probability of :obj:`corrupt` (``'both'``, ``'head'`` or
+    ``'tail'``) for every entry of :obj:`relation`, float64."""
+    return torch.full(
+        relation.shape,
+        HEAD_PROBABILITY[corrupt],
+        dtype=torch.float64,
+        device=relation.device,
+    )
+
+
 class UniformCorruption(TripleCorruption):
     r"""Corrupts the head or the tail of knowledge-graph triples
     :math:`(h, r, t)` with probability :math:`1/2` each, replacing it by an
@@ -57,12 +68,7 @@ class UniformCorruption(TripleCorruption):
         self.sides = ('head', 'tail') if corrupt == 'both' else (corrupt,)
 
     def head_probability(self, relation: Tensor) -> Tensor:
-        return torch.full(
-            relation.shape,
-            HEAD_PROBABILITY[self.corrupt],
-            dtype=torch.float64,
-            device=relation.device,
-        )
+        return fixed_head_probability(relation, self.corrupt)
 
     def _extra_repr(self) -> str:
         return f'corrupt={self.corrupt!r}'

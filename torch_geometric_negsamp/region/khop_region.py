@@ -2,7 +2,7 @@ r"""k-hop regions: the three-region principle of RecNS."""
 
 import math
 import time
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -206,22 +206,12 @@ class KHopRegion:
         (homogeneous) or of one :obj:`edge_type` of a
         :class:`~torch_geometric.data.HeteroData` (bipartite when its two
         node types differ; the ``(src, dst)`` shorthand accepted)."""
-        from torch_geometric.data import HeteroData
+        from torch_geometric_negsamp._edge_types import edge_store
 
-        from torch_geometric_negsamp._edge_types import canonical_edge_type
-
-        if isinstance(data, HeteroData):
-            if edge_type is None:
-                raise ValueError(
-                    "'edge_type' must be given for HeteroData (got None)"
-                )
-            src, _, dst = canonical_edge_type(data, edge_type)
-            edge_index = data[src, _, dst].edge_index
-            if src == dst:
-                return cls(edge_index, data[src].num_nodes, **kwargs)
-            num_nodes = (data[src].num_nodes, data[dst].num_nodes)
-            return cls(edge_index, num_nodes, **kwargs)
-        return cls(data.edge_index, data.num_nodes, **kwargs)
+        edge_type, store, num_src, num_dst = edge_store(data, edge_type)
+        if edge_type is None or edge_type[0] == edge_type[-1]:
+            return cls(store.edge_index, num_src, **kwargs)
+        return cls(store.edge_index, (num_src, num_dst), **kwargs)
 
     # ------------------------------------------------------------ checks
     @property
@@ -231,20 +221,21 @@ class KHopRegion:
     def check_users(self, users, name: str = 'users') -> Tensor:
         r"""Checks that :obj:`users` holds user (source node) ids of the
         regions and returns them as :obj:`long`."""
-        check_index_tensor(users, name)
-        check_same_device(users, name, self.device, 'the region')
-        what = 'user id' if self.bipartite else 'node index'
-        unit = 'users' if self.bipartite else 'nodes'
-        check_in_range(users, name, self.num_users, what=what, unit=unit)
-        return users.long()
+        return self._check_ids(users, name, self.num_users, 'user')
 
     def check_items(self, items, name: str = 'items') -> Tensor:
-        check_index_tensor(items, name)
-        check_same_device(items, name, self.device, 'the region')
-        what = 'item id' if self.bipartite else 'node index'
-        unit = 'items' if self.bipartite else 'nodes'
-        check_in_range(items, name, self.num_items, what=what, unit=unit)
-        return items.long()
+        r"""As :meth:`check_users`, for item (destination node) ids."""
+        return self._check_ids(items, name, self.num_items, 'item')
+
+    def _check_ids(self, ids, name: str, size: int, kind: str) -> Tensor:
+        check_index_tensor(ids, name)
+        check_same_device(ids, name, self.device, 'the region')
+        if self.bipartite:
+            what, unit = f'{kind} id', f'{kind}s'
+        else:
+            what, unit = 'node index', 'nodes'
+        check_in_range(ids, name, size, what=what, unit=unit)
+        return ids.long()
 
     def _pairs(self, users, items) -> Tuple[Tensor, Tensor]:
         users, items = self.check_users(users), self.check_items(items)
@@ -309,33 +300,21 @@ class KHopRegion:
     ) -> Tensor:
         r""":meth:`sample_intermediate` without checks or host
         synchronisation; :obj:`-1` for users whose region is empty."""
-        return self._draw(
-            users, self._sizes, self.select_intermediate_unchecked, generator
-        )
+        return self._draw(users, 'intermediate', generator)
 
     def sample_distant(
         self, users: Tensor, generator: Optional[torch.Generator] = None
     ) -> Tensor:
-        r"""Draws, for every entry of :obj:`users`, one item uniformly from
-        its distant region (same shape as :obj:`users`). Exact and
-        rejection free.
-
-        Raises:
-            ValueError: If a user's distant region is empty.
-        """
+        r"""As :meth:`sample_intermediate`, from the distant region (raises
+        if a user's distant region is empty)."""
         return self._draw_checked(users, 'distant', generator)
 
     def sample_distant_unchecked(
         self, users: Tensor, generator: Optional[torch.Generator] = None
     ) -> Tensor:
-        r""":meth:`sample_distant` without checks or host synchronisation;
-        :obj:`-1` for users whose region is empty."""
-        return self._draw(
-            users,
-            self._distant_sizes,
-            self.select_distant_unchecked,
-            generator,
-        )
+        r""":meth:`sample_distant` as :meth:`sample_intermediate_unchecked`
+        (:obj:`-1` for users whose distant region is empty)."""
+        return self._draw(users, 'distant', generator)
 
     def select_intermediate_unchecked(
         self, users: Tensor, rank: Tensor
@@ -367,17 +346,16 @@ class KHopRegion:
         region = check_choice(region, 'region', ('intermediate', 'distant'))
         users, items = self._pairs(users, items)
         label = self.region_of_unchecked(users, items)
-        if region == 'intermediate':
-            inside, size = label == INTERMEDIATE, self._sizes[users]
-        else:
-            inside, size = label == DISTANT, self._distant_sizes[users]
+        inside = label == (
+            INTERMEDIATE if region == 'intermediate' else DISTANT
+        )
+        size = self._region(region)[0][users]
         out = -torch.log(size.clamp(min=1).to(torch.get_default_dtype()))
         return torch.where(inside, out, -math.inf)
 
     def _draw_checked(self, users, which: str, generator) -> Tensor:
         users = self.check_users(users)
-        size = self._sizes if which == 'intermediate' else self._distant_sizes
-        empty = size[users] <= 0
+        empty = self._region(which)[0][users] <= 0
         if users.numel() > 0 and bool(empty.any()):
             bad = int(users[empty].view(-1)[0])
             raise ValueError(
@@ -385,10 +363,16 @@ class KHopRegion:
                 f'(k={self.k}, adjacent_hops={self.adjacent_hops}); check '
                 f'sizes() or use the *_unchecked draw, which returns -1'
             )
-        return getattr(self, f'sample_{which}_unchecked')(users, generator)
+        return self._draw(users, which, generator)
 
-    @staticmethod
-    def _draw(users: Tensor, sizes: Tensor, select, generator) -> Tensor:
+    def _region(self, which: str) -> Tuple[Tensor, Callable]:
+        r"""The sizes and the rank selection of region :obj:`which`."""
+        if which == 'intermediate':
+            return self._sizes, self.select_intermediate_unchecked
+        return self._distant_sizes, self.select_distant_unchecked
+
+    def _draw(self, users: Tensor, which: str, generator) -> Tensor:
+        sizes, select = self._region(which)
         size = sizes[users]
         rank = randint_below(size.clamp(min=1), generator)
         return torch.where(size > 0, select(users, rank), -1)
@@ -414,12 +398,15 @@ class KHopRegion:
         return lo
 
     # ------------------------------------------------------------ device
+    def _row_sets(self) -> list:
+        r"""The row sets the regions hold (moved in place)."""
+        parts = [self.reach, self.adjacent, self._rank_index]
+        return [part for part in parts if part is not None]
+
     @property
     def nbytes(self) -> int:
         r"""Bytes held by the regions' tensors."""
-        total = self.reach.nbytes + self.adjacent.nbytes
-        if self._rank_index is not None:
-            total += self._rank_index.nbytes
+        total = sum(part.nbytes for part in self._row_sets())
         for t in (self._sizes, self._distant_sizes):
             total += t.numel() * t.element_size()
         return total
@@ -427,10 +414,8 @@ class KHopRegion:
     def to(self, device) -> 'KHopRegion':
         r"""Moves the regions to :obj:`device` (in place) and returns
         them."""
-        self.reach.to(device)
-        self.adjacent.to(device)
-        if self._rank_index is not None:
-            self._rank_index.to(device)
+        for part in self._row_sets():
+            part.to(device)
         self._sizes = self._sizes.to(device)
         self._distant_sizes = self._distant_sizes.to(device)
         return self
@@ -438,10 +423,8 @@ class KHopRegion:
     def share_memory_(self) -> 'KHopRegion':
         r"""Moves the regions to shared memory (in place), so that
         :class:`~torch.utils.data.DataLoader` workers read one copy."""
-        self.reach.share_memory_()
-        self.adjacent.share_memory_()
-        if self._rank_index is not None:
-            self._rank_index.share_memory_()
+        for part in self._row_sets():
+            part.share_memory_()
         self._sizes.share_memory_()
         self._distant_sizes.share_memory_()
         return self

@@ -28,14 +28,32 @@ def check_scores(
     return check_float_tensor(scores, name, finite=finite)
 
 
-def check_pool(value: Tensor, name: str, dim: int) -> None:
-    r"""Dimension :obj:`dim` of :obj:`value`, the candidate pool, is not
-    empty (:math:`M \geq 1`)."""
+def check_pool(
+    value: Tensor, name: str, dim: int, what: str = 'candidate pool'
+) -> None:
+    r"""Dimension :obj:`dim` of :obj:`value`, the pool (:obj:`what`), is
+    not empty (:math:`M \geq 1`)."""
     if value.size(dim) == 0:
         raise ValueError(
-            f"'{name}' holds an empty candidate pool (got shape "
+            f"'{name}' holds an empty {what} (got shape "
             f'{list(value.shape)}, M = 0)'
         )
+
+
+def check_pool_embeddings(
+    value: Any, name: str, user_emb: Tensor, what: str = 'candidate pool'
+) -> Tensor:
+    r"""Floating-point embeddings ``[B, M, d]`` of a non-empty pool
+    (:obj:`what`) for the ``[B, d]`` users :obj:`user_emb`; values are not
+    looked at."""
+    check_float_tensor(value, name, dim=3, finite=False)
+    B, d = user_emb.shape
+    if value.size(0) != B or value.size(2) != d:
+        raise ValueError(
+            f"'{name}' must have shape [{B}, M, {d}] (got {list(value.shape)})"
+        )
+    check_pool(value, name, 1, what)
+    return value
 
 
 def check_k_fits(k: int, num_candidates: int, name: str = 'k') -> None:

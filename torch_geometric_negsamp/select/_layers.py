@@ -8,6 +8,7 @@ from torch import Tensor
 from torch_geometric_negsamp._validate import (
     check_float_tensor,
     check_index_tensor,
+    check_instance,
 )
 from torch_geometric_negsamp.select._checks import check_pool
 
@@ -71,11 +72,12 @@ def check_item_layers(item_layers, L1: int, d: int) -> List[Tensor]:
                 f'{list(item_layers.shape)})'
             )
         return list(item_layers.unbind(1))
-    if not isinstance(item_layers, (list, tuple)):
-        raise TypeError(
-            f"'item_layers' must be a tensor [I, L + 1, d] or a list of "
-            f'L + 1 tensors [I, d] (got {type(item_layers).__name__})'
-        )
+    check_instance(
+        item_layers,
+        'item_layers',
+        (list, tuple),
+        what='a tensor [I, L + 1, d] or a list of L + 1 tensors [I, d]',
+    )
     for layer in item_layers:
         check_float_tensor(layer, 'item_layers', finite=False)
     layers: Sequence[Tensor] = list(item_layers)

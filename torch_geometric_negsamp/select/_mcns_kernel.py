@@ -14,6 +14,7 @@ from torch_geometric_negsamp._random import randint_below, uniform
 from torch_geometric_negsamp._validate import (
     check_index_tensor,
     check_instance,
+    check_same_device,
 )
 from torch_geometric_negsamp.index import PositiveIndex
 from torch_geometric_negsamp.region import KHopRegion
@@ -70,11 +71,8 @@ class MHKernel:
     def log_q_region(self, users: Tensor, items: Tensor) -> Tensor:
         q = self.global_density(users, items)
         if self.global_share < 1.0:
-            size = self.region.sizes()[users]
             inside = self.region.contains_unchecked(users, items)
-            local = inside / size.clamp(min=1).double()
-            mixed = self.global_share * q + (1 - self.global_share) * local
-            q = torch.where(size > 0, mixed, q)
+            q = self.mix_density(q, inside, self.region.sizes()[users])
         return q.log()
 
     def log_q_state(self, users, current, proposed, near) -> Tensor:
@@ -82,11 +80,16 @@ class MHKernel:
         :obj:`near`: whether the two share a user."""
         q = self.global_density(users, proposed)
         if self.global_share < 1.0:
-            size = self.co_items.sizes()[current]
-            local = near / size.clamp(min=1).double()
-            mixed = self.global_share * q + (1 - self.global_share) * local
-            q = torch.where(size > 0, mixed, q)
+            q = self.mix_density(q, near, self.co_items.sizes()[current])
         return q.log()
+
+    def mix_density(self, q: Tensor, inside: Tensor, size: Tensor) -> Tensor:
+        r"""The mixture of the global density :obj:`q` with the uniform
+        density over a local set of :obj:`size` (:obj:`inside`: whether the
+        item is in it); :obj:`q` alone where the local set is empty."""
+        local = inside / size.clamp(min=1).double()
+        mixed = self.global_share * q + (1 - self.global_share) * local
+        return torch.where(size > 0, mixed, q)
 
     def log_weight_region(self, users, items, log_pi) -> Tensor:
         r""":math:`\log(\pi_u(y) / q_u(y))`: the log-ratio of a move is the
@@ -125,11 +128,18 @@ class MHKernel:
         return torch.where(use_local, local_item, global_item)
 
     # ------------------------------------------------------------ chains
-    def run_region(self, users, x, first, steps, user_emb, item_emb, gen):
-        B, q_g = users.numel(), self.global_share
+    def start(self, users: Tensor, steps: int, gen):
+        r"""The first draws of a chain: per step, the coin that picks the
+        global proposal (probability :obj:`global_share`), and that global
+        proposal, each ``[B, steps]``."""
+        B = users.numel()
         grid = users.view(-1, 1).expand(B, steps)
-        coin = uniform((B, steps), users.device, gen) < q_g
-        proposed = self.draw_global(grid, gen)
+        coin = uniform((B, steps), users.device, gen) < self.global_share
+        return grid, coin, self.draw_global(grid, gen)
+
+    def run_region(self, users, x, first, steps, user_emb, item_emb, gen):
+        grid, coin, proposed = self.start(users, steps, gen)
+        B, q_g = users.numel(), self.global_share
         if q_g < 1.0:
             local = self.region.sample_intermediate_unchecked(grid, gen)
             proposed = self.mix(coin, proposed, local)
@@ -153,10 +163,8 @@ class MHKernel:
         return x, kept, accepted, active
 
     def run_state(self, users, x, first, steps, user_emb, item_emb, gen):
+        _, coin, global_item = self.start(users, steps, gen)
         B, q_g = users.numel(), self.global_share
-        grid = users.view(-1, 1).expand(B, steps)
-        coin = uniform((B, steps), users.device, gen) < q_g
-        global_item = self.draw_global(grid, gen)
         log_u = uniform((B, steps), users.device, gen).log()
         log_pi_x = self.log_target(
             users, x, self.scores(user_emb, item_emb, x)
@@ -178,14 +186,6 @@ class MHKernel:
             log_pi_x = torch.where(ok, log_pi_y, log_pi_x)
             kept[:, t], accepted[:, t] = x, ok
         return x, kept, accepted, active
-
-
-def _check_on_index(value, name: str, index: PositiveIndex) -> None:
-    if value.device != index.device:
-        raise ValueError(
-            f"'{name}' is on {value.device} but 'index' is on "
-            f'{index.device}; move one of them'
-        )
 
 
 def proposal_data(
@@ -211,7 +211,7 @@ def proposal_data(
                 "for proposal='state' (got None)"
             )
         check_index_tensor(edge_index, 'edge_index', dim=2, rows=2)
-        _check_on_index(edge_index, 'edge_index', index)
+        check_same_device(edge_index, 'edge_index', index.device, "'index'")
         co_items = CoInteractions(
             edge_index, num_users, num_items, memory_budget
         )
@@ -229,5 +229,5 @@ def proposal_data(
             f"items of 'index' (got {region.num_users} and "
             f'{region.num_items})'
         )
-    _check_on_index(region, 'region', index)
+    check_same_device(region, 'region', index.device, "'index'")
     return region, None

@@ -9,6 +9,7 @@ from torch_geometric_negsamp._validate import (
     check_positive_int,
     check_positive_real,
     check_real,
+    check_same_shape,
 )
 from torch_geometric_negsamp.select._checks import check_k_fits, check_scores
 from torch_geometric_negsamp.select.selector import Selector
@@ -127,11 +128,7 @@ class AHNS(Selector):
         ``[B, M]``, for positives scored ``pos_scores`` ``[B]``."""
         check_index_tensor(candidates, 'candidates', dim=2)
         self._check(scores, pos_scores)
-        if candidates.shape != scores.shape:
-            raise ValueError(
-                f"'candidates' must have the shape of 'scores' "
-                f'{list(scores.shape)} (got {list(candidates.shape)})'
-            )
+        check_same_shape(candidates, 'candidates', scores, 'scores')
         self._check_devices(
             candidates=candidates, scores=scores, pos_scores=pos_scores
         )

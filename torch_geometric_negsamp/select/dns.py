@@ -6,6 +6,7 @@ from torch_geometric_negsamp._validate import (
     check_ids_in_range,
     check_index_tensor,
     check_positive_int,
+    check_same_shape,
 )
 from torch_geometric_negsamp.select._checks import check_k_fits, check_scores
 from torch_geometric_negsamp.select.selector import Selector
@@ -53,11 +54,7 @@ class DNS(Selector):
         ``[B, M]``."""
         check_index_tensor(candidates, 'candidates', dim=2)
         check_scores(scores, finite=False)
-        if candidates.shape != scores.shape:
-            raise ValueError(
-                f"'candidates' must have the shape of 'scores' "
-                f'{list(scores.shape)} (got {list(candidates.shape)})'
-            )
+        check_same_shape(candidates, 'candidates', scores, 'scores')
         check_k_fits(self.k, scores.size(1))
         self._check_devices(candidates=candidates, scores=scores)
         check_scores(scores)

@@ -19,6 +19,7 @@ from torch_geometric_negsamp._validate import (
     check_positive_real,
     check_real,
     check_request_size,
+    check_same_shape,
 )
 from torch_geometric_negsamp.index import PositiveIndex
 from torch_geometric_negsamp.region import KHopRegion
@@ -216,11 +217,7 @@ class MCNS(Selector):
         check_index_tensor(users, 'users', dim=1)
         for name, value in items.items():
             check_index_tensor(value, name, dim=1)
-            if value.shape != users.shape:
-                raise ValueError(
-                    f"'{name}' must have the shape of 'users' "
-                    f'{list(users.shape)} (got {list(value.shape)})'
-                )
+            check_same_shape(value, name, users, 'users')
 
     def _check_ranges(self, users, items: Dict[str, Tensor]) -> Tensor:
         r"""Every id in range (one host synchronisation); returns the users

@@ -1,6 +1,6 @@
 r"""MixGCF: hard negatives synthesised in embedding space."""
 
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -9,15 +9,19 @@ from torch_geometric_negsamp._random import uniform
 from torch_geometric_negsamp._validate import (
     check_all_finite,
     check_bool,
-    check_float_tensor,
     check_ids_in_range,
-    check_index_tensor,
-    check_instance,
 )
-from torch_geometric_negsamp.select._checks import check_pool
+from torch_geometric_negsamp.select._layers import (
+    Combine,
+    check_candidate_ids,
+    check_candidate_layers,
+    check_combine,
+    check_item_layers,
+    check_layers,
+    combine_layers,
+    combine_repr,
+)
 from torch_geometric_negsamp.select.selector import Selector
-
-_COMBINE = ('mean', 'concat', 'last')
 
 
 class MixGCF(Selector):
@@ -69,62 +73,12 @@ class MixGCF(Selector):
 
     def __init__(
         self,
-        combine: Union[str, Callable[[Tensor], Tensor]] = 'mean',
+        combine: Combine = 'mean',
         seed: Optional[int] = None,
         generator: Optional[torch.Generator] = None,
     ):
         super().__init__(seed, generator)
-        if not callable(combine) and combine not in _COMBINE:
-            raise ValueError(
-                f"'combine' must be one of 'mean', 'concat', 'last' or a "
-                f'callable (got {combine!r})'
-            )
-        self.combine = combine
-
-    def _combine(self, layers: Tensor) -> Tensor:
-        if callable(self.combine):
-            return self.combine(layers)
-        if self.combine == 'mean':
-            return layers.mean(dim=-2)
-        if self.combine == 'last':
-            return layers[..., -1, :]
-        return layers.flatten(-2)
-
-    @staticmethod
-    def _check_layers(user_layers: Tensor, pos_layers: Tensor):
-        for name, value in (
-            ('user_layers', user_layers),
-            ('pos_layers', pos_layers),
-        ):
-            check_float_tensor(value, name, dim=3, finite=False)
-        if pos_layers.shape != user_layers.shape:
-            raise ValueError(
-                f"'user_layers' and 'pos_layers' must both have shape "
-                f'[B, L + 1, d] (got {list(user_layers.shape)} and '
-                f'{list(pos_layers.shape)})'
-            )
-        return user_layers.shape
-
-    @staticmethod
-    def _check_pools(
-        value: Tensor, name: str, B: int, tail: Tuple[int, ...]
-    ) -> Tensor:
-        r"""Candidate pools ``[B, M, *tail]`` or ``[B, k, M, *tail]``
-        (returned as the latter) with :math:`M \geq 1`."""
-        if value.dim() == 2 + len(tail):
-            value = value.unsqueeze(1)
-        if (
-            value.dim() != 3 + len(tail)
-            or value.size(0) != B
-            or tuple(value.shape[3:]) != tail
-        ):
-            shape = ''.join(f', {size}' for size in tail)
-            raise ValueError(
-                f"'{name}' must have shape [{B}, M{shape}] or "
-                f'[{B}, k, M{shape}] (got {list(value.shape)})'
-            )
-        check_pool(value, name, 2)
-        return value
+        self.combine = check_combine(combine)
 
     def _draw_alpha(self, B: int, k: int, L1: int, device, dtype) -> Tensor:
         return uniform(
@@ -153,10 +107,9 @@ class MixGCF(Selector):
         Returns:
             ``[B, k, D]`` synthetic negative embeddings (layers combined).
         """
-        B, L1, d = self._check_layers(user_layers, pos_layers)
-        check_float_tensor(cand_layers, 'cand_layers', finite=False)
+        B, L1, d = check_layers(user_layers, pos_layers)
         check_bool(return_details, 'return_details')
-        cand_layers = self._check_pools(cand_layers, 'cand_layers', B, (L1, d))
+        cand_layers = check_candidate_layers(cand_layers, B, L1, d)
         self._check_devices(
             user_layers=user_layers,
             pos_layers=pos_layers,
@@ -176,38 +129,10 @@ class MixGCF(Selector):
             choice = scores.argmax(dim=2)  # [B, k, L + 1]
         index = choice[:, :, None, :, None].expand(-1, -1, 1, -1, d)
         chosen = mixed.gather(2, index).squeeze(2)  # [B, k, L + 1, d]
-        out = self._combine(chosen)
+        out = combine_layers(chosen, self.combine)
         if return_details:
             return out, alpha.view(B, k, L1), choice
         return out
-
-    def _item_layers(self, item_layers, L1: int, d: int) -> List[Tensor]:
-        if isinstance(item_layers, Tensor):
-            check_float_tensor(item_layers, 'item_layers', finite=False)
-            if item_layers.dim() != 3 or item_layers.shape[1:] != (L1, d):
-                raise ValueError(
-                    f"'item_layers' must have shape [I, {L1}, {d}] (got "
-                    f'{list(item_layers.shape)})'
-                )
-            return list(item_layers.unbind(1))
-        check_instance(
-            item_layers,
-            'item_layers',
-            (list, tuple),
-            what='a tensor [I, L + 1, d] or a list of L + 1 tensors [I, d]',
-        )
-        for layer in item_layers:
-            check_float_tensor(layer, 'item_layers', finite=False)
-        layers = list(item_layers)
-        if len(layers) != L1 or any(
-            t.dim() != 2 or t.shape != layers[0].shape or t.size(1) != d
-            for t in layers
-        ):
-            raise ValueError(
-                f"'item_layers' must hold {L1} tensors of one shape [I, {d}] "
-                f'(got {[list(t.shape) for t in layers]})'
-            )
-        return layers
 
     def synthesize(
         self,
@@ -236,10 +161,9 @@ class MixGCF(Selector):
         Returns:
             ``[B, k, D]`` synthetic negative embeddings (layers combined).
         """
-        B, L1, d = self._check_layers(user_layers, pos_layers)
-        layers = self._item_layers(item_layers, L1, d)
-        check_index_tensor(candidates, 'candidates')
-        candidates = self._check_pools(candidates, 'candidates', B, ())
+        B, L1, d = check_layers(user_layers, pos_layers)
+        layers = check_item_layers(item_layers, L1, d)
+        candidates = check_candidate_ids(candidates, B)
         self._check_devices(
             user_layers=user_layers,
             pos_layers=pos_layers,
@@ -285,8 +209,7 @@ class MixGCF(Selector):
         )  # [B, k, L + 1, d]
         a = alpha.squeeze(2)  # [B, k, L + 1, 1]
         mixed = a * pos_layers[:, None] + (1 - a) * chosen
-        return self._combine(mixed)
+        return combine_layers(mixed, self.combine)
 
     def extra_repr(self) -> str:
-        combine = self.combine if isinstance(self.combine, str) else 'callable'
-        return f"combine='{combine}'"
+        return combine_repr(self.combine)

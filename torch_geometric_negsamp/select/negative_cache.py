@@ -8,15 +8,17 @@ from torch import Tensor
 from torch_geometric_negsamp._random import gumbel, randint_below
 from torch_geometric_negsamp._validate import (
     check_ids_in_range,
-    check_in_range,
     check_index_tensor,
-    check_instance,
     check_positive_int,
     check_request_size,
     check_returned,
     check_temperature,
 )
 from torch_geometric_negsamp.sampler.base import NegativeSampler
+from torch_geometric_negsamp.select._checks import (
+    check_negative_rows,
+    check_source_sampler,
+)
 from torch_geometric_negsamp.select.selector import Selector
 
 
@@ -75,26 +77,8 @@ class NegativeCache(Selector):
         generator: Optional[torch.Generator] = None,
     ):
         super().__init__(seed, generator)
-        check_instance(sampler, 'sampler', NegativeSampler)
-        if not sampler.is_fitted:
-            raise ValueError(
-                "'sampler' must be fitted on the positives first (call "
-                "'sampler.fit(...)')"
-            )
-        if not sampler.filtered or sampler.on_unsatisfiable != 'raise':
-            raise ValueError(
-                f"'sampler' must be filtered with on_unsatisfiable='raise' so "
-                f'that every cache row belongs to its source and holds no '
-                f'positive (got filtered={sampler.filtered}, '
-                f'on_unsatisfiable={sampler.on_unsatisfiable!r})'
-            )
-        index = sampler.index(edge_type)
-        num_sources = check_positive_int(num_sources, 'num_sources')
-        if num_sources > index.num_src_nodes:
-            raise ValueError(
-                f"'num_sources' must be at most the sampler's "
-                f'{index.num_src_nodes} source nodes (got {num_sources})'
-            )
+        index = check_source_sampler(sampler, num_sources, edge_type)
+        num_sources = int(num_sources)
         self.sampler = sampler
         self.num_sources = num_sources
         self.cache_size = check_positive_int(cache_size, 'cache_size')
@@ -186,21 +170,12 @@ class NegativeCache(Selector):
     def _check_state(self, state: Dict[str, Any]) -> None:
         if 'cache' not in state:
             return
-        name = "state_dict['cache']"
-        cache = check_index_tensor(state['cache'], name)
-        index = self.sampler.index(self.edge_type)
-        cache = cache.to(index.device).long()
-        check_in_range(
-            cache, name, index.num_dst_nodes, what='item id', unit='items'
+        check_negative_rows(
+            state['cache'],
+            "state_dict['cache']",
+            self.sampler.index(self.edge_type),
+            self.num_sources,
         )
-        src = torch.arange(self.num_sources, device=index.device)
-        hit = index.contains_unchecked(src.view(-1, 1), cache)
-        if bool(hit.any()):
-            u, j = (int(x) for x in hit.nonzero()[0])
-            raise ValueError(
-                f"'{name}' holds known positives (e.g. source {u}, item "
-                f'{int(cache[u, j])}); a cache never holds one'
-            )
 
     def extra_repr(self) -> str:
         return (

@@ -31,6 +31,7 @@ from torch_geometric_negsamp.select.recns_w import (
     OVERLAP,
     Beta,
     beta_factor,
+    beta_repr,
     check_beta,
     overlap_beta,
     recns_w_pick,
@@ -454,16 +455,13 @@ class RecNS(Selector):
         return exposed.gather(1, pick.unsqueeze(1)).squeeze(1)
 
     def extra_repr(self) -> str:
-        beta = self.beta
-        if callable(beta):
-            beta = getattr(beta, '__name__', 'callable')
         exposure = 'None' if self.exposure is None else self.exposure.source
         if self.exposure is not None and self.exposure.simulated:
             exposure = f'SIMULATED {exposure}'
         return (
             f'num_neg={self.num_neg}, num_candidates={self.num_candidates}, '
             f"alpha={self.alpha}, weighting='{self.weighting}', "
-            f'beta={beta!r}, lam={self.lam}, renorm={self.renorm}, '
+            f'{beta_repr(self.beta)}, lam={self.lam}, renorm={self.renorm}, '
             f"no_exposure='{self.no_exposure}', "
             f'distant_share={self.distant_share}, exposure={exposure!r}'
         )

@@ -14,7 +14,9 @@ from torch_geometric_negsamp._validate import (
     check_float_tensor,
     check_positive_int,
     check_probability,
+    check_same_shape,
 )
+from torch_geometric_negsamp.select._checks import check_pool_embeddings
 from torch_geometric_negsamp.select.selector import Selector
 
 WEIGHTINGS = ('sigmoid', 'softmax')
@@ -32,23 +34,8 @@ def check_embeddings(user_emb, pos_emb, cand_emb) -> None:
     the caller (one host synchronisation for all)."""
     check_float_tensor(user_emb, 'user_emb', dim=2, finite=False)
     check_float_tensor(pos_emb, 'pos_emb', dim=2, finite=False)
-    check_float_tensor(cand_emb, 'cand_emb', dim=3, finite=False)
-    if pos_emb.shape != user_emb.shape:
-        raise ValueError(
-            f"'pos_emb' must have the shape of 'user_emb' "
-            f'{list(user_emb.shape)} (got {list(pos_emb.shape)})'
-        )
-    B, d = user_emb.shape
-    if cand_emb.size(0) != B or cand_emb.size(2) != d:
-        raise ValueError(
-            f"'cand_emb' must have shape [{B}, M, {d}] (got "
-            f'{list(cand_emb.shape)})'
-        )
-    if cand_emb.size(1) == 0:
-        raise ValueError(
-            f"'cand_emb' holds an empty candidate pool (got shape "
-            f'{list(cand_emb.shape)}, M = 0)'
-        )
+    check_same_shape(pos_emb, 'pos_emb', user_emb, 'user_emb')
+    check_pool_embeddings(cand_emb, 'cand_emb', user_emb)
 
 
 def recns_o_draw(

@@ -14,6 +14,7 @@ from torch_geometric_negsamp._validate import (
     check_int,
     check_positive_real,
 )
+from torch_geometric_negsamp.select._checks import check_pool_embeddings
 from torch_geometric_negsamp.select.selector import Selector
 
 OVERLAP = 'overlap_count'
@@ -38,6 +39,14 @@ def check_beta(beta: Beta, name: str = 'beta') -> Beta:
             f'callable of the epoch (got {type(beta).__name__})'
         )
     return check_positive_real(beta, name)
+
+
+def beta_repr(beta: Beta) -> str:
+    r"""``beta=...`` for an ``extra_repr``: the value, or the function's
+    name."""
+    if callable(beta):
+        beta = getattr(beta, '__name__', 'callable')
+    return f'beta={beta!r}'
 
 
 def beta_factor(beta: Beta, epoch: Optional[int]) -> Optional[float]:
@@ -161,18 +170,10 @@ class RecNSW(Selector):
             ``[0, M)`` and the factors :math:`\beta_j` used.
         """
         check_float_tensor(user_emb, 'user_emb', dim=2, finite=False)
-        check_float_tensor(exp_emb, 'exp_emb', dim=3, finite=False)
-        B, d = user_emb.shape
-        if exp_emb.size(0) != B or exp_emb.size(2) != d:
-            raise ValueError(
-                f"'exp_emb' must have shape [{B}, M, {d}] (got "
-                f'{list(exp_emb.shape)})'
-            )
-        if exp_emb.size(1) == 0:
-            raise ValueError(
-                "'exp_emb' holds an empty pool of exposed items (got shape "
-                f'{list(exp_emb.shape)}, M = 0)'
-            )
+        check_pool_embeddings(
+            exp_emb, 'exp_emb', user_emb, 'pool of exposed items'
+        )
+        B = user_emb.size(0)
         check_index_tensor(exposed, 'exposed', dim=2)
         check_index_tensor(candidates, 'candidates', dim=2)
         if exposed.shape != exp_emb.shape[:2]:
@@ -204,7 +205,4 @@ class RecNSW(Selector):
         return index, beta.to(exp_emb.dtype)
 
     def extra_repr(self) -> str:
-        beta = self.beta
-        if callable(beta):
-            beta = getattr(beta, '__name__', 'callable')
-        return f'beta={beta!r}'
+        return beta_repr(self.beta)

@@ -12,6 +12,7 @@ from torch_geometric_negsamp._validate import (
     check_ids_in_range,
     check_index_tensor,
     check_positive_int,
+    check_same_shape,
     check_temperature,
 )
 from torch_geometric_negsamp.select._checks import check_k_fits, check_scores
@@ -120,18 +121,10 @@ class SoftmaxSelector(Selector):
         """
         check_index_tensor(candidates, 'candidates', dim=2)
         check_scores(scores, finite=False)
-        if candidates.shape != scores.shape:
-            raise ValueError(
-                f"'candidates' must have the shape of 'scores' "
-                f'{list(scores.shape)} (got {list(candidates.shape)})'
-            )
+        check_same_shape(candidates, 'candidates', scores, 'scores')
         if log_q is not None:
             check_float_tensor(log_q, 'log_q', finite=False)
-            if log_q.shape != scores.shape:
-                raise ValueError(
-                    f"'log_q' must have the shape of 'scores' "
-                    f'{list(scores.shape)} (got {list(log_q.shape)})'
-                )
+            check_same_shape(log_q, 'log_q', scores, 'scores')
         check_k_fits(self.k, scores.size(1))
         self._check_devices(candidates=candidates, scores=scores, log_q=log_q)
         check_ids_in_range([('candidates', candidates, None, 'item')])

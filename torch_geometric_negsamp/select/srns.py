@@ -16,6 +16,8 @@ from torch_geometric_negsamp._validate import (
     check_positive_int,
     check_real,
     check_request_size,
+    check_returned,
+    check_same_shape,
 )
 from torch_geometric_negsamp.sampler.base import NegativeSampler
 from torch_geometric_negsamp.select._checks import (
@@ -318,11 +320,7 @@ class SRNS(Selector):
         self._check_entries(users, positions)
         check_scores(scores, finite=False)
         check_float_tensor(pos_scores, 'pos_scores', dim=1, finite=False)
-        if scores.shape != positions.shape:
-            raise ValueError(
-                f"'scores' must have the shape of 'positions' "
-                f'{list(positions.shape)} (got {list(scores.shape)})'
-            )
+        check_same_shape(scores, 'scores', positions, 'positions')
         if pos_scores.numel() != users.numel():
             raise ValueError(
                 f"'pos_scores' must hold one score per user "
@@ -373,21 +371,5 @@ class SRNS(Selector):
 def _returned(scores: Any, items: Tensor) -> Tensor:
     r"""What :obj:`score_fn` returned for :obj:`items`: finite floating-point
     scores of their shape, on their device."""
-    if not isinstance(scores, Tensor) or not scores.is_floating_point():
-        got = scores.dtype if isinstance(scores, Tensor) else type(scores)
-        raise TypeError(
-            f"'score_fn' must return a floating-point tensor (got "
-            f'{getattr(got, "__name__", got)})'
-        )
-    if scores.device != items.device:
-        raise ValueError(
-            f"'score_fn' must return scores on {items.device} (got "
-            f'{scores.device})'
-        )
-    if scores.shape != items.shape:
-        raise ValueError(
-            f"'score_fn' must return scores of shape {list(items.shape)} "
-            f'(got {list(scores.shape)})'
-        )
-    check_float_tensor(scores, 'score_fn')
-    return scores
+    check_returned(scores, 'score_fn', items.shape, items.device)
+    return check_float_tensor(scores, 'score_fn')

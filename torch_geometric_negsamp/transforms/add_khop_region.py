@@ -8,7 +8,7 @@ from torch_geometric.data.datapipes import functional_transform
 from torch_geometric.transforms import BaseTransform
 from torch_geometric.typing import EdgeType
 
-from torch_geometric_negsamp._edge_types import canonical_edge_type
+from torch_geometric_negsamp._edge_types import edge_store
 from torch_geometric_negsamp.region.khop_region import (
     KHopRegion,
     check_hops,
@@ -47,8 +47,8 @@ class AddKHopRegion(BaseTransform):
         extra_positives (torch.Tensor or list, optional): Further known
             positives ``[2, *]`` (validation and test edges), adjacent and
             never sampled. (default: :obj:`None`)
-        **kwargs: :obj:`block_size`, :obj:`memory_budget`, :obj:`method`,
-            :obj:`num_walks`, :obj:`seed`, :obj:`storage` of
+        block_size, memory_budget, method, num_walks, seed, storage
+            (optional): The build options, as in
             :class:`~torch_geometric_negsamp.region.KHopRegion`.
 
     Example:
@@ -88,27 +88,10 @@ class AddKHopRegion(BaseTransform):
         self._last = None
 
     def forward(self, data: Union[Data, HeteroData]):
-        if isinstance(data, HeteroData):
-            if self.edge_type is None:
-                raise ValueError(
-                    "'edge_type' must be given for HeteroData (got None)"
-                )
-            store = data[canonical_edge_type(data, self.edge_type)]
-        elif isinstance(data, Data):
-            store = data
-        else:
-            raise TypeError(
-                f"'data' must be Data or HeteroData (got "
-                f'{type(data).__name__})'
-            )
+        _, store, num_src, num_dst = edge_store(data, self.edge_type)
         if self.attr in store:
             return data
-        edge_index = store.edge_index
-        if isinstance(data, HeteroData):
-            src, _, dst = store._key
-            nodes = (data[src].num_nodes, data[dst].num_nodes)
-        else:
-            nodes = (data.num_nodes,)
+        edge_index, nodes = store.edge_index, (num_src, num_dst)
         # The cache holds the edge_index tensor itself, so that no other
         # tensor can reuse its address while the cache stands.
         if self._last is None or not _same(self._last[0], edge_index, nodes):

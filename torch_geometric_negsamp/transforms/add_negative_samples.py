@@ -11,8 +11,8 @@ from torch_geometric.transforms import BaseTransform
 from torch_geometric.typing import EdgeType
 
 from torch_geometric_negsamp._edge_types import (
-    canonical_edge_type,
     check_edge_index,
+    edge_store,
     typed_positives,
 )
 from torch_geometric_negsamp._validate import check_bool, check_instance
@@ -127,23 +127,7 @@ class AddNegativeSamples(BaseTransform):
         self.extra_positives = extra_positives
 
     def forward(self, data: Union[Data, HeteroData]):
-        if isinstance(data, HeteroData):
-            if self.edge_type is None:
-                raise ValueError(
-                    "'edge_type' must be given for HeteroData (got None)"
-                )
-            edge_type = canonical_edge_type(data, self.edge_type)
-            store = data[edge_type]
-            num_src = data[edge_type[0]].num_nodes
-            num_dst = data[edge_type[-1]].num_nodes
-        elif isinstance(data, Data):
-            edge_type, store = None, data
-            num_src = num_dst = data.num_nodes
-        else:
-            raise TypeError(
-                f"'data' must be Data or HeteroData (got "
-                f'{type(data).__name__})'
-            )
+        edge_type, store, num_src, num_dst = edge_store(data, self.edge_type)
 
         name = f'{self.key}_index'
         if name not in store:

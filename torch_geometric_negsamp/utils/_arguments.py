@@ -17,7 +17,7 @@ from torch_geometric_negsamp._validate import (
     check_instance,
     check_int,
     check_key_space,
-    check_num_nodes,
+    check_node_counts,
     check_real,
     check_request_size,
     check_same_device,
@@ -73,18 +73,7 @@ def resolve_sizes(
         num = max(check_edge_ids(edge_index, 'edge_index'))
         check_key_space(num, num, 'num_nodes')
         return num, num, False
-    if isinstance(num_nodes, (tuple, list)):
-        if len(num_nodes) != 2:
-            raise ValueError(
-                f"'num_nodes' must be an int or a pair (num_src_nodes, "
-                f'num_dst_nodes) (got {num_nodes!r})'
-            )
-        num_src = check_num_nodes(num_nodes[0], 'num_nodes[0]', minimum=0)
-        num_dst = check_num_nodes(num_nodes[1], 'num_nodes[1]', minimum=0)
-        bipartite = True
-    else:
-        num_src = num_dst = check_num_nodes(num_nodes, 'num_nodes', minimum=0)
-        bipartite = False
+    bipartite, num_src, num_dst = check_node_counts(num_nodes, minimum=0)
     check_key_space(num_src, num_dst, 'num_nodes')
     if index is None:
         check_edge_ids(edge_index, 'edge_index', num_src, num_dst)
