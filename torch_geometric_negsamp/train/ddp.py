@@ -312,4 +312,6 @@ def launched() -> Iterator[None]:
             sys.stdout.close()
             sys.stdout = stdout
         if dist.is_available() and dist.is_initialized():
+            # Nobody leaves while another rank may still talk to it.
+            dist.barrier()
             dist.destroy_process_group()
