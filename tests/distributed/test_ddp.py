@@ -151,13 +151,17 @@ def _recorded_epochs(rank, world, out):
 
 def _ranks(rank, world, out):
     _, record = _recorded_epochs(rank, world, out)
-    full = Trainer(_config(out / 'full'), log=print, split=_tiny_split())
+    # NSCaching keeps per-rank caches: the checkpoint must hold each one.
+    cache = dict(sampler='cache', cache_size=4, candidates=4)
+    full = Trainer(_config(out / 'full', **cache), split=_tiny_split())
     record['full'] = full.fit().history
     record['full_model'] = _state(full)
-    part = Trainer(_config(out / 'part', epochs=1), split=_tiny_split())
+    part = Trainer(
+        _config(out / 'part', epochs=1, **cache), split=_tiny_split()
+    )
     part.fit()
     # A fresh trainer (as a new launch would make) resumes from the file.
-    config = _config(out / 'part', resume=True)
+    config = _config(out / 'part', resume=True, **cache)
     resumed = Trainer(config, log=lambda line: None, split=_tiny_split())
     record['resumed'] = resumed.fit().history
     record['resumed_model'] = _state(resumed)
@@ -235,7 +239,8 @@ def test_resume_under_ddp_continues_the_uninterrupted_run(runs, tmp_path):
     assert (out / 'full' / 'metrics.json').exists()
     assert not list((out / 'full').glob('*.tmp'))
     # The checkpoint holds both ranks' streams: one process cannot resume.
-    config = _config(out / 'part', resume=True, epochs=3)
+    cache = dict(sampler='cache', cache_size=4, candidates=4)
+    config = _config(out / 'part', resume=True, epochs=3, **cache)
     single = Trainer(config, log=lambda line: None, split=_tiny_split())
     with pytest.raises(CheckpointError, match='trained on 2 process'):
         single.fit()
