@@ -67,6 +67,7 @@ def test_a_single_process_keeps_the_trainers_own_batches_and_state():
         perm[8:].tolist(),
     ]
     assert single.rank_seed(7) == 7 and single.describe() == ''
+    assert repr(single) == 'DataParallel(rank=0, world_size=1)'
     state = {'a': 1}
     assert single.gather_state(state) is state
     assert single.scatter_state(state) is state

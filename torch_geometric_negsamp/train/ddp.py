@@ -113,7 +113,8 @@ class DataParallel:
     def wrap(self, model: torch.nn.Module) -> None:
         r"""Wraps the parameters of :obj:`model` in
         :class:`~torch.nn.parallel.DistributedDataParallel` (which checks
-        that they agree on every rank); nothing in a single process."""
+        their shapes across ranks and broadcasts rank 0's values); nothing
+        in a single process."""
         if not self.ctx.is_distributed:
             return
         from torch.nn.parallel import DistributedDataParallel
@@ -246,7 +247,14 @@ class DataParallel:
         return state['ranks'][self.ctx.rank]
 
     def shutdown(self) -> None:
+        r"""Ends the process group (if this run started one)."""
         self.ctx.shutdown()
+
+    def __repr__(self) -> str:
+        return (
+            f'{self.__class__.__name__}(rank={self.ctx.rank}, '
+            f'world_size={self.world_size})'
+        )
 
 
 def _drop(line: str) -> None:
