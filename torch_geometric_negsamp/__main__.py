@@ -16,6 +16,7 @@ from torch_geometric_negsamp.train.config import (
     TrainConfig,
     preset_values,
 )
+from torch_geometric_negsamp.train.ddp import launched
 from torch_geometric_negsamp.train.factories import (
     DATASETS,
     ENCODERS,
@@ -193,7 +194,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     the exit code: 0, 2 after an error (one line on stderr), 130 after
     Ctrl-C."""
     try:
-        return _run(argv)
+        with launched():  # under torchrun: rank 0 prints
+            return _run(argv)
     except _Failure as e:
         print(f'{PROG}: error: {e}', file=sys.stderr)
         return 2
@@ -224,7 +226,8 @@ def _run(argv: Optional[List[str]]) -> int:
         f'{config.dataset}: {trainer.split.num_users} users, '
         f'{trainer.split.num_items} items, {trainer.split.num_train} '
         f'training interactions; {config.encoder} + {config.sampler} '
-        f'({trainer.loss_name}) on {trainer.device}; {config.epochs} '
+        f'({trainer.loss_name}) on {trainer.device}'
+        f'{trainer.parallel.describe()}; {config.epochs} '
         f'epochs of batch {config.batch_size}, lr {config.lr}',
         flush=True,
     )

@@ -14,9 +14,9 @@ from torch_geometric_negsamp.losses import (
     l2_regularization,
     sampled_softmax_loss,
 )
-from torch_geometric_negsamp.metrics import evaluate_ranking
 from torch_geometric_negsamp.train import checkpoint, factories, reporting
 from torch_geometric_negsamp.train.config import TrainConfig
+from torch_geometric_negsamp.train.ddp import DataParallel
 from torch_geometric_negsamp.train.strategies import Context
 
 
@@ -65,6 +65,9 @@ class Trainer:
         self.config = config.validate()
         self.log = log
         self.device = config.resolve_device()
+        # Under torchrun: the process group, rank 0 alone logs.
+        self.parallel = DataParallel.from_env(self.device)
+        self.log = self.parallel.gate(log)
         torch.manual_seed(config.seed)
         if split is None:
             split = factories.load_split(config)
@@ -95,6 +98,7 @@ class Trainer:
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.lr
         )
+        self.parallel.wrap(self.model)
         self.result = TrainResult(
             selected_on=config.select_on, out_dir=config.out_dir
         )
@@ -150,20 +154,21 @@ class Trainer:
     def train_step(self, users: Tensor, pos: Tensor) -> Tensor:
         r"""One optimisation step on the positive pairs
         :obj:`(users[i], pos[i])`; returns the (detached) loss."""
-        loss = self._loss(users, pos)
+        loss = self.parallel.forward(self._loss, users, pos)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         return loss.detach()
 
     def _reseed(self, epoch: int) -> torch.Generator:
-        seed = epoch_seed(self.config.seed, epoch)
+        shared = epoch_seed(self.config.seed, epoch)
+        seed = self.parallel.rank_seed(shared)  # distinct on every rank
         torch.manual_seed(seed)
         self.strategy.reseed(seed + 11)
         generator = getattr(self.model, 'generator', None)
         if isinstance(generator, torch.Generator):
             generator.manual_seed(seed + 17)
-        return torch.Generator().manual_seed(seed + 23)
+        return torch.Generator().manual_seed(shared + 23)
 
     def train_epoch(self, epoch: int) -> float:
         r"""Runs one epoch over the shuffled training pairs; returns the
@@ -174,20 +179,22 @@ class Trainer:
         num = self.train_index.size(1)
         perm = torch.randperm(num, generator=generator).to(self.device)
         B = self.config.batch_size
-        steps = range(0, num, B)
+        steps = self.parallel.batches(perm, B)
         bar = reporting.progress_bar(
-            len(steps), f'epoch {epoch + 1}', self.config.progress
+            len(steps),
+            f'epoch {epoch + 1}',
+            self.config.progress and self.parallel.is_main,
         )
         # Summed on the device: one host synchronisation per epoch.
         total = torch.zeros((), device=self.device)
-        for start in steps:
-            idx = perm[start : start + B]
+        for idx in steps:
             users, pos = self.train_index[0, idx], self.train_index[1, idx]
             total += self.train_step(users, pos)
             if bar is not None:
                 bar.update(1)
         if bar is not None:
             bar.close()
+        total = self.parallel.average(total)
         mean = float(total) / len(steps)
         if not math.isfinite(mean):
             raise FloatingPointError(
@@ -209,7 +216,7 @@ class Trainer:
         if self.split.val_index is not None:
             splits.insert(0, ('val', self.train_index, self.split.val_index))
         for name, known, target in splits:
-            metrics = evaluate_ranking(
+            metrics = self.parallel.evaluate_ranking(
                 user_emb, item_emb, known, target, k=k, batch_size=bs
             )
             for m in ('recall', 'ndcg'):
@@ -243,14 +250,15 @@ class Trainer:
             'train_seconds': self.train_seconds,
             'model': self.model.state_dict(),
             'optimizer': self.optimizer.state_dict(),
-            'strategy': self.strategy.state_dict(),
+            'strategy': self.parallel.gather_state(self.strategy.state_dict()),
             'history': self.result.history,
             'best': self.result.best,
             'best_model': self.best_state,
             'config': self.config.to_dict(),
             'data': self.fingerprint,
         }
-        checkpoint.write_checkpoint(self.checkpoint_path, state)
+        if self.parallel.is_main:
+            checkpoint.write_checkpoint(self.checkpoint_path, state)
 
     def load_checkpoint(self) -> bool:
         r"""Restores the checkpoint of :obj:`out_dir`; returns :obj:`False`
@@ -266,7 +274,9 @@ class Trainer:
         try:
             self.model.load_state_dict(state['model'])
             self.optimizer.load_state_dict(state['optimizer'])
-            self.strategy.load_state_dict(state['strategy'])
+            self.strategy.load_state_dict(
+                self.parallel.scatter_state(state['strategy'])
+            )
             epoch, seconds = int(state['epoch']), float(state['train_seconds'])
             history = list(state['history'])
         except (RuntimeError, KeyError, ValueError, TypeError) as e:
@@ -332,6 +342,7 @@ class Trainer:
             self.train_seconds += time.monotonic() - start
             self.epoch += 1
             out_of_time = deadline is not None and time.monotonic() > deadline
+            out_of_time = self.parallel.any(out_of_time)
             if (
                 self.epoch % config.eval_every == 0
                 or self.epoch == config.epochs
@@ -368,6 +379,8 @@ class Trainer:
         )
 
     def _finish(self) -> None:
+        if not self.parallel.is_main:
+            return
         config, best = self.config, self.result.best
         os.makedirs(config.out_dir, exist_ok=True)
         if self.best_state is not None:
