@@ -391,3 +391,27 @@ def test_the_region_is_built_from_the_training_edges_only(tmp_path):
     region = trainer.strategy.sampler.region()
     inside = region.contains(held_out[0], held_out[1])
     assert bool(inside.any())
+
+
+def test_region_flags_the_sampler_ignores_are_named():
+    config = TrainConfig(sampler='uniform', khop=5, distant_share=0.5)
+    assert config.unused_sizes() == {'khop': 5, 'distant_share': 0.5}
+    config = TrainConfig(sampler='mcns', khop=5, simulate_exposure=3)
+    assert config.unused_sizes() == {'simulate_exposure': 3}
+
+
+def test_command_notes_a_region_flag_the_sampler_ignores(tmp_path, capsys):
+    argv = _argv(tmp_path, '--epochs', '1', '--khop', '5')
+    assert main(argv) == 0
+    assert 'note: --khop is not read by --sampler uniform' in (
+        capsys.readouterr().err
+    )
+
+
+def test_recns_candidate_embeddings_that_cannot_fit_are_refused():
+    config = TrainConfig(sampler='recns', candidates=10**9)
+    with pytest.raises(ValueError, match="'candidates' asks for .* GiB"):
+        config.check_fits(10**6, 10**6, 10**9, torch.device('cpu'))
+    TrainConfig(sampler='recns', candidates=20).check_fits(
+        29858, 40981, 810128, torch.device('cpu')
+    )

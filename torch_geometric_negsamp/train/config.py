@@ -222,7 +222,7 @@ class TrainConfig:
         defaults = TrainConfig()
         return {
             name: getattr(self, name)
-            for name, users in SIZE_FIELDS.items()
+            for name, users in {**SIZE_FIELDS, **REGION_FIELDS}.items()
             if self.strategy_key not in users
             and getattr(self, name) != getattr(defaults, name)
         }
@@ -279,6 +279,7 @@ class TrainConfig:
             )
         elif key == 'queue':
             checks.append(('queue_size', B * self.queue_size, 4, 'the scores'))
+        checks.extend(_region_requests(self, B, D))
         checks.append(
             (
                 'eval_batch_size',
@@ -340,6 +341,28 @@ def preset_values(preset: str, device: str = 'auto') -> Dict[str, object]:
 
 # ------------------------------------------------ region samplers (issue 9)
 SIZE_FIELDS['candidates'] = (*SIZE_FIELDS['candidates'], 'recns')
+
+_ON_REGIONS = ('region', 'recns', 'mcns')
+#: The fields of the samplers on k-hop regions, and the strategies that read
+#: each one (:meth:`TrainConfig.unused_sizes` names them too).
+REGION_FIELDS: Dict[str, Tuple[str, ...]] = {
+    'khop': _ON_REGIONS,
+    'adjacent_hops': _ON_REGIONS,
+    'distant_share': ('region', 'recns'),
+    'region_budget': _ON_REGIONS,
+    'exposure': ('recns',),
+    'simulate_exposure': ('recns',),
+}
+
+
+def _region_requests(config: TrainConfig, B: int, D: int) -> List[tuple]:
+    r"""The largest tensors of a step of the strategies on regions, as
+    :meth:`TrainConfig.check_fits` lists them (the region build itself is
+    bounded by :obj:`region_budget`)."""
+    if config.strategy_key == 'recns':
+        M = config.candidates
+        return [('candidates', B * M * D, 4, 'the candidate embeddings')]
+    return []
 
 
 def _odd_hops(value, name: str, minimum: int) -> int:
