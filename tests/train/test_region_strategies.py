@@ -415,3 +415,64 @@ def test_recns_candidate_embeddings_that_cannot_fit_are_refused():
     TrainConfig(sampler='recns', candidates=20).check_fits(
         29858, 40981, 810128, torch.device('cpu')
     )
+
+
+def _assert_same_state(x, y):
+    if isinstance(x, dict):
+        assert list(x) == list(y)
+        for key in x:
+            _assert_same_state(x[key], y[key])
+    elif isinstance(x, torch.Tensor):
+        assert torch.equal(x, y)
+    else:
+        assert x == y
+
+
+@pytest.mark.parametrize(
+    'encoder,sampler,extra',
+    [
+        ('lightgcn', 'mcns', {}),
+        ('pinsage', 'recns', dict(simulate_exposure=3)),
+    ],
+)
+def test_resume_equals_uninterrupted_run(tmp_path, encoder, sampler, extra):
+    # The MCNS chains and the RecNS counters are in the checkpoint: a run
+    # resumed after epoch 2 ends exactly as the run of 3 epochs.
+    pairs = _pairs()
+    test = torch.arange(pairs.size(1)) % 5 == 0
+    split = InteractionSplit(pairs[:, ~test], pairs[:, test], 24, 30)
+
+    def trainer(folder, epochs, **kwargs):
+        config = TrainConfig(
+            encoder=encoder,
+            sampler=sampler,
+            num_neg=2,
+            candidates=4,
+            embedding_dim=4,
+            num_layers=1,
+            batch_size=32,
+            epochs=epochs,
+            eval_every=1,
+            out_dir=str(tmp_path / folder),
+            progress=False,
+            plot=False,
+            **extra,
+            **kwargs,
+        )
+        return Trainer(config, log=lambda line: None, split=split)
+
+    a = trainer('a', 3)
+    a.fit()
+    trainer('b', 2).fit()
+    c = trainer('b', 3, resume=True)
+    c.fit()
+    for (name, x), (_, y) in zip(
+        a.model.state_dict().items(), c.model.state_dict().items()
+    ):
+        assert torch.equal(x, y), name
+    state_a, state_c = a.strategy.state_dict(), c.strategy.state_dict()
+    assert list(state_a) == list(state_c) == [sampler]
+    _assert_same_state(state_a, state_c)
+    d = trainer('d', 3, seed=1)
+    d.fit()
+    assert not torch.equal(d.model.embedding.weight, a.model.embedding.weight)
