@@ -390,7 +390,7 @@ def test_argument_errors_are_named():
         (dict(allow_self=True), ValueError, "'allow_self' must be False"),
         (dict(k=0), ValueError, "'k' must be"),
         (dict(k=2.0), TypeError, "'k' must be an int"),
-        (dict(adjacent_hops=0), ValueError, "'adjacent_hops' must be"),
+        (dict(adjacent_hops=-1), ValueError, "'adjacent_hops' must be non"),
         (dict(k=3, adjacent_hops=3), ValueError, "'adjacent_hops' must be sm"),
         (dict(distant_share=1.5), ValueError, "'distant_share' must be"),
         (dict(distant_share=-0.1), ValueError, "'distant_share' must be"),
@@ -410,6 +410,9 @@ def test_argument_errors_are_named():
         RegionSampler(k=5, adjacent_hops=2).fit(SMALL, (4, 6))
     with pytest.raises(ValueError, match='memory_budget'):
         RegionSampler(memory_budget=8).fit(SMALL, (4, 6))
+    # adjacent_hops=0 (the node alone) exists on homogeneous graphs only.
+    with pytest.raises(ValueError, match="'adjacent_hops' must be a posit"):
+        RegionSampler(adjacent_hops=0).fit(SMALL, (4, 6))
     with pytest.raises(RuntimeError, match="call 'fit"):
         RegionSampler().region()
     sampler = RegionSampler().fit(SMALL, (4, 6))
