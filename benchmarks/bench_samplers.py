@@ -19,6 +19,22 @@ Reduced CPU setting (the default: 3,000 Gowalla users, batch 512, lr 1e-3,
 16 epochs, early comparison at epoch 8; about 20 minutes on 2 cores):
 
     python benchmarks/bench_samplers.py
+
+The samplers on k-hop regions (issue 9) against uniform, DNS and MixGCF at
+equal epochs, with any of the three encoders (``--samplers regions`` names
+uniform, region, recns, mcns, dns and mixgcf):
+
+    python benchmarks/bench_samplers.py --samplers regions --encoder ngcf
+
+``recns`` runs in its RecNS-O form (no exposure data: Gowalla has no
+impression log; ``--simulate-exposure N`` adds SIMULATED popularity
+exposures) with the paper's augmented hinge loss, which it always trains
+with; every other sampler trains with BPR. Smallest run, to check that it
+works (its figures mean nothing):
+
+    python benchmarks/bench_samplers.py --samplers regions --subset-users 200 \
+        --epochs 2 --eval-every 1 --early-epoch 1 --timing-subset-users 200 \
+        --timing-steps 2 --out bench_out/samplers_tiny
 """
 
 import argparse
@@ -36,6 +52,12 @@ from torch_geometric_negsamp.train.config import SIZE_FIELDS
 
 HARD = ('dns', 'softmax', 'mixgcf', 'cache')
 
+#: Named sets of samplers for ``--samplers``.
+GROUPS = {'regions': 'uniform,region,recns,mcns,dns,mixgcf'}
+
+#: The flags of the samplers on k-hop regions, as fields of TrainConfig.
+REGION_FLAGS = ('khop', 'distant_share', 'simulate_exposure')
+
 
 def make_config(args, sampler: str) -> TrainConfig:
     r"""The one configuration every sampler is trained with."""
@@ -45,6 +67,7 @@ def make_config(args, sampler: str) -> TrainConfig:
         encoder=args.encoder,
         sampler=sampler,
         **sizes,
+        **{name: getattr(args, name) for name in REGION_FLAGS},
         temperature=args.temperature,
         embedding_dim=args.embedding_dim,
         num_layers=args.layers,
@@ -123,7 +146,25 @@ def main(argv=None):
     p.add_argument('--device', default='cpu')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--out', default='bench_out/samplers')
+    # The samplers on k-hop regions (region, recns, mcns):
+    p.add_argument('--khop', type=int, default=3, help='hops of the region')
+    p.add_argument(
+        '--distant-share',
+        type=float,
+        default=0.0,
+        help='share of region (and recns pool) draws from the distant region',
+    )
+    p.add_argument(
+        '--simulate-exposure',
+        type=int,
+        default=None,
+        help='recns: SIMULATED popularity top-N exposures (default: none, '
+        'RecNS-O)',
+    )
     args = p.parse_args(argv)
+    args.samplers = GROUPS.get(args.samplers, args.samplers)
+    if args.early_epoch > args.epochs:
+        p.error("'--early-epoch' must be at most '--epochs'")
 
     device = torch.device(args.device)
     full = load_gowalla()

@@ -159,6 +159,34 @@ def test_knowledge_graph():
     assert len(re.findall(r'MRR [\d.]+ \| Hits@10 [\d.]+', out)) == 2
 
 
+def test_region_negatives():
+    out = run_example('region_negatives.py', '--users', '80', '--epochs', '1')
+    assert 'SIMULATED exposure (popularity top-20)' in out
+    assert out.count('region: k=3, adjacent_hops=1') == 3
+    rows = re.findall(r'^(uniform|region|recns|mcns)\s+([\d.]+)\s', out, re.M)
+    assert [name for name, _ in rows] == [
+        'uniform',
+        'region',
+        'recns',
+        'mcns',
+    ]
+    assert all(0.0 <= float(recall) <= 1.0 for _, recall in rows)
+
+
+@pytest.mark.parametrize(
+    'argv,match',
+    [
+        (['--users', '0'], '--users must be positive'),
+        (['--epochs', '0'], '--epochs must be positive'),
+    ],
+)
+def test_region_negatives_bad_flags(argv, match, capsys):
+    with pytest.raises(SystemExit) as exc:
+        load_example('region_negatives.py').main(argv)
+    assert exc.value.code == 2
+    assert match in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     'name,argv,match',
     [

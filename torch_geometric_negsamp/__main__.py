@@ -114,6 +114,30 @@ FLAGS: Dict[str, Optional[str]] = {
     'max_minutes': 'stop (and evaluate) once this much time is spent',
     'no_progress': 'no progress bar',
     'no_plot': 'no curve.png',
+    # The region samplers (region, recns, mcns):
+    'khop': (
+        'hops k of the intermediate region of region, recns and mcns: '
+        'items reachable by a walk of k edges, k odd (default: %(default)s)'
+    ),
+    'adjacent_hops': (
+        'hops of the adjacent region (never sampled), odd and below --khop '
+        '(default: %(default)s)'
+    ),
+    'distant_share': (
+        'probability that region and recns draw from the distant region '
+        'instead (default: %(default)s)'
+    ),
+    'region_budget': (
+        "bytes the region build may hold at once (default: the region's own)"
+    ),
+    'exposure': (
+        'exposure file (LightGCN format: user item item ...) of exposed, '
+        'not interacted items for recns; without it recns is RecNS-O'
+    ),
+    'simulate_exposure': (
+        "recns: simulate exposures as each user's N most popular "
+        'non-interacted items (labelled SIMULATED)'
+    ),
 }
 
 #: Flags not named after their field.

@@ -31,7 +31,13 @@ TEST = torch.tensor([[0, 1, 2], [2, 0, 1]])
 def test_registries_hold_every_name():
     assert DATASETS.names() == ['amazonbook', 'folder', 'gowalla', 'yelp2018']
     assert ENCODERS.names() == ['lightgcn', 'ngcf', 'pinsage']
-    assert LOSSES.names() == ['bce', 'bpr', 'hinge', 'softmax']
+    assert LOSSES.names() == [
+        'bce',
+        'bpr',
+        'hinge',
+        'sigmoidhinge',
+        'softmax',
+    ]
 
 
 @pytest.mark.parametrize(

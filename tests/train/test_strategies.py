@@ -22,6 +22,8 @@ from torch_geometric_negsamp.train.strategies import (
 
 U, I, D = 6, 12, 4
 MODEL_AWARE = ['cache', 'dns', 'inbatch', 'mixgcf', 'queue', 'softmax']
+# The strategies on k-hop regions (tested in test_region_strategies.py):
+ON_REGIONS = ['mcns', 'recns']
 
 
 def _train():
@@ -81,14 +83,19 @@ def test_build_strategy_signature_is_the_agreed_one():
         for name, param in params.items()
         if param.kind is inspect.Parameter.KEYWORD_ONLY
     ]
-    assert keywords == [*STRATEGY_OPTIONS, 'combine', 'base']
+    assert keywords == [
+        *STRATEGY_OPTIONS,
+        'combine',
+        'base',
+        'sampler_options',
+    ]
     sizes = ['candidates', 'cache_size', 'queue_size', 'mixed_negatives']
     assert set(sizes) <= set(STRATEGY_OPTIONS)
     assert all(params[name].default == 32 for name in sizes)
 
 
 def test_names_are_normalised_by_the_registry():
-    assert STRATEGIES.names() == MODEL_AWARE
+    assert STRATEGIES.names() == sorted([*MODEL_AWARE, *ON_REGIONS])
     assert set(MODEL_AWARE) <= set(strategy_names())
     assert {'uniform', 'popularity'} <= set(strategy_names())
     assert 'bernoulli' not in strategy_names()

@@ -151,8 +151,9 @@ class RecNS(Selector):
        see :class:`~torch_geometric_negsamp.select.RecNSW`);
     4. the merge of both in embedding space (equation (11), see
        :func:`recns_merge`), to train with the sigmoid hinge loss
-       (:func:`~torch_geometric_negsamp.losses.hinge_loss` with
-       :obj:`on="sigmoid"`).
+       (:func:`~torch_geometric_negsamp.losses.hinge_loss` on sigmoid
+       scores, margin :math:`0.1`: the loss :obj:`"sigmoid-hinge"` of the
+       training command).
 
     **Fallbacks** (the authors' code crashes on the first two), each
     counted per row in :meth:`stats`:

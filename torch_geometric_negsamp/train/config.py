@@ -2,9 +2,10 @@ r"""The configuration of a training run: :class:`TrainConfig`, its checks
 and the schedules (:obj:`PRESETS`)."""
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 
@@ -95,6 +96,13 @@ _CHECKS: Dict[str, Check] = {
     'progress': check_bool,
     'max_minutes': _optional(check_positive_real),
     'plot': check_bool,
+    # The region samplers (region, recns, mcns):
+    'khop': lambda value, name: _odd_hops(value, name, 1),
+    'adjacent_hops': lambda value, name: _odd_hops(value, name, 1),
+    'distant_share': check_probability,
+    'region_budget': _optional(check_positive_int),
+    'exposure': _optional(lambda value, name: _exposure_file(value, name)),
+    'simulate_exposure': _optional(check_positive_int),
 }
 
 
@@ -143,6 +151,13 @@ class TrainConfig:
     progress: bool = True
     max_minutes: Optional[float] = None
     plot: bool = True
+    # The region samplers (region, recns, mcns):
+    khop: int = 3
+    adjacent_hops: int = 1
+    distant_share: float = 0.0
+    region_budget: Optional[int] = None
+    exposure: Optional[str] = None
+    simulate_exposure: Optional[int] = None
 
     @property
     def strategy_key(self) -> str:
@@ -176,6 +191,8 @@ class TrainConfig:
                 "'val_fraction' > 0, or select on the test split explicitly "
                 "('select_on=test')"
             )
+        for joint in _JOINT_CHECKS:
+            joint(self)
         self.resolve_device()
         return self
 
@@ -205,7 +222,7 @@ class TrainConfig:
         defaults = TrainConfig()
         return {
             name: getattr(self, name)
-            for name, users in SIZE_FIELDS.items()
+            for name, users in {**SIZE_FIELDS, **REGION_FIELDS}.items()
             if self.strategy_key not in users
             and getattr(self, name) != getattr(defaults, name)
         }
@@ -262,6 +279,7 @@ class TrainConfig:
             )
         elif key == 'queue':
             checks.append(('queue_size', B * self.queue_size, 4, 'the scores'))
+        checks.extend(_region_requests(self, B, D))
         checks.append(
             (
                 'eval_batch_size',
@@ -319,3 +337,86 @@ def preset_values(preset: str, device: str = 'auto') -> Dict[str, object]:
         )
         preset = 'paper' if cuda else 'quick'
     return dict(PRESETS[preset])
+
+
+# ------------------------------------------------ region samplers (issue 9)
+SIZE_FIELDS['candidates'] = (*SIZE_FIELDS['candidates'], 'recns')
+
+_ON_REGIONS = ('region', 'recns', 'mcns')
+#: The fields of the samplers on k-hop regions, and the strategies that read
+#: each one (:meth:`TrainConfig.unused_sizes` names them too).
+REGION_FIELDS: Dict[str, Tuple[str, ...]] = {
+    'khop': _ON_REGIONS,
+    'adjacent_hops': _ON_REGIONS,
+    'distant_share': ('region', 'recns'),
+    'region_budget': _ON_REGIONS,
+    'exposure': ('recns',),
+    'simulate_exposure': ('recns',),
+}
+
+
+def _region_requests(config: TrainConfig, B: int, D: int) -> List[tuple]:
+    r"""The largest tensors of a step of the strategies on regions, as
+    :meth:`TrainConfig.check_fits` lists them (the region build itself is
+    bounded by :obj:`region_budget`)."""
+    if config.strategy_key == 'recns':
+        M = config.candidates
+        return [('candidates', B * M * D, 4, 'the candidate embeddings')]
+    return []
+
+
+def _odd_hops(value, name: str, minimum: int) -> int:
+    r"""A hop count of the bipartite user-item graph: an odd int of at
+    least :obj:`minimum` (a walk from a user reaches items after an odd
+    number of edges)."""
+    value = check_int(value, name, minimum=minimum)
+    if value % 2 == 0:
+        flag = '--' + name.replace('_', '-')
+        raise ValueError(
+            f"'{name}' ({flag}) must be odd: a walk from a user reaches "
+            f'items after an odd number of edges (got {value})'
+        )
+    return value
+
+
+def _exposure_file(value, name: str) -> str:
+    path = _folder(value, name)
+    if not (os.path.isfile(path) or os.path.isfile(path + '.gz')):
+        raise ValueError(
+            f"'{name}' (--exposure) must name an exposure file in the "
+            f'LightGCN format (got {path!r}, which does not exist)'
+        )
+    return path
+
+
+def _check_hop_order(config: TrainConfig) -> None:
+    if config.adjacent_hops >= config.khop:
+        raise ValueError(
+            f"'adjacent_hops' (--adjacent-hops) must be smaller than "
+            f"'khop' (--khop): the intermediate region lies between them "
+            f'(got adjacent_hops={config.adjacent_hops}, '
+            f'khop={config.khop})'
+        )
+
+
+def _check_exposure(config: TrainConfig) -> None:
+    if config.exposure is not None and config.simulate_exposure is not None:
+        raise ValueError(
+            "give 'exposure' (--exposure) or 'simulate_exposure' "
+            f'(--simulate-exposure), not both (got {config.exposure!r} and '
+            f'{config.simulate_exposure})'
+        )
+    if config.exposure is not None and config.subset_users is not None:
+        raise ValueError(
+            "'exposure' (--exposure) holds the ids of the whole dataset, "
+            "but 'subset_users' renumbers the users and items (got "
+            f'subset_users={config.subset_users}); drop one of them'
+        )
+
+
+#: The checks of several fields together, run by
+#: :meth:`TrainConfig.validate` in this order after the field checks.
+_JOINT_CHECKS: List[Callable[[TrainConfig], None]] = [
+    _check_hop_order,
+    _check_exposure,
+]

@@ -11,7 +11,7 @@ one is a :meth:`register` call away; strategies are resolved by
 """
 
 import os
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 import torch
 from torch import Tensor
@@ -34,6 +34,11 @@ from torch_geometric_negsamp.nn import (
     LightGCN,
     PinSage,
     RecommenderEncoder,
+)
+from torch_geometric_negsamp.train.region_strategies import (
+    SIGMOID_HINGE_MARGIN,
+    base_sampler,
+    config_options,
 )
 from torch_geometric_negsamp.train.strategies import (
     STRATEGY_OPTIONS,
@@ -237,6 +242,7 @@ def build_strategy_from_config(
     :obj:`STRATEGY_OPTIONS` taken from :obj:`config` (each size field
     under its own name)."""
     options = {name: getattr(config, name) for name in STRATEGY_OPTIONS}
+    options.update(strategy_extras(config))
     return build_strategy(
         config.strategy_key,
         train_index,
@@ -245,3 +251,43 @@ def build_strategy_from_config(
         combine=combine,
         **options,
     )
+
+
+# ------------------------------------------------ region samplers (issue 9)
+@LOSSES.register('sigmoid-hinge')
+def _sigmoid_hinge(pos: Tensor, neg: Tensor, config: 'TrainConfig') -> Tensor:
+    # RecNS's "augmented hinge": the margin applies to sigmoid scores.
+    return hinge_loss(
+        pos.sigmoid(), neg.sigmoid(), SIGMOID_HINGE_MARGIN, validate=False
+    )
+
+
+#: The one place where the configuration reaches a static sampler: for
+#: each sampler, ``{config field: keyword argument of its constructor}``.
+#: A strategy drawing its candidates from that sampler gets them too.
+SAMPLER_OPTIONS: Dict[str, Dict[str, str]] = {
+    'region': {
+        'khop': 'k',
+        'adjacent_hops': 'adjacent_hops',
+        'distant_share': 'distant_share',
+        'region_budget': 'memory_budget',
+    },
+}
+
+
+def strategy_extras(config: 'TrainConfig') -> Dict[str, Any]:
+    r"""The keyword arguments of strategy :obj:`config.sampler` beyond
+    :obj:`STRATEGY_OPTIONS`: its base sampler's options from
+    :obj:`SAMPLER_OPTIONS` (as :obj:`sampler_options`), and the
+    configuration fields the strategy class names in its
+    :obj:`config_options`."""
+    key = config.strategy_key
+    fields = SAMPLER_OPTIONS.get(base_sampler(key), {})
+    extras: Dict[str, Any] = {
+        name: getattr(config, name) for name in config_options(key)
+    }
+    if fields:
+        extras['sampler_options'] = {
+            keyword: getattr(config, name) for name, keyword in fields.items()
+        }
+    return extras

@@ -100,6 +100,9 @@ class Strategy:
             :obj:`None`, the mean)
         base (str, optional): The static sampler. (default:
             :obj:`"uniform"`)
+        sampler_options (dict, optional): Keyword arguments of the static
+            sampler (e.g. :obj:`k` of the region sampler). (default:
+            :obj:`None`)
     """
 
     needs_layers = False
@@ -120,6 +123,7 @@ class Strategy:
         alpha: float = 0.75,
         combine: Optional[Callable[[Tensor], Tensor]] = None,
         base: str = 'uniform',
+        sampler_options: Optional[Mapping[str, Any]] = None,
     ):
         self.num_users = check_num_nodes(num_users, 'num_users')
         self.num_items = check_num_nodes(num_items, 'num_items')
@@ -134,6 +138,7 @@ class Strategy:
         self.combine = check_callable(combine, 'combine')
         popularity = SAMPLERS.key(base) == 'popularity'
         kwargs = {'alpha': alpha} if popularity else {}
+        kwargs.update(sampler_options or {})
         self.sampler: NegativeSampler = resolve_sampler(base, **kwargs)
         self.sampler.fit(train_index, (num_users, num_items))
         # Every training user is checked once here, so that each step can

@@ -17,6 +17,7 @@ from torch_geometric_negsamp.losses import (
 from torch_geometric_negsamp.train import checkpoint, factories, reporting
 from torch_geometric_negsamp.train.config import TrainConfig
 from torch_geometric_negsamp.train.ddp import DataParallel
+from torch_geometric_negsamp.train.region_strategies import strategy_notes
 from torch_geometric_negsamp.train.strategies import Context
 
 
@@ -95,6 +96,8 @@ class Trainer:
                 f'{self.loss_name!r} loss'
             )
         self.loss_fn = factories.build_loss(self.loss_name, config)
+        for line in strategy_notes(self.strategy):
+            self.log(line)
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.lr
         )
