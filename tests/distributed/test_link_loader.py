@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.distributed as dist
 from gloo_spawn import spawn
-from torch_geometric.data import Data
+from torch_geometric.data import Data, HeteroData
 
 from torch_geometric_negsamp import PositiveIndex
 from torch_geometric_negsamp.distributed import (
@@ -145,3 +145,35 @@ def _two_ranks(rank, world, drop_last):
 @pytest.mark.parametrize('drop_last', [False, True])
 def test_two_gloo_ranks_split_links_with_exact_negatives(drop_last):
     spawn(_two_ranks, world=2, args=(drop_last,))
+
+
+def test_hetero_links_are_split_by_the_ranks():
+    gen = torch.Generator().manual_seed(0)
+    data = HeteroData()
+    data['user'].num_nodes, data['item'].num_nodes = 20, 30
+    edges = torch.stack(
+        [
+            torch.randint(20, (101,), generator=gen),
+            torch.randint(30, (101,), generator=gen),
+        ]
+    )
+    data['user', 'buys', 'item'].edge_index = edges
+    data['item', 'rev_buys', 'user'].edge_index = edges.flip(0)
+    full = PositiveIndex(edges, 20, 30)
+    seen = []
+    for rank in range(2):
+        loader = DistributedLinkNeighborLoader(
+            data,
+            [2],
+            DistributedContext(rank=rank, world_size=2),
+            edge_label_index=('user', 'item'),  # PyG's shorthand
+            batch_size=16,
+            neg_sampling=UniformSampler('triplet', amount=2),
+        )
+        for batch in loader:
+            seen += batch['user', 'buys', 'item'].input_id.tolist()
+            user, item = batch['user'], batch['item']
+            src = user.n_id[user.src_index]
+            neg = item.n_id[item.dst_neg_index]
+            assert not bool(full.contains(src.view(-1, 1), neg).any())
+    assert sorted(set(seen)) == list(range(101)) and len(seen) == 102

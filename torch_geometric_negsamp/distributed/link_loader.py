@@ -139,7 +139,9 @@ class DistributedLinkNeighborLoader(LinkNeighborLoader):
     knows every source's positives. :meth:`set_epoch` also restarts the
     negative stream from ``(seed, rank, epoch)``
     (:meth:`DistributedContext.rank_seed`): reproducible, and distinct
-    across ranks.
+    across ranks. (With :obj:`num_workers > 0` the workers take the new
+    stream at the next epoch's iteration; :obj:`persistent_workers=True`
+    would keep the first epoch's copy of the sampler.)
 
     Args:
         data (torch_geometric.data.Data or torch_geometric.data.HeteroData):
