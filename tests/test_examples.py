@@ -187,6 +187,47 @@ def test_region_negatives_bad_flags(argv, match, capsys):
     assert match in capsys.readouterr().err
 
 
+def test_distributed_link_prediction_under_torchrun():
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        [
+            sys.executable,
+            '-m',
+            'torch.distributed.run',
+            '--standalone',
+            '--nproc_per_node',
+            '2',
+            str(EXAMPLES / 'distributed_link_prediction.py'),
+            '--num-nodes',
+            '200',
+            '--epochs',
+            '2',
+            '--batch-size',
+            '64',
+            '--num-neg',
+            '2',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert 'processes: 2 (gloo)' in out
+    train = int(re.search(r'train positives (\d+)', out)[1])
+    rows = re.findall(
+        r'epoch \d \| loss [\d.]+ \| positives (\d+) over 2 process\(es\) '
+        r'\| false negatives: (\d+)',
+        out,
+    )
+    assert len(rows) == 2  # rank 0 alone prints
+    for seen, wrong in rows:
+        # DistributedSampler pads to a multiple of the world size.
+        assert int(seen) == train + train % 2 and int(wrong) == 0
+    assert len(re.findall(r'(?:val|test) AUC ([\d.]+)', out)) == 2
+
+
 @pytest.mark.parametrize(
     'name,argv,match',
     [
@@ -206,6 +247,11 @@ def test_region_negatives_bad_flags(argv, match, capsys):
             'must be at least --num-neg',
         ),
         ('knowledge_graph.py', ['--dim', '0'], '--dim must be'),
+        (
+            'distributed_link_prediction.py',
+            ['--num-neg', '0'],
+            '--num-neg must be',
+        ),
         ('knowledge_graph.py', ['--num-entities', '3'], 'at least 4'),
         ('knowledge_graph.py', ['--khop', '0'], '--khop must be positive'),
         ('knowledge_graph.py', ['--num-walks', '-1'], '--num-walks must'),

@@ -1,8 +1,13 @@
 r"""Running on several processes: the process context, exact partitions of
 an epoch's positives, an index sharded by source, and one index per host
-shared by its ranks."""
+shared by its ranks; link mini-batches split across ranks."""
 
 from torch_geometric_negsamp.distributed.context import DistributedContext
+from torch_geometric_negsamp.distributed.link_loader import (
+    DistributedLinkNeighborLoader,
+    shard_edge_label_index,
+    shard_ids,
+)
 from torch_geometric_negsamp.distributed.partition import (
     batches,
     num_steps,
@@ -20,4 +25,7 @@ __all__ = [
     'num_steps',
     'batches',
     'share_on_host',
+    'DistributedLinkNeighborLoader',
+    'shard_edge_label_index',
+    'shard_ids',
 ]
