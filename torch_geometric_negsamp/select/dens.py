@@ -268,6 +268,11 @@ class DENS(Selector):
             [layer[chosen[..., l]] for l, layer in enumerate(layers)], dim=2
         )
 
+    def combine_layers(self, layers: Tensor) -> Tensor:
+        r"""Combines layers ``[..., L + 1, d]`` as :obj:`combine` says
+        (e.g. the negatives of :meth:`synthesize`, for the loss)."""
+        return combine_layers(layers, self.combine)
+
     # ----------------------------------------------------------------- loss
     def gating_loss(
         self, user_layers: Tensor, pos_layers: Tensor, neg_layers: Tensor
@@ -294,9 +299,7 @@ class DENS(Selector):
         self._check_devices(neg_layers=neg_layers)
         pos_r, neg_r = self._relevant(user_layers, pos_layers, neg_layers)
 
-        def combined(x: Tensor) -> Tensor:
-            return combine_layers(x, self.combine)
-
+        combined = self.combine_layers
         user = combined(user_layers)  # [B, D]
         s_pr = (user * combined(pos_r)).sum(-1)  # [B]
         s_pir = (user * combined(pos_layers - pos_r)).sum(-1)

@@ -17,6 +17,7 @@ from torch_geometric_negsamp.losses import (
 from torch_geometric_negsamp.metrics import evaluate_ranking
 from torch_geometric_negsamp.train import checkpoint, factories, reporting
 from torch_geometric_negsamp.train.config import TrainConfig
+from torch_geometric_negsamp.train.monitor import RunMonitor
 from torch_geometric_negsamp.train.strategies import Context
 
 
@@ -29,6 +30,11 @@ class TrainResult:
     best: Optional[Dict[str, float]] = None
     selected_on: str = 'val'
     out_dir: str = ''
+    #: The epoch the run stopped after, and why: :obj:`"epochs"` (all
+    #: trained), :obj:`"patience"` (early stopping), :obj:`"time"`
+    #: (:obj:`max_minutes` spent) or :obj:`"diverged"`.
+    stop_epoch: int = 0
+    stop_reason: str = 'epochs'
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -92,9 +98,13 @@ class Trainer:
                 f'{self.loss_name!r} loss'
             )
         self.loss_fn = factories.build_loss(self.loss_name, config)
+        # The strategy's own parameters (DENS's gates) train with the
+        # encoder's:
         self.optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=config.lr
+            list(self.model.parameters()) + self.strategy.parameters(),
+            lr=config.lr,
         )
+        self.monitor = RunMonitor(config, self.split, self.strategy)
         self.result = TrainResult(
             selected_on=config.select_on, out_dir=config.out_dir
         )
@@ -120,7 +130,10 @@ class Trainer:
             final[U:],
             layers if self.strategy.needs_layers else None,
         )
+        self.monitor.diagnostics.begin_sampling()
         neg = self.strategy.negatives(users, pos, ctx)
+        self.monitor.diagnostics.end_sampling()
+        self.monitor.observe(users, pos, neg)
         if neg.neg_scores is not None:
             # The strategy scored its own negatives (in-batch, queue):
             loss = sampled_softmax_loss(
@@ -145,21 +158,27 @@ class Trainer:
             loss = loss + config.reg * l2_regularization(
                 *terms, batch_size=users.numel(), validate=False
             )
+        if neg.aux_loss is not None:  # e.g. DENS's gating loss
+            loss = loss + neg.aux_loss
         return loss
 
     def train_step(self, users: Tensor, pos: Tensor) -> Tensor:
         r"""One optimisation step on the positive pairs
         :obj:`(users[i], pos[i])`; returns the (detached) loss."""
+        self.monitor.diagnostics.begin_step()
         loss = self._loss(users, pos)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
+        self.monitor.diagnostics.end_step()
         return loss.detach()
 
     def _reseed(self, epoch: int) -> torch.Generator:
         seed = epoch_seed(self.config.seed, epoch)
         torch.manual_seed(seed)
         self.strategy.reseed(seed + 11)
+        self.strategy.set_epoch(epoch)
+        self.monitor.start_epoch(seed)
         generator = getattr(self.model, 'generator', None)
         if isinstance(generator, torch.Generator):
             generator.manual_seed(seed + 17)
@@ -319,6 +338,7 @@ class Trainer:
             self._train(deadline)
         except FloatingPointError:
             # The diverged epoch is not saved; what came before is.
+            self.result.stop_reason = 'diverged'
             self._finish()
             raise
         self._finish()
@@ -327,6 +347,11 @@ class Trainer:
     def _train(self, deadline: Optional[float]) -> None:
         config = self.config
         while self.epoch < config.epochs:
+            reason = self.monitor.stop_reason(self.result.history)
+            if reason is not None:
+                self.result.stop_reason = 'patience'
+                self.log(f'stopping after epoch {self.epoch}: {reason}')
+                break
             start = time.monotonic()
             loss = self.train_epoch(self.epoch)
             self.train_seconds += time.monotonic() - start
@@ -340,6 +365,7 @@ class Trainer:
                 self._record(loss)
             self.save_checkpoint()
             if out_of_time:
+                self.result.stop_reason = 'time'
                 self.log(
                     f'stopping: the {config.max_minutes} minute budget '
                     f'is spent'
@@ -353,8 +379,10 @@ class Trainer:
             'train_seconds': self.train_seconds,
             'loss': loss,
             **metrics,
+            **self.monitor.summary(self.model),
         }
         self.result.history.append(row)
+        self.monitor.log(row)
         key = self._selection_key()
         best = self.result.best
         if best is None or row[key] > best[key]:
@@ -369,6 +397,11 @@ class Trainer:
 
     def _finish(self) -> None:
         config, best = self.config, self.result.best
+        self.result.stop_epoch = self.epoch
+        self.monitor.close()
+        if config.patience and self.best_state is not None:
+            # Early stopping hands back the selected model:
+            self.model.load_state_dict(self.best_state)
         os.makedirs(config.out_dir, exist_ok=True)
         if self.best_state is not None:
             checkpoint.write_weights(self.best_path, self.best_state)
