@@ -50,7 +50,8 @@ SIZE_FIELDS: Dict[str, Tuple[str, ...]] = {
 }
 # The hardness-controlling strategies (hard_strategies.py):
 SIZE_FIELDS['candidates'] += ('ahns', 'dens', 'srns')
-SIZE_FIELDS['warmup_epochs'] = ('dns', 'softmax', 'dens', 'srns')
+#: The strategies that read :obj:`warmup_epochs` (an error for others).
+WARMUP_STRATEGIES = ('dns', 'softmax', 'dens', 'srns')
 
 
 def _optional(check: Check) -> Check:
@@ -191,6 +192,15 @@ class TrainConfig:
                 f"'candidates' ({self.candidates}) must be at least "
                 f"'num_neg' ({self.num_neg}): {self.strategy_key} picks "
                 f'num_neg of the candidates'
+            )
+        if (
+            self.warmup_epochs is not None
+            and self.strategy_key not in WARMUP_STRATEGIES
+        ):
+            raise ValueError(
+                f"'warmup_epochs' is read by the samplers "
+                f'{", ".join(WARMUP_STRATEGIES)} only (got '
+                f'{self.warmup_epochs} with sampler {self.sampler!r})'
             )
         if self.tensorboard is not None:
             check_tensorboard()

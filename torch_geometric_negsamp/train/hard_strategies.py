@@ -90,16 +90,19 @@ class DENSStrategy(Strategy):
         layers, U = ctx.layers, self.num_users
         user_layers = torch.stack([layer[users] for layer in layers], dim=1)
         pos_layers = torch.stack([layer[U + pos] for layer in layers], dim=1)
-        neg_layers = self.selector.synthesize(
+        neg_layers, chosen = self.selector.synthesize(
             user_layers,
             pos_layers,
             [layer[U:] for layer in layers],
             cand,
             self.epoch,
+            return_ids=True,
         )
         aux = self.selector.gating_loss(user_layers, pos_layers, neg_layers)
         emb = self.selector.combine_layers(neg_layers)
-        return Negatives(emb, None, aux_loss=aux)
+        return Negatives(
+            emb, None, aux_loss=aux, source_ids=chosen.view(B, -1)
+        )
 
 
 @STRATEGIES.register('srns')

@@ -74,10 +74,12 @@ class RunMonitor:
         self.diagnostics.reset(seed + DIAGNOSTICS_SEED)
 
     def observe(self, users: Tensor, pos: Tensor, neg: Negatives) -> None:
-        r"""Feeds one step's negatives to the diagnostics (the real item
-        ids the loss sees; synthetic negatives count the positives only)."""
-        if neg.ids is not None:
-            self.diagnostics.observe(users, pos, neg.ids.detach())
+        r"""Feeds one step's negatives to the diagnostics: the real item
+        ids the loss sees, or those synthetic negatives are made of (one
+        per layer, MixGCF and DENS)."""
+        ids = neg.ids if neg.ids is not None else neg.source_ids
+        if ids is not None:
+            self.diagnostics.observe(users, pos, ids.detach())
         else:
             masked = None
             if neg.scored_ids is not None:

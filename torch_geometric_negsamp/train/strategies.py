@@ -111,13 +111,14 @@ class MixGCFStrategy(Strategy):
         B, k, M = users.numel(), self.num_neg, self.candidates
         cand = self.sampler.sample_trusted(users, k * M)
         layers, U = ctx.layers, self.num_users
-        emb = self.selector.synthesize(
+        emb, chosen = self.selector.synthesize(
             torch.stack([layer[users] for layer in layers], dim=1),
             torch.stack([layer[U + pos] for layer in layers], dim=1),
             [layer[U:] for layer in layers],
             cand.view(B, k, M),
+            return_ids=True,
         )
-        return Negatives(emb, None)
+        return Negatives(emb, None, source_ids=chosen.view(B, -1))
 
 
 @STRATEGIES.register('inbatch')

@@ -50,6 +50,8 @@ class Negatives(NamedTuple):
     # ids behind neg_scores (``[B, N]`` or ``[N]`` shared by every row).
     aux_loss: Optional[Tensor] = None
     scored_ids: Optional[Tensor] = None
+    # The real items synthetic negatives are made of (``[B, n]``):
+    source_ids: Optional[Tensor] = None
 
 
 class Context(NamedTuple):
