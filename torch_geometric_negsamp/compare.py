@@ -15,6 +15,9 @@ from typing import List, Optional
 from torch_geometric_negsamp import __main__ as train_command
 
 PROG = 'negsamp-compare'
+#: The early stopping of every run when neither --patience nor the preset
+#: sets one: each sampler is compared at its own best.
+COMPARE_PATIENCE = 5
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
         '(--epochs, or --max-minutes per sampler; --patience stops each at '
         'its own best) and compare them: a table, compare.csv and '
         'compare.png in --out, one folder per sampler. Every negsamp-train '
-        'flag applies to every run; --samplers replaces --sampler.'
+        'flag applies to every run; --samplers replaces --sampler. '
+        f'--patience defaults to {COMPARE_PATIENCE} (0: train every run '
+        'for all --epochs).'
     )
     p.add_argument(
         '--samplers',
@@ -52,7 +57,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _run(argv: Optional[List[str]]) -> int:
     from torch_geometric_negsamp.train.checkpoint import check_writable
-    from torch_geometric_negsamp.train.compare import compare_samplers
+    from torch_geometric_negsamp.train.compare import (
+        compare_samplers,
+        resolve_samplers,
+        run_config,
+    )
 
     fail = train_command.fail
     args = build_parser().parse_args(argv)
@@ -68,15 +77,19 @@ def _run(argv: Optional[List[str]]) -> int:
         )
     args.sampler = samplers[0]
     try:
+        resolve_samplers(samplers)
         config = train_command.config_from_args(args)
+        if config.patience is None:
+            config.patience = COMPARE_PATIENCE
         if args.out_dir is None:
             config.out_dir = (
                 f'runs/compare-{config.dataset}-{config.encoder}-'
                 f'seed{config.seed}'
             )
-        config.validate()
+        for name in samplers:
+            run_config(config, name).validate()
         check_writable(config.out_dir)
-    except (ValueError, TypeError, OSError) as e:
+    except (ValueError, TypeError, OSError, ImportError) as e:
         fail(e)
 
     def log(line: str) -> None:

@@ -9,7 +9,10 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from torch_geometric_negsamp.datasets import InteractionSplit
 from torch_geometric_negsamp.train import plots, reporting
-from torch_geometric_negsamp.train.config import TrainConfig
+from torch_geometric_negsamp.train.config import (
+    WARMUP_STRATEGIES,
+    TrainConfig,
+)
 from torch_geometric_negsamp.train.diagnostics import DIAGNOSTIC_KEYS
 from torch_geometric_negsamp.train.factories import load_split
 from torch_geometric_negsamp.train.strategies import resolve_strategy_name
@@ -75,7 +78,10 @@ class Comparison:
         return '\n'.join(lines)
 
 
-def _run_names(samplers: Sequence[str]) -> List[str]:
+def resolve_samplers(samplers: Sequence[str]) -> List[str]:
+    r"""The registered names of :obj:`samplers`, checked: a non-empty list
+    of known, distinct names (else a :class:`ValueError` or
+    :class:`TypeError` naming :obj:`'samplers'`)."""
     if isinstance(samplers, str) or not isinstance(samplers, Sequence):
         raise TypeError(
             f"'samplers' must be a list of sampler names (got "
@@ -83,13 +89,36 @@ def _run_names(samplers: Sequence[str]) -> List[str]:
         )
     if len(samplers) == 0:
         raise ValueError("'samplers' must name at least one sampler (got [])")
-    keys = [resolve_strategy_name(name) for name in samplers]
+    keys = [resolve_strategy_name(name, 'samplers') for name in samplers]
     for i, key in enumerate(keys):
         if key in keys[:i]:
             raise ValueError(
                 f"'samplers' names {key!r} twice (got {list(samplers)})"
             )
     return keys
+
+
+def run_config(config: TrainConfig, sampler: str) -> TrainConfig:
+    r"""The configuration of :obj:`sampler`'s run: :obj:`config` with that
+    sampler, under ``<out_dir>/<sampler>`` (and
+    ``<tensorboard>/<sampler>``), resumed only when it has a checkpoint,
+    and without :obj:`warmup_epochs` when the sampler does not read it."""
+    key = resolve_strategy_name(sampler, 'samplers')
+    run_dir = os.path.join(config.out_dir, key)
+    tensorboard = config.tensorboard
+    return dataclasses.replace(
+        config,
+        sampler=sampler,
+        out_dir=run_dir,
+        resume=config.resume
+        and os.path.lexists(os.path.join(run_dir, 'checkpoint.pt')),
+        tensorboard=None
+        if tensorboard is None
+        else os.path.join(tensorboard, key),
+        warmup_epochs=config.warmup_epochs
+        if key in WARMUP_STRATEGIES
+        else None,
+    )
 
 
 def compare_samplers(
@@ -123,8 +152,9 @@ def compare_samplers(
     """
     from torch_geometric_negsamp.train.trainer import Trainer
 
-    keys = _run_names(samplers)
-    config.validate()
+    keys = resolve_samplers(samplers)
+    for name in samplers:
+        run_config(config, name).validate()
     if split is None:
         split = load_split(config)
     k = config.k
@@ -148,20 +178,8 @@ def compare_samplers(
         out_dir=config.out_dir,
     )
     for name, key in zip(samplers, keys):
-        run_dir = os.path.join(config.out_dir, key)
-        tensorboard = config.tensorboard
-        run_config = dataclasses.replace(
-            config,
-            sampler=name,
-            out_dir=run_dir,
-            resume=config.resume
-            and os.path.lexists(os.path.join(run_dir, 'checkpoint.pt')),
-            tensorboard=None
-            if tensorboard is None
-            else os.path.join(tensorboard, key),
-        )
         trainer = Trainer(
-            run_config,
+            run_config(config, name),
             log=lambda line, key=key: log(f'[{key}] {line}'),
             split=split,
         )
@@ -195,4 +213,9 @@ def compare_samplers(
     return out
 
 
-__all__ = ['Comparison', 'compare_samplers']
+__all__ = [
+    'Comparison',
+    'compare_samplers',
+    'resolve_samplers',
+    'run_config',
+]
