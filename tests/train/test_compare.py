@@ -1,10 +1,7 @@
 import csv
 
 import pytest
-import torch
 
-from torch_geometric_negsamp.datasets import InteractionSplit
-from torch_geometric_negsamp.train import TrainConfig
 from torch_geometric_negsamp.train.compare import (
     compare_samplers,
     resolve_samplers,
@@ -12,41 +9,16 @@ from torch_geometric_negsamp.train.compare import (
 )
 
 
-def _tiny_split(seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    U, I = 30, 40
-    users = torch.arange(U).repeat_interleave(8)
-    offset = (users >= 15).long() * 20
-    items = offset + torch.randint(20, (users.numel(),), generator=gen)
-    pairs = torch.unique(torch.stack([users, items]), dim=1)
-    test_mask = torch.rand(pairs.size(1), generator=gen) < 0.2
-    return InteractionSplit(pairs[:, ~test_mask], pairs[:, test_mask], U, I)
-
-
-def _config(path, **kwargs):
-    base = dict(
-        out_dir=str(path),
-        progress=False,
-        plot=False,
-        embedding_dim=8,
-        num_layers=1,
-        batch_size=64,
-        lr=0.01,
-        epochs=2,
-        eval_every=1,
-        eval_batch_size=16,
-        candidates=4,
-    )
-    base.update(kwargs)
-    return TrainConfig(**base)
-
-
-def test_one_row_per_sampler_a_csv_and_a_png(tmp_path):
+def test_one_row_per_sampler_a_csv_and_a_png(
+    tmp_path, tiny_split, tiny_config
+):
     pytest.importorskip('matplotlib')
     lines = []
-    cfg = _config(tmp_path / 'cmp', plot=True, patience=5, warmup_epochs=1)
+    cfg = tiny_config(
+        tmp_path / 'cmp', epochs=2, plot=True, patience=5, warmup_epochs=1
+    )
     out = compare_samplers(
-        cfg, ['Uniform', 'dns', 'ahns'], split=_tiny_split(), log=lines.append
+        cfg, ['Uniform', 'dns', 'ahns'], split=tiny_split, log=lines.append
     )
     assert [row['sampler'] for row in out.rows] == ['uniform', 'dns', 'ahns']
     with open(tmp_path / 'cmp' / 'compare.csv') as f:
@@ -72,7 +44,9 @@ def test_one_row_per_sampler_a_csv_and_a_png(tmp_path):
     assert run_config(cfg, 'uniform').warmup_epochs is None
 
 
-def test_every_run_stops_at_its_own_best(tmp_path, monkeypatch):
+def test_every_run_stops_at_its_own_best(
+    tmp_path, monkeypatch, tiny_split, tiny_config
+):
     from torch_geometric_negsamp.train.trainer import Trainer
 
     def evaluate(self):  # uniform keeps improving, dns peaks at once
@@ -81,8 +55,8 @@ def test_every_run_stops_at_its_own_best(tmp_path, monkeypatch):
         return {**{k: float(v) for k in keys}, 'test_ndcg@20': 0.0}
 
     monkeypatch.setattr(Trainer, 'evaluate', evaluate)
-    cfg = _config(tmp_path, epochs=6, patience=2)
-    out = compare_samplers(cfg, ['uniform', 'dns'], _tiny_split(), print)
+    cfg = tiny_config(tmp_path, epochs=6, patience=2)
+    out = compare_samplers(cfg, ['uniform', 'dns'], tiny_split, print)
     uniform, dns = out.rows
     assert (uniform['stop_epoch'], uniform['stop_reason']) == (6, 'epochs')
     assert (dns['stop_epoch'], dns['stop_reason']) == (3, 'patience')
@@ -99,17 +73,19 @@ def test_every_run_stops_at_its_own_best(tmp_path, monkeypatch):
     ],
 )
 def test_bad_sampler_lists_are_refused_before_any_work(
-    tmp_path, samplers, error, needle
+    tmp_path, samplers, error, needle, tiny_split, tiny_config
 ):
     with pytest.raises(error, match=needle):
         resolve_samplers(samplers)
     with pytest.raises(error, match=needle):
-        compare_samplers(_config(tmp_path / 'cmp'), samplers, _tiny_split())
+        compare_samplers(tiny_config(tmp_path / 'cmp'), samplers, tiny_split)
     assert not (tmp_path / 'cmp').exists()
 
 
-def test_a_setting_one_sampler_refuses_stops_everything(tmp_path):
-    cfg = _config(tmp_path / 'cmp', num_neg=5, candidates=4)
+def test_a_setting_one_sampler_refuses_stops_everything(
+    tmp_path, tiny_split, tiny_config
+):
+    cfg = tiny_config(tmp_path / 'cmp', num_neg=5, candidates=4)
     with pytest.raises(ValueError, match="'candidates' \\(4\\) must be at"):
-        compare_samplers(cfg, ['uniform', 'ahns'], _tiny_split())
+        compare_samplers(cfg, ['uniform', 'ahns'], tiny_split)
     assert not (tmp_path / 'cmp').exists()

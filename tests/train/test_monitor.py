@@ -5,8 +5,7 @@ import struct
 import pytest
 import torch
 
-from torch_geometric_negsamp.datasets import InteractionSplit
-from torch_geometric_negsamp.train import TrainConfig, Trainer, config
+from torch_geometric_negsamp.train import Trainer, config
 from torch_geometric_negsamp.train import tensorboard as tb_module
 from torch_geometric_negsamp.train.diagnostics import DIAGNOSTIC_KEYS
 
@@ -25,48 +24,14 @@ ALL_SAMPLERS = [
 ]
 
 
-def _tiny_split(seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    U, I = 30, 40
-    # Two communities: users < 15 like items < 20, the others items >= 20.
-    users = torch.arange(U).repeat_interleave(8)
-    offset = (users >= 15).long() * 20
-    items = offset + torch.randint(20, (users.numel(),), generator=gen)
-    pairs = torch.unique(torch.stack([users, items]), dim=1)
-    test_mask = torch.rand(pairs.size(1), generator=gen) < 0.2
-    return InteractionSplit(pairs[:, ~test_mask], pairs[:, test_mask], U, I)
-
-
-@pytest.fixture(scope='module')
-def split():
-    return _tiny_split()
-
-
-def _config(path, **kwargs):
-    base = dict(
-        out_dir=str(path),
-        progress=False,
-        plot=False,
-        embedding_dim=8,
-        num_layers=2,
-        batch_size=64,
-        lr=0.01,
-        epochs=1,
-        eval_every=1,
-        eval_batch_size=16,
-        candidates=4,
-        cache_size=4,
-        queue_size=4,
-        mixed_negatives=4,
-    )
-    base.update(kwargs)
-    return TrainConfig(**base)
-
-
 @pytest.mark.parametrize('sampler', ALL_SAMPLERS)
-def test_every_row_carries_the_diagnostics_in_range(tmp_path, split, sampler):
+def test_every_row_carries_the_diagnostics_in_range(
+    tmp_path, tiny_split, sampler, tiny_config
+):
     trainer = Trainer(
-        _config(tmp_path, sampler=sampler), log=lambda s: None, split=split
+        tiny_config(tmp_path, sampler=sampler),
+        log=lambda s: None,
+        split=tiny_split,
     )
     trainer.fit()
     with open(tmp_path / 'metrics.csv') as f:
@@ -84,9 +49,11 @@ def test_every_row_carries_the_diagnostics_in_range(tmp_path, split, sampler):
     assert row['neg_false_negative_split'] == 'val'
 
 
-def test_without_validation_the_test_split_is_named(tmp_path, split):
-    cfg = _config(tmp_path, val_fraction=0.0, select_on='test')
-    trainer = Trainer(cfg, log=lambda s: None, split=split)
+def test_without_validation_the_test_split_is_named(
+    tmp_path, tiny_split, tiny_config
+):
+    cfg = tiny_config(tmp_path, val_fraction=0.0, select_on='test')
+    trainer = Trainer(cfg, log=lambda s: None, split=tiny_split)
     row = trainer.fit().history[0]
     assert row['neg_false_negative_split'] == 'test'
     assert 0 <= row['neg_false_negative_rate'] <= 1
@@ -111,45 +78,59 @@ def _scripted(monkeypatch, values):
 
 
 def test_early_stopping_stops_restores_and_resumes_alike(
-    tmp_path, split, monkeypatch
+    tmp_path, tiny_split, monkeypatch, tiny_config
 ):
     _scripted(monkeypatch, [0.1, 0.3, 0.2, 0.25, 0.5, 0.6, 0.7, 0.8])
     kwargs = dict(epochs=8, patience=2)
-    a = Trainer(_config(tmp_path / 'a', **kwargs), lambda s: None, split)
+    a = Trainer(
+        tiny_config(tmp_path / 'a', **kwargs), lambda s: None, tiny_split
+    )
     result = a.fit()
     # Best at epoch 2, two evaluations without improvement: stop after 4.
     assert result.stop_reason == 'patience' and result.stop_epoch == 4
     assert [row['epoch'] for row in result.history] == [1, 2, 3, 4]
     assert result.best['epoch'] == 2
     # The model handed back is the one of epoch 2:
-    two = Trainer(_config(tmp_path / 'two', epochs=2), lambda s: None, split)
+    two = Trainer(
+        tiny_config(tmp_path / 'two', epochs=2), lambda s: None, tiny_split
+    )
     two.fit()
     for (name, x), (_, y) in zip(
         a.model.state_dict().items(), two.model.state_dict().items()
     ):
         assert torch.equal(x, y), name
     # Interrupted after epoch 3, resumed: it stops where `a` stopped.
-    b = Trainer(_config(tmp_path / 'b', epochs=3, patience=2), _quiet, split)
+    b = Trainer(
+        tiny_config(tmp_path / 'b', epochs=3, patience=2), _quiet, tiny_split
+    )
     assert b.fit().stop_reason == 'epochs'
     lines = []
     c = Trainer(
-        _config(tmp_path / 'b', resume=True, **kwargs), lines.append, split
+        tiny_config(tmp_path / 'b', resume=True, **kwargs),
+        lines.append,
+        tiny_split,
     )
     result = c.fit()
     assert result.stop_epoch == 4 and result.stop_reason == 'patience'
     assert any('early stop' in line for line in lines)
     # Negative control: without patience the run goes on to epoch 8.
-    d = Trainer(_config(tmp_path / 'd', epochs=8), lambda s: None, split)
+    d = Trainer(
+        tiny_config(tmp_path / 'd', epochs=8), lambda s: None, tiny_split
+    )
     assert d.fit().stop_epoch == 8
 
 
-def test_patience_zero_never_stops(tmp_path, split, monkeypatch):
+def test_patience_zero_never_stops(
+    tmp_path, tiny_split, monkeypatch, tiny_config
+):
     _scripted(monkeypatch, [0.5, 0.1, 0.1, 0.1])
-    cfg = _config(tmp_path, epochs=4, patience=0)
-    assert Trainer(cfg, lambda s: None, split).fit().stop_epoch == 4
+    cfg = tiny_config(tmp_path, epochs=4, patience=0)
+    assert Trainer(cfg, lambda s: None, tiny_split).fit().stop_epoch == 4
 
 
-def test_every_evaluation_reaches_tensorboard(tmp_path, split, monkeypatch):
+def test_every_evaluation_reaches_tensorboard(
+    tmp_path, tiny_split, monkeypatch, tiny_config
+):
     logged, closed = [], []
 
     class FakeLogger:
@@ -164,18 +145,20 @@ def test_every_evaluation_reaches_tensorboard(tmp_path, split, monkeypatch):
 
     monkeypatch.setattr(config, 'check_tensorboard', lambda: None)
     monkeypatch.setattr(tb_module, 'TensorBoardLogger', FakeLogger)
-    cfg = _config(tmp_path, epochs=2, tensorboard=str(tmp_path / 'tb'))
-    Trainer(cfg, lambda s: None, split).fit()
+    cfg = tiny_config(tmp_path, epochs=2, tensorboard=str(tmp_path / 'tb'))
+    Trainer(cfg, lambda s: None, tiny_split).fit()
     assert [row['epoch'] for row in logged] == [1, 2]
     assert 'neg_hardness' in logged[0] and closed == [str(tmp_path / 'tb')]
 
 
-def test_tensorboard_missing_is_a_clear_error(tmp_path, monkeypatch):
+def test_tensorboard_missing_is_a_clear_error(
+    tmp_path, monkeypatch, tiny_config
+):
     import importlib.util
 
     if importlib.util.find_spec('tensorboard') is not None:
         pytest.skip('tensorboard is installed')
-    cfg = _config(tmp_path, tensorboard=str(tmp_path / 'tb'))
+    cfg = tiny_config(tmp_path, tensorboard=str(tmp_path / 'tb'))
     with pytest.raises(ImportError, match=r"'tensorboard' \(--tensorboard\)"):
         cfg.validate()
     assert not (tmp_path / 'tb').exists()
@@ -188,9 +171,9 @@ def _png_height(path):
     return struct.unpack('>I', header[20:24])[0]
 
 
-def test_the_curves_show_the_diagnostics(tmp_path, split):
+def test_the_curves_show_the_diagnostics(tmp_path, tiny_split, tiny_config):
     pytest.importorskip('matplotlib')
-    cfg = _config(tmp_path, plot=True)
-    Trainer(cfg, lambda s: None, split).fit()
+    cfg = tiny_config(tmp_path, plot=True)
+    Trainer(cfg, lambda s: None, tiny_split).fit()
     # Two rows of Recall / NDCG plus three of diagnostics, 3.5 in each:
     assert _png_height(tmp_path / 'curve.png') == 1750
