@@ -51,8 +51,15 @@ class Trainer:
     :obj:`(seed, epoch)` (:func:`epoch_seed`): the global generator with
     :math:`s`, the strategy with :math:`s + 11`, the encoder's own generator
     (if any) with :math:`s + 17`, the epoch's permutation of the training
-    pairs with :math:`s + 23`. So a run resumed from the checkpoint of epoch
-    :math:`e` continues exactly as the uninterrupted run would have.
+    pairs with :math:`s + 23`, the diagnostics' sample with :math:`s + 29`.
+    So a run resumed from the checkpoint of epoch :math:`e` continues
+    exactly as the uninterrupted run would have.
+
+    Every evaluation row also carries the negative diagnostics of its
+    epoch (:class:`~torch_geometric_negsamp.train.monitor.RunMonitor`);
+    with :obj:`config.patience` the run stops early and hands back the
+    best weights; with :obj:`config.tensorboard` the rows go to
+    TensorBoard too.
 
     Args:
         config (TrainConfig): The run's configuration.
