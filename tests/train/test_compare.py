@@ -1,7 +1,9 @@
 import csv
+import dataclasses
 
 import pytest
 
+from torch_geometric_negsamp.train import plots
 from torch_geometric_negsamp.train.compare import (
     compare_samplers,
     resolve_samplers,
@@ -10,13 +12,16 @@ from torch_geometric_negsamp.train.compare import (
 
 
 def test_one_row_per_sampler_a_csv_and_a_png(
-    tmp_path, tiny_split, tiny_config
+    tmp_path, tiny_split, tiny_config, monkeypatch
 ):
-    pytest.importorskip('matplotlib')
-    lines = []
-    cfg = tiny_config(
-        tmp_path / 'cmp', epochs=2, plot=True, patience=5, warmup_epochs=1
-    )
+    lines, plotted = [], []
+
+    def plot_comparison(path, histories, selected, *args):
+        plotted.append((path, histories, selected))
+
+    # The figure itself is tested in test_plots.py:
+    monkeypatch.setattr(plots, 'plot_comparison', plot_comparison)
+    cfg = tiny_config(tmp_path / 'cmp', epochs=2, patience=5, warmup_epochs=1)
     out = compare_samplers(
         cfg, ['Uniform', 'dns', 'ahns'], split=tiny_split, log=lines.append
     )
@@ -34,8 +39,20 @@ def test_one_row_per_sampler_a_csv_and_a_png(
         best = max(history, key=lambda h: float(h['val_recall@20']))
         assert row['epoch'] == best['epoch']
         assert row['test_recall@20'] == best['test_recall@20']
-    png = (tmp_path / 'cmp' / 'compare.png').read_bytes()
-    assert png[:8] == b'\x89PNG\r\n\x1a\n'
+    assert plotted == []  # config.plot is off
+    out = compare_samplers(
+        dataclasses.replace(
+            cfg, plot=True, epochs=1, out_dir=str(tmp_path / 'p')
+        ),
+        ['uniform', 'dns'],
+        tiny_split,
+        log=lines.append,
+    )
+    [(path, histories, selected)] = plotted
+    assert path == str(tmp_path / 'p' / 'compare.png')
+    assert list(histories) == ['uniform', 'dns']
+    assert histories == out.histories and len(histories['dns']) == 1
+    assert selected == {row['sampler']: row['epoch'] for row in out.rows}
     table = out.table().splitlines()
     assert len(table) == 2 + 3 and table[0].startswith('sampler')
     assert all(line.startswith('[') for line in lines)

@@ -54,6 +54,7 @@ def _build(name, **kwargs):
     kwargs.setdefault('cache_size', 3)
     kwargs.setdefault('queue_size', 4)
     kwargs.setdefault('mixed_negatives', 2)
+    kwargs.setdefault('embedding_dim', D)  # DENS's gates
     # Building may draw from the global generator (the cache's first
     # fill), as the trainer does after seeding it:
     with torch.random.fork_rng():
