@@ -40,7 +40,7 @@ def test_one_row_per_sampler_a_csv_and_a_png(
         assert row['epoch'] == best['epoch']
         assert row['test_recall@20'] == best['test_recall@20']
     assert plotted == []  # config.plot is off
-    out = compare_samplers(
+    plotted_out = compare_samplers(
         dataclasses.replace(
             cfg, plot=True, epochs=1, out_dir=str(tmp_path / 'p')
         ),
@@ -51,8 +51,11 @@ def test_one_row_per_sampler_a_csv_and_a_png(
     [(path, histories, selected)] = plotted
     assert path == str(tmp_path / 'p' / 'compare.png')
     assert list(histories) == ['uniform', 'dns']
-    assert histories == out.histories and len(histories['dns']) == 1
-    assert selected == {row['sampler']: row['epoch'] for row in out.rows}
+    assert histories == plotted_out.histories
+    assert len(histories['dns']) == 1
+    assert selected == {
+        row['sampler']: row['epoch'] for row in plotted_out.rows
+    }
     table = out.table().splitlines()
     assert len(table) == 2 + 3 and table[0].startswith('sampler')
     assert all(line.startswith('[') for line in lines)
