@@ -113,6 +113,11 @@ def test_early_stopping_stops_restores_and_resumes_alike(
     result = c.fit()
     assert result.stop_epoch == 4 and result.stop_reason == 'patience'
     assert any('early stop' in line for line in lines)
+    # Each evaluation's log line shows what the sampler did:
+    assert any(
+        line.startswith('epoch    4') and '| hardness 0.' in line
+        for line in lines
+    )
     # Negative control: without patience the run goes on to epoch 8.
     d = Trainer(
         tiny_config(tmp_path / 'd', epochs=8), lambda s: None, tiny_split

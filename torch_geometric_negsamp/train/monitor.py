@@ -100,6 +100,20 @@ class RunMonitor:
         (:obj:`None`: it goes on)."""
         return self.early_stopping.reason(history)
 
+    @staticmethod
+    def line(row: Dict[str, object]) -> str:
+        r"""The hardness and false-negative rate of :obj:`row`, to append
+        to its log line (measured values only)."""
+        parts = [
+            f'{name} {row[key]:.4f}'
+            for key, name in (
+                ('neg_hardness', 'hardness'),
+                ('neg_false_negative_rate', 'false neg'),
+            )
+            if isinstance(row.get(key), float)
+        ]
+        return ''.join(f' | {part}' for part in parts)
+
     def log(self, row: Dict[str, object]) -> None:
         if self.tensorboard is not None:
             self.tensorboard.log(row)

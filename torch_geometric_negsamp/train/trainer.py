@@ -400,6 +400,7 @@ class Trainer:
             }
         self.log(
             reporting.epoch_line(self.epoch, self.train_seconds, loss, metrics)
+            + self.monitor.line(row)
         )
 
     def _finish(self) -> None:
