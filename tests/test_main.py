@@ -215,3 +215,55 @@ def test_module_entry_point():
     assert (
         run.stderr == "negsamp-train: error: 'lr' must be finite (got inf)\n"
     )
+
+
+@pytest.mark.parametrize(
+    'argv,needle',
+    [
+        (['--patience', '-1'], "'patience' must be"),
+        (['--patience', 'x'], 'argument --patience: invalid int value'),
+        (['--sampler', 'dns', '--warmup-epochs', '-1'], "'warmup_epochs'"),
+        (['--warmup-epochs', '3'], "'warmup_epochs' is read by the samplers"),
+        (['--tensorboard', ''], "'tensorboard' must be a non-empty str"),
+        (
+            ['--sampler', 'srns', '--candidates', '2', '--num-neg', '3'],
+            "'candidates' (2) must be at least 'num_neg' (3)",
+        ),
+    ],
+)
+def test_bad_hardness_and_stopping_flags_are_refused(
+    tmp_path, argv, needle, capsys
+):
+    code = main(_tiny(tmp_path, *argv))
+    _one_line_error(capsys, code, needle)
+    assert not (tmp_path / 'run').exists()
+
+
+def test_tensorboard_without_the_package_is_refused(tmp_path, capsys):
+    import importlib.util
+
+    if importlib.util.find_spec('tensorboard') is not None:
+        pytest.skip('tensorboard is installed')
+    code = main(_tiny(tmp_path, '--tensorboard', str(tmp_path / 'tb')))
+    _one_line_error(capsys, code, "pip install 'torch_geometric_negsamp")
+    assert not (tmp_path / 'tb').exists()
+
+
+def test_the_long_preset_stops_early_and_the_flags_reach_the_config():
+    parser = build_parser()
+    paper = config_from_args(parser.parse_args(['--preset', 'paper']))
+    quick = config_from_args(parser.parse_args(['--preset', 'quick']))
+    assert (paper.patience, quick.patience) == (10, None)
+    args = ['--preset', 'paper', '--patience', '0', '--warmup-epochs', '4']
+    config = config_from_args(parser.parse_args(args))
+    assert (config.patience, config.warmup_epochs) == (0, 4)
+
+
+@pytest.mark.parametrize('sampler', ['ahns', 'dens', 'srns'])
+def test_main_trains_with_the_hard_samplers(tmp_path, capsys, sampler):
+    code = main(_tiny(tmp_path, '--sampler', sampler, '--candidates', '4'))
+    out = capsys.readouterr().out
+    assert code == 0 and 'Recall@20' in out
+    with open(tmp_path / 'run' / 'metrics.csv') as f:
+        header = f.readline()
+    assert 'neg_hardness' in header and 'neg_false_negative_rate' in header

@@ -31,6 +31,11 @@ class _Failure(Exception):
     r"""Ends the command with one error line and exit code 2."""
 
 
+#: The public name of the failure, for the commands built on this one
+#: (:obj:`negsamp-compare`).
+CommandError = _Failure
+
+
 def fail(message: object) -> NoReturn:
     raise _Failure(one_line(message, 1000))
 
@@ -137,6 +142,20 @@ FLAGS: Dict[str, Optional[str]] = {
     'simulate_exposure': (
         "recns: simulate exposures as each user's N most popular "
         'non-interacted items (labelled SIMULATED)'
+    'warmup_epochs': (
+        'hardness warm-up in epochs: dns grows its candidate count and '
+        'softmax its inverse temperature from uniform to hard over this '
+        'many epochs (default: none); dens and srns ramp their own rule '
+        '(default: 20)'
+    ),
+    'patience': (
+        'stop once the selection Recall has not improved for this many '
+        'evaluations and restore the best weights (0: never; default: 10 '
+        'with the paper preset, never otherwise)'
+    ),
+    'tensorboard': (
+        'also log every evaluation to TensorBoard in this folder (needs '
+        "the 'tensorboard' extra)"
     ),
 }
 
@@ -230,7 +249,7 @@ def _run(argv: Optional[List[str]]) -> int:
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args).validate()
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, ImportError) as e:
         fail(e)
     for name in config.unused_sizes():
         flag = '--' + name.replace('_', '-')
@@ -244,7 +263,7 @@ def _run(argv: Optional[List[str]]) -> int:
     try:
         check_writable(config.out_dir)
         trainer = Trainer(config, log=lambda line: print(line, flush=True))
-    except (ValueError, TypeError, OSError) as e:
+    except (ValueError, TypeError, OSError, ImportError) as e:
         fail(e)
     print(
         f'{config.dataset}: {trainer.split.num_users} users, '

@@ -98,6 +98,8 @@ def test_each_size_reaches_the_strategy_factory_under_its_own_name(
         temperature,
         alpha,
         combine,
+        warmup_epochs,
+        embedding_dim,
     ):
         calls.append(
             dict(

@@ -21,7 +21,17 @@ from torch_geometric_negsamp.train.strategies import (
 )
 
 U, I, D = 6, 12, 4
-MODEL_AWARE = ['cache', 'dns', 'inbatch', 'mixgcf', 'queue', 'softmax']
+MODEL_AWARE = [
+    'ahns',
+    'cache',
+    'dens',
+    'dns',
+    'inbatch',
+    'mixgcf',
+    'queue',
+    'softmax',
+    'srns',
+]
 # The strategies on k-hop regions (tested in test_region_strategies.py):
 ON_REGIONS = ['mcns', 'recns']
 
@@ -46,6 +56,7 @@ def _build(name, **kwargs):
     kwargs.setdefault('cache_size', 3)
     kwargs.setdefault('queue_size', 4)
     kwargs.setdefault('mixed_negatives', 2)
+    kwargs.setdefault('embedding_dim', D)  # DENS's gates
     # Building may draw from the global generator (the cache's first
     # fill), as the trainer does after seeding it:
     with torch.random.fork_rng():

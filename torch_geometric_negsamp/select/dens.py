@@ -10,6 +10,7 @@ from torch import Tensor
 
 from torch_geometric_negsamp._validate import (
     check_all_finite,
+    check_bool,
     check_float_tensor,
     check_ids_in_range,
     check_int,
@@ -228,7 +229,8 @@ class DENS(Selector):
         item_layers: Union[Tensor, Sequence[Tensor]],
         candidates: Tensor,
         epoch: int,
-    ) -> Tensor:
+        return_ids: bool = False,
+    ) -> Union[Tensor, Tuple[Tensor, Tensor]]:
         r"""The negatives' layers ``[B, k, L + 1, d]`` from candidate *ids*:
         layer :math:`l` of negative :math:`j` is layer :math:`l` of its
         chosen candidate :math:`c^\ast_l`, gathered with gradients (the
@@ -243,7 +245,11 @@ class DENS(Selector):
             candidates (torch.Tensor): ``[B, M]`` or ``[B, k, M]`` item ids
                 in ``[0, I)``.
             epoch (int): The current epoch :math:`t \geq 0`.
+            return_ids (bool, optional): Also return the ``[B, k, L + 1]``
+                ids of the candidate chosen per negative and layer.
+                (default: :obj:`False`)
         """
+        return_ids = check_bool(return_ids, 'return_ids')
         B, L1, d = self._check_inputs(user_layers, pos_layers)
         layers = check_item_layers(item_layers, L1, d)
         candidates = check_candidate_ids(candidates, B)
@@ -264,9 +270,15 @@ class DENS(Selector):
             user_layers.detach(), pos_layers.detach(), cand, ramp
         )
         chosen = candidates.gather(2, choice)  # [B, k, L + 1] item ids
-        return torch.stack(
+        out = torch.stack(
             [layer[chosen[..., l]] for l, layer in enumerate(layers)], dim=2
         )
+        return (out, chosen) if return_ids else out
+
+    def combine_layers(self, layers: Tensor) -> Tensor:
+        r"""Combines layers ``[..., L + 1, d]`` as :obj:`combine` says
+        (e.g. the negatives of :meth:`synthesize`, for the loss)."""
+        return combine_layers(layers, self.combine)
 
     # ----------------------------------------------------------------- loss
     def gating_loss(
@@ -294,9 +306,7 @@ class DENS(Selector):
         self._check_devices(neg_layers=neg_layers)
         pos_r, neg_r = self._relevant(user_layers, pos_layers, neg_layers)
 
-        def combined(x: Tensor) -> Tensor:
-            return combine_layers(x, self.combine)
-
+        combined = self.combine_layers
         user = combined(user_layers)  # [B, D]
         s_pr = (user * combined(pos_r)).sum(-1)  # [B]
         s_pir = (user * combined(pos_layers - pos_r)).sum(-1)

@@ -140,7 +140,8 @@ class MixGCF(Selector):
         pos_layers: Tensor,
         item_layers: Union[Tensor, Sequence[Tensor]],
         candidates: Tensor,
-    ) -> Tensor:
+        return_ids: bool = False,
+    ) -> Union[Tensor, Tuple[Tensor, Tensor]]:
         r"""The same synthesis from candidate *ids*: equal to
         ``self(user_layers, pos_layers, item_layers[candidates])`` (same
         generator state, same result and gradients, up to floating-point
@@ -157,10 +158,16 @@ class MixGCF(Selector):
                 tensors (which spares stacking the whole table).
             candidates (torch.Tensor): ``[B, M]`` or ``[B, k, M]`` item ids
                 in ``[0, I)``.
+            return_ids (bool, optional): Also return the ``[B, k, L + 1]``
+                ids of the candidate chosen per negative and layer (the
+                real items the synthetic negatives are made of).
+                (default: :obj:`False`)
 
         Returns:
-            ``[B, k, D]`` synthetic negative embeddings (layers combined).
+            ``[B, k, D]`` synthetic negative embeddings (layers combined),
+            and the chosen ids with :obj:`return_ids=True`.
         """
+        return_ids = check_bool(return_ids, 'return_ids')
         B, L1, d = check_layers(user_layers, pos_layers)
         layers = check_item_layers(item_layers, L1, d)
         candidates = check_candidate_ids(candidates, B)
@@ -209,6 +216,8 @@ class MixGCF(Selector):
         )  # [B, k, L + 1, d]
         a = alpha.squeeze(2)  # [B, k, L + 1, 1]
         mixed = a * pos_layers[:, None] + (1 - a) * chosen
+        if return_ids:
+            return combine_layers(mixed, self.combine), chosen_ids
         return combine_layers(mixed, self.combine)
 
     def extra_repr(self) -> str:

@@ -5,7 +5,10 @@ The package is split by concern: :mod:`.config` (:class:`TrainConfig`, its
 checks, :obj:`PRESETS`), :mod:`.factories` (datasets, encoders, losses and
 strategies by name), :mod:`.strategies` (the negative strategies),
 :mod:`.trainer` (the loop: :class:`Trainer`), :mod:`.checkpoint` (verified,
-atomic checkpoints) and :mod:`.reporting` (progress, CSV / JSON, plots).
+atomic checkpoints) and :mod:`.reporting` (progress, CSV / JSON, plots);
+:mod:`.hard_strategies` (AHNS, DENS, SRNS), :mod:`.monitor` (diagnostics,
+early stopping, TensorBoard of a run), :mod:`.plots` (the diagnostics and
+comparison figures) and :mod:`.compare` (:obj:`negsamp-compare`).
 """
 
 from torch_geometric_negsamp.train.checkpoint import CheckpointError

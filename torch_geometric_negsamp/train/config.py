@@ -34,6 +34,9 @@ PRESETS: Dict[str, Dict[str, object]] = {
     'quick': dict(batch_size=8192, lr=5e-3, epochs=20, eval_every=5),
     'paper': dict(batch_size=2048, lr=1e-3, epochs=1000, eval_every=20),
 }
+#: The long schedule stops early: 10 evaluations (200 epochs) without a
+#: better validation Recall (see ``docs/training.md``).
+PRESETS['paper']['patience'] = 10
 
 #: A field check: ``(value, name) -> checked value``, raising otherwise.
 Check = Callable[[Any, str], Any]
@@ -46,6 +49,10 @@ SIZE_FIELDS: Dict[str, Tuple[str, ...]] = {
     'queue_size': ('queue',),
     'mixed_negatives': ('inbatch',),
 }
+# The hardness-controlling strategies (hard_strategies.py):
+SIZE_FIELDS['candidates'] += ('ahns', 'dens', 'srns')
+#: The strategies that read :obj:`warmup_epochs` (an error for others).
+WARMUP_STRATEGIES = ('dns', 'softmax', 'dens', 'srns')
 
 
 def _optional(check: Check) -> Check:
@@ -103,6 +110,10 @@ _CHECKS: Dict[str, Check] = {
     'region_budget': _optional(check_positive_int),
     'exposure': _optional(lambda value, name: _exposure_file(value, name)),
     'simulate_exposure': _optional(check_positive_int),
+    # Hardness warm-up, early stopping, TensorBoard:
+    'warmup_epochs': _optional(partial(check_int, minimum=0)),
+    'patience': _optional(partial(check_int, minimum=0)),
+    'tensorboard': _optional(_folder),
 }
 
 
@@ -158,6 +169,9 @@ class TrainConfig:
     region_budget: Optional[int] = None
     exposure: Optional[str] = None
     simulate_exposure: Optional[int] = None
+    warmup_epochs: Optional[int] = None
+    patience: Optional[int] = None
+    tensorboard: Optional[str] = None
 
     @property
     def strategy_key(self) -> str:
@@ -185,6 +199,26 @@ class TrainConfig:
                 f"'num_neg' ({self.num_neg}): {self.strategy_key} picks "
                 f'num_neg of the candidates'
             )
+        if (
+            self.strategy_key in ('ahns', 'srns')
+            and self.candidates < self.num_neg
+        ):
+            raise ValueError(
+                f"'candidates' ({self.candidates}) must be at least "
+                f"'num_neg' ({self.num_neg}): {self.strategy_key} picks "
+                f'num_neg of the candidates'
+            )
+        if (
+            self.warmup_epochs is not None
+            and self.strategy_key not in WARMUP_STRATEGIES
+        ):
+            raise ValueError(
+                f"'warmup_epochs' is read by the samplers "
+                f'{", ".join(WARMUP_STRATEGIES)} only (got '
+                f'{self.warmup_epochs} with sampler {self.sampler!r})'
+            )
+        if self.tensorboard is not None:
+            check_tensorboard()
         if self.select_on == 'val' and self.val_fraction == 0:
             raise ValueError(
                 "'select_on=val' needs a validation split: set "
@@ -279,6 +313,14 @@ class TrainConfig:
             )
         elif key == 'queue':
             checks.append(('queue_size', B * self.queue_size, 4, 'the scores'))
+        elif key in ('ahns', 'srns'):
+            checks.append(
+                ('candidates', B * M * D, 4, 'the candidate embeddings')
+            )
+        elif key == 'dens':
+            checks.append(
+                ('candidates', B * k * M * L1 * D, 4, 'the candidate layers')
+            )
         checks.extend(_region_requests(self, B, D))
         checks.append(
             (
@@ -316,6 +358,8 @@ _RUN_FIELDS = (
     'progress',
     'max_minutes',
     'plot',
+    'patience',
+    'tensorboard',
 )
 
 #: Fields that change what is trained: a checkpoint resumes only when they
@@ -325,6 +369,19 @@ RESUME_KEYS = tuple(
     for f in dataclasses.fields(TrainConfig)
     if f.name not in _RUN_FIELDS
 )
+
+
+def check_tensorboard() -> None:
+    r"""Raises :class:`ImportError` with the install command when the
+    optional :obj:`tensorboard` package (behind :obj:`--tensorboard`) is
+    missing."""
+    import importlib.util
+
+    if importlib.util.find_spec('tensorboard') is None:
+        raise ImportError(
+            "'tensorboard' (--tensorboard) needs the tensorboard package: "
+            "pip install 'torch_geometric_negsamp[tensorboard]'"
+        )
 
 
 def preset_values(preset: str, device: str = 'auto') -> Dict[str, object]:

@@ -5,9 +5,9 @@ import csv
 import io
 import json
 import os
-import warnings
 from typing import Dict, List, Optional
 
+from torch_geometric_negsamp.train import plots
 from torch_geometric_negsamp.train.checkpoint import atomic_write
 
 
@@ -79,23 +79,17 @@ def plot_curves(
     path: str, history: List[Dict[str, float]], k: int, title: str
 ) -> bool:
     r"""Recall@k and NDCG@k (validation and test) against epochs and
-    training time; returns :obj:`False` (with a warning) when
-    :mod:`matplotlib` is missing, or nothing was evaluated."""
+    training time, and the negative diagnostics when the rows carry them;
+    returns :obj:`False` (with a warning) when :mod:`matplotlib` is
+    missing, or nothing was evaluated."""
     if not history:
         return False
-    try:
-        import matplotlib
-
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except ImportError:
-        warnings.warn(
-            'matplotlib is not installed: no curve.png '
-            "(pip install 'torch_geometric_negsamp[examples]')",
-            stacklevel=2,
-        )
+    plt = plots.pyplot('curve.png')
+    if plt is None:
         return False
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    diagnostics = plots.has_diagnostics(history)
+    rows = 5 if diagnostics else 2
+    fig, axes = plt.subplots(rows, 2, figsize=(10, 3.5 * rows))
     axis = [('epoch', 'epoch'), ('train_seconds', 'training time (s)')]
     for col, (x_key, x_label) in enumerate(axis):
         for row, metric in enumerate(('recall', 'ndcg')):
@@ -111,12 +105,12 @@ def plot_curves(
             ax.set_ylabel(f'{name}@{k}')
             ax.grid(alpha=0.3)
             ax.legend()
+    if diagnostics:
+        flat = [ax for row in axes[2:] for ax in row]
+        plots.plot_diagnostics(flat, {'negatives': history})
+        flat[-1].axis('off')
     fig.suptitle(title)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format='png', dpi=100)
-    plt.close(fig)
-    atomic_write(path, buffer.getvalue())
+    plots.save_figure(plt, fig, path)
     return True
 
 

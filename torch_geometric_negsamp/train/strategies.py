@@ -14,6 +14,7 @@ from torch_geometric_negsamp._validate import check_instance
 from torch_geometric_negsamp.sampler import SAMPLERS
 from torch_geometric_negsamp.select import (
     DNS,
+    HardnessSchedule,
     InBatchNegatives,
     MemoryQueue,
     MixGCF,
@@ -22,6 +23,9 @@ from torch_geometric_negsamp.select import (
     SoftmaxSelector,
     item_log_frequency,
 )
+
+# Registers the strategies 'ahns', 'dens' and 'srns':
+from torch_geometric_negsamp.train import hard_strategies  # noqa: F401,E402
 from torch_geometric_negsamp.train.strategy_base import (
     STRATEGIES,
     STRATEGY_OPTIONS,
@@ -35,13 +39,22 @@ from torch_geometric_negsamp.train.strategy_base import (
 @STRATEGIES.register('dns')
 class DNSStrategy(Strategy):
     r"""The top-``num_neg`` of ``candidates`` filtered uniform
-    candidates."""
+    candidates; with ``warmup_epochs`` :math:`N`, of the first
+    :math:`c(t)` of them, growing from 1 (uniform) to ``candidates`` over
+    :math:`N` epochs (:class:`~torch_geometric_negsamp.select.
+    HardnessSchedule`)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._at_least('candidates', self.num_neg, " ('num_neg')")
         self.selector = self._make_selector()
         self.selectors['selector'] = self.selector
+        self.schedule = HardnessSchedule(self.warmup_epochs or 0)
+
+    def _num_candidates(self) -> int:
+        return self.schedule.num_candidates(
+            self.epoch, self.candidates, self.num_neg
+        )
 
     def _make_selector(self) -> Selector:
         return DNS(self.num_neg)
@@ -55,7 +68,7 @@ class DNSStrategy(Strategy):
         return self.selector.select(cand, scores)
 
     def negatives(self, users, pos, ctx):
-        cand = self.sampler.sample_trusted(users, self.candidates)
+        cand = self.sampler.sample_trusted(users, self._num_candidates())
         ids = self._select(cand, self._scores(users, cand, ctx))
         return Negatives(ctx.item_emb[ids], ids)
 
@@ -63,15 +76,20 @@ class DNSStrategy(Strategy):
 @STRATEGIES.register('softmax')
 class SoftmaxStrategy(DNSStrategy):
     r"""``num_neg`` of ``candidates`` drawn by softmax(score /
-    temperature)."""
+    temperature); with ``warmup_epochs`` :math:`N`, by softmax(:math:`f(t)`
+    score / temperature), :math:`f` growing from 0 (uniform) to 1 over
+    :math:`N` epochs."""
 
     def _make_selector(self) -> Selector:
         return SoftmaxSelector(
             self.num_neg, self.temperature, generator=torch.Generator()
         )
 
+    def _num_candidates(self) -> int:
+        return self.candidates
+
     def _select(self, cand, scores):
-        index, _ = self.selector(scores)
+        index, _ = self.selector(scores * self.schedule.scale(self.epoch))
         return cand.gather(1, index)
 
 
@@ -93,13 +111,14 @@ class MixGCFStrategy(Strategy):
         B, k, M = users.numel(), self.num_neg, self.candidates
         cand = self.sampler.sample_trusted(users, k * M)
         layers, U = ctx.layers, self.num_users
-        emb = self.selector.synthesize(
+        emb, chosen = self.selector.synthesize(
             torch.stack([layer[users] for layer in layers], dim=1),
             torch.stack([layer[U + pos] for layer in layers], dim=1),
             [layer[U:] for layer in layers],
             cand.view(B, k, M),
+            return_ids=True,
         )
-        return Negatives(emb, None)
+        return Negatives(emb, None, source_ids=chosen.view(B, -1))
 
 
 @STRATEGIES.register('inbatch')
@@ -175,6 +194,7 @@ class InBatchStrategy(Strategy):
             out.accidental_hits,
             out.pos,
             out.neg,
+            scored_ids=out.neg_items,
         )
 
 
@@ -252,6 +272,7 @@ class QueueStrategy(Strategy):
             hits,
             pos_scores,
             neg,
+            scored_ids=items,
         )
 
 

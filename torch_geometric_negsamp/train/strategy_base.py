@@ -45,6 +45,13 @@ class Negatives(NamedTuple):
     accidental_hits: Optional[Tensor] = None
     pos_scores: Optional[Tensor] = None
     neg_scores: Optional[Tensor] = None
+    # Added for the hardness-controlling strategies and the diagnostics:
+    # a loss term the strategy adds (DENS's gating loss), and the real item
+    # ids behind neg_scores (``[B, N]`` or ``[N]`` shared by every row).
+    aux_loss: Optional[Tensor] = None
+    scored_ids: Optional[Tensor] = None
+    # The real items synthetic negatives are made of (``[B, n]``):
+    source_ids: Optional[Tensor] = None
 
 
 class Context(NamedTuple):
@@ -67,6 +74,9 @@ STRATEGY_OPTIONS = (
     'mixed_negatives',
     'temperature',
     'alpha',
+    # The hardness-controlling strategies (see hard_strategies.py):
+    'warmup_epochs',
+    'embedding_dim',
 )
 
 
@@ -103,6 +113,12 @@ class Strategy:
         sampler_options (dict, optional): Keyword arguments of the static
             sampler (e.g. :obj:`k` of the region sampler). (default:
             :obj:`None`)
+        warmup_epochs (int, optional): The hardness warm-up in epochs
+            (DNS, softmax: :class:`~torch_geometric_negsamp.select.
+            HardnessSchedule`; DENS, SRNS: their own ramp); :obj:`None`:
+            each strategy's default. (default: :obj:`None`)
+        embedding_dim (int, optional): The size :math:`d` of every layer's
+            embeddings (DENS's gates). (default: :obj:`64`)
     """
 
     needs_layers = False
@@ -124,6 +140,8 @@ class Strategy:
         combine: Optional[Callable[[Tensor], Tensor]] = None,
         base: str = 'uniform',
         sampler_options: Optional[Mapping[str, Any]] = None,
+        warmup_epochs: Optional[int] = None,
+        embedding_dim: int = 64,
     ):
         self.num_users = check_num_nodes(num_users, 'num_users')
         self.num_items = check_num_nodes(num_items, 'num_items')
@@ -145,6 +163,24 @@ class Strategy:
         # draw without per-call checks (and their host syncs on a GPU):
         self.sampler.check_sources(torch.unique(train_index[0]))
         self.selectors: Dict[str, Selector] = {}
+        self.warmup_epochs = (
+            None
+            if warmup_epochs is None
+            else check_int(warmup_epochs, 'warmup_epochs', minimum=0)
+        )
+        self.embedding_dim = check_positive_int(embedding_dim, 'embedding_dim')
+        #: The current epoch (from 0), set by :meth:`set_epoch`.
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        r"""Tells the strategy the epoch :obj:`epoch` (from 0) that
+        starts, for its warm-up."""
+        self.epoch = check_int(epoch, 'epoch', minimum=0)
+
+    def parameters(self) -> List[torch.nn.Parameter]:
+        r"""The trainable parameters of the strategy's selectors (e.g.
+        DENS's gates), to train with the encoder."""
+        return [p for sel in self.selectors.values() for p in sel.parameters()]
 
     def _at_least(self, name: str, minimum: int, why: str = '') -> int:
         value = getattr(self, name)

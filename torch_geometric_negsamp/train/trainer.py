@@ -1,5 +1,6 @@
 r"""The training loop behind :obj:`negsamp-train`: :class:`Trainer`."""
 
+import dataclasses
 import math
 import os
 import time
@@ -17,6 +18,7 @@ from torch_geometric_negsamp.losses import (
 from torch_geometric_negsamp.train import checkpoint, factories, reporting
 from torch_geometric_negsamp.train.config import TrainConfig
 from torch_geometric_negsamp.train.ddp import DataParallel
+from torch_geometric_negsamp.train.monitor import RunMonitor
 from torch_geometric_negsamp.train.region_strategies import strategy_notes
 from torch_geometric_negsamp.train.strategies import Context
 
@@ -30,6 +32,11 @@ class TrainResult:
     best: Optional[Dict[str, float]] = None
     selected_on: str = 'val'
     out_dir: str = ''
+    #: The epoch the run stopped after, and why: :obj:`"epochs"` (all
+    #: trained), :obj:`"patience"` (early stopping), :obj:`"time"`
+    #: (:obj:`max_minutes` spent) or :obj:`"diverged"`.
+    stop_epoch: int = 0
+    stop_reason: str = 'epochs'
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -46,8 +53,15 @@ class Trainer:
     :obj:`(seed, epoch)` (:func:`epoch_seed`): the global generator with
     :math:`s`, the strategy with :math:`s + 11`, the encoder's own generator
     (if any) with :math:`s + 17`, the epoch's permutation of the training
-    pairs with :math:`s + 23`. So a run resumed from the checkpoint of epoch
-    :math:`e` continues exactly as the uninterrupted run would have.
+    pairs with :math:`s + 23`, the diagnostics' sample with :math:`s + 29`.
+    So a run resumed from the checkpoint of epoch :math:`e` continues
+    exactly as the uninterrupted run would have.
+
+    Every evaluation row also carries the negative diagnostics of its
+    epoch (:class:`~torch_geometric_negsamp.train.monitor.RunMonitor`);
+    with :obj:`config.patience` the run stops early and hands back the
+    best weights; with :obj:`config.tensorboard` the rows go to
+    TensorBoard too.
 
     Args:
         config (TrainConfig): The run's configuration.
@@ -98,10 +112,28 @@ class Trainer:
         self.loss_fn = factories.build_loss(self.loss_name, config)
         for line in strategy_notes(self.strategy):
             self.log(line)
+        if self.parallel.world_size > 1 and self.strategy.parameters():
+            # DDP synchronises the encoder's gradients only.
+            raise ValueError(
+                f"'sampler' {config.sampler!r} trains parameters of its own, "
+                'which are not synchronised across processes: run it in '
+                'one process'
+            )
+        # The strategy's own parameters (DENS's gates) train with the
+        # encoder's:
         self.optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=config.lr
+            list(self.model.parameters()) + self.strategy.parameters(),
+            lr=config.lr,
         )
         self.parallel.wrap(self.model)
+        # Rank 0 alone writes the TensorBoard log:
+        self.monitor = RunMonitor(
+            config
+            if self.parallel.is_main
+            else dataclasses.replace(config, tensorboard=None),
+            self.split,
+            self.strategy,
+        )
         self.result = TrainResult(
             selected_on=config.select_on, out_dir=config.out_dir
         )
@@ -127,7 +159,10 @@ class Trainer:
             final[U:],
             layers if self.strategy.needs_layers else None,
         )
+        self.monitor.diagnostics.begin_sampling()
         neg = self.strategy.negatives(users, pos, ctx)
+        self.monitor.diagnostics.end_sampling()
+        self.monitor.observe(users, pos, neg)
         if neg.neg_scores is not None:
             # The strategy scored its own negatives (in-batch, queue):
             loss = sampled_softmax_loss(
@@ -152,15 +187,19 @@ class Trainer:
             loss = loss + config.reg * l2_regularization(
                 *terms, batch_size=users.numel(), validate=False
             )
+        if neg.aux_loss is not None:  # e.g. DENS's gating loss
+            loss = loss + neg.aux_loss
         return loss
 
     def train_step(self, users: Tensor, pos: Tensor) -> Tensor:
         r"""One optimisation step on the positive pairs
         :obj:`(users[i], pos[i])`; returns the (detached) loss."""
+        self.monitor.diagnostics.begin_step()
         loss = self.parallel.forward(self._loss, users, pos)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
+        self.monitor.diagnostics.end_step()
         return loss.detach()
 
     def _reseed(self, epoch: int) -> torch.Generator:
@@ -168,6 +207,8 @@ class Trainer:
         seed = self.parallel.rank_seed(shared)  # distinct on every rank
         torch.manual_seed(seed)
         self.strategy.reseed(seed + 11)
+        self.strategy.set_epoch(epoch)
+        self.monitor.start_epoch(seed)
         generator = getattr(self.model, 'generator', None)
         if isinstance(generator, torch.Generator):
             generator.manual_seed(seed + 17)
@@ -332,6 +373,7 @@ class Trainer:
             self._train(deadline)
         except FloatingPointError:
             # The diverged epoch is not saved; what came before is.
+            self.result.stop_reason = 'diverged'
             self._finish()
             raise
         self._finish()
@@ -340,6 +382,11 @@ class Trainer:
     def _train(self, deadline: Optional[float]) -> None:
         config = self.config
         while self.epoch < config.epochs:
+            reason = self.monitor.stop_reason(self.result.history)
+            if reason is not None:
+                self.result.stop_reason = 'patience'
+                self.log(f'stopping after epoch {self.epoch}: {reason}')
+                break
             start = time.monotonic()
             loss = self.train_epoch(self.epoch)
             self.train_seconds += time.monotonic() - start
@@ -354,6 +401,7 @@ class Trainer:
                 self._record(loss)
             self.save_checkpoint()
             if out_of_time:
+                self.result.stop_reason = 'time'
                 self.log(
                     f'stopping: the {config.max_minutes} minute budget '
                     f'is spent'
@@ -367,8 +415,10 @@ class Trainer:
             'train_seconds': self.train_seconds,
             'loss': loss,
             **metrics,
+            **self.monitor.summary(self.model),
         }
         self.result.history.append(row)
+        self.monitor.log(row)
         key = self._selection_key()
         best = self.result.best
         if best is None or row[key] > best[key]:
@@ -379,12 +429,18 @@ class Trainer:
             }
         self.log(
             reporting.epoch_line(self.epoch, self.train_seconds, loss, metrics)
+            + self.monitor.line(row)
         )
 
     def _finish(self) -> None:
+        config, best = self.config, self.result.best
+        self.result.stop_epoch = self.epoch
+        self.monitor.close()
+        if config.patience and self.best_state is not None:
+            # Early stopping hands back the selected model (on every rank):
+            self.model.load_state_dict(self.best_state)
         if not self.parallel.is_main:
             return
-        config, best = self.config, self.result.best
         os.makedirs(config.out_dir, exist_ok=True)
         if self.best_state is not None:
             checkpoint.write_weights(self.best_path, self.best_state)

@@ -1,0 +1,221 @@
+r"""Several negative samplers at an equal budget on one split and seed:
+:func:`compare_samplers` and its :class:`Comparison`, behind the
+:obj:`negsamp-compare` command."""
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+from torch_geometric_negsamp.datasets import InteractionSplit
+from torch_geometric_negsamp.train import plots, reporting
+from torch_geometric_negsamp.train.config import (
+    WARMUP_STRATEGIES,
+    TrainConfig,
+)
+from torch_geometric_negsamp.train.diagnostics import DIAGNOSTIC_KEYS
+from torch_geometric_negsamp.train.factories import load_split
+from torch_geometric_negsamp.train.strategies import resolve_strategy_name
+
+Value = Optional[Union[float, int, str]]
+
+#: Short headers of the printed table.
+_HEADERS = {
+    'sampler': 'sampler',
+    'epoch': 'best epoch',
+    'train_seconds': 's to best',
+    'total_seconds': 's total',
+    'stop_epoch': 'stopped',
+    'stop_reason': 'why',
+    'neg_false_negative_rate': 'false neg',
+    'neg_hardness': 'hardness',
+    'neg_popularity_ratio': 'pop ratio',
+    'neg_short_rows': 'short',
+    'neg_sampling_share': 'sampling',
+}
+
+
+@dataclass
+class Comparison:
+    r"""The outcome of :func:`compare_samplers`: one row per sampler (the
+    selected evaluation of its run, with the diagnostics of that epoch, how
+    long it trained and why it stopped), the evaluation history of every
+    run, and where the files are."""
+
+    rows: List[Dict[str, Value]] = field(default_factory=list)
+    histories: Dict[str, List[Dict[str, Value]]] = field(default_factory=dict)
+    columns: List[str] = field(default_factory=list)
+    selected_on: str = 'val'
+    k: int = 20
+    out_dir: str = ''
+
+    @property
+    def selection_key(self) -> str:
+        return f'{self.selected_on}_recall@{self.k}'
+
+    def table(self) -> str:
+        r"""The rows as a text table (``-``: not measured)."""
+
+        def cell(value: Value) -> str:
+            if value is None:
+                return '-'
+            if isinstance(value, float):
+                return f'{value:.1f}' if abs(value) >= 100 else f'{value:.4f}'
+            return str(value)
+
+        shown = [c for c in self.columns if c != 'neg_false_negative_split']
+        header = [_HEADERS.get(c, c) for c in shown]
+        body = [[cell(row.get(c)) for c in shown] for row in self.rows]
+        widths = [
+            max(len(line[i]) for line in [header, *body])
+            for i in range(len(shown))
+        ]
+        lines = [
+            '  '.join(text.ljust(w) for text, w in zip(line, widths))
+            for line in [header, *body]
+        ]
+        lines.insert(1, '  '.join('-' * w for w in widths))
+        return '\n'.join(lines)
+
+
+def resolve_samplers(samplers: Sequence[str]) -> List[str]:
+    r"""The registered names of :obj:`samplers`, checked: a non-empty list
+    of known, distinct names (else a :class:`ValueError` or
+    :class:`TypeError` naming :obj:`'samplers'`)."""
+    if isinstance(samplers, str) or not isinstance(samplers, Sequence):
+        raise TypeError(
+            f"'samplers' must be a list of sampler names (got "
+            f'{type(samplers).__name__})'
+        )
+    if len(samplers) == 0:
+        raise ValueError("'samplers' must name at least one sampler (got [])")
+    keys = [resolve_strategy_name(name, 'samplers') for name in samplers]
+    for i, key in enumerate(keys):
+        if key in keys[:i]:
+            raise ValueError(
+                f"'samplers' names {key!r} twice (got {list(samplers)})"
+            )
+    return keys
+
+
+def run_config(config: TrainConfig, sampler: str) -> TrainConfig:
+    r"""The configuration of :obj:`sampler`'s run: :obj:`config` with that
+    sampler, under ``<out_dir>/<sampler>`` (and
+    ``<tensorboard>/<sampler>``), resumed only when it has a checkpoint,
+    and without :obj:`warmup_epochs` when the sampler does not read it."""
+    key = resolve_strategy_name(sampler, 'samplers')
+    run_dir = os.path.join(config.out_dir, key)
+    tensorboard = config.tensorboard
+    return dataclasses.replace(
+        config,
+        sampler=sampler,
+        out_dir=run_dir,
+        resume=config.resume
+        and os.path.lexists(os.path.join(run_dir, 'checkpoint.pt')),
+        tensorboard=None
+        if tensorboard is None
+        else os.path.join(tensorboard, key),
+        warmup_epochs=config.warmup_epochs
+        if key in WARMUP_STRATEGIES
+        else None,
+    )
+
+
+def compare_samplers(
+    config: TrainConfig,
+    samplers: Sequence[str],
+    split: Optional[InteractionSplit] = None,
+    log: Callable[[str], None] = print,
+) -> Comparison:
+    r"""Trains one run per sampler of :obj:`samplers`, each with
+    :obj:`config` but its sampler (so the same split, seed, schedule,
+    budget and early stopping), under ``<out_dir>/<sampler>``, and writes
+    ``<out_dir>/compare.csv`` and (with :obj:`config.plot`)
+    ``<out_dir>/compare.png``.
+
+    The budget is :obj:`config.epochs` per sampler (each run stops earlier
+    when :obj:`config.patience` runs out), or :obj:`config.max_minutes` per
+    sampler. Every run is selected on the same split as a lone
+    :class:`~torch_geometric_negsamp.train.Trainer` run is. A run whose
+    loss diverges is reported (``stop_reason`` :obj:`"diverged"`) and the
+    others go on. With :obj:`config.resume`, a run resumes from its
+    checkpoint when it has one (a finished run is only reported again) and
+    starts afresh otherwise.
+
+    Args:
+        config (TrainConfig): The settings every run shares.
+        samplers (list of str): The samplers, in the order of the table.
+        split (InteractionSplit, optional): The data instead of
+            :obj:`config.dataset`, loaded once. (default: :obj:`None`)
+        log (callable, optional): Where progress lines go, each prefixed
+            with its sampler. (default: :func:`print`)
+    """
+    from torch_geometric_negsamp.train.trainer import Trainer
+
+    keys = resolve_samplers(samplers)
+    for name in samplers:
+        run_config(config, name).validate()
+    if split is None:
+        split = load_split(config)
+    k = config.k
+    select_key = f'{config.select_on}_recall@{k}'
+    columns = [
+        'sampler',
+        'epoch',
+        select_key,
+        f'test_recall@{k}',
+        f'test_ndcg@{k}',
+        'train_seconds',
+        'total_seconds',
+        'stop_epoch',
+        'stop_reason',
+        *DIAGNOSTIC_KEYS,
+    ]
+    out = Comparison(
+        columns=columns,
+        selected_on=config.select_on,
+        k=k,
+        out_dir=config.out_dir,
+    )
+    for name, key in zip(samplers, keys):
+        trainer = Trainer(
+            run_config(config, name),
+            log=lambda line, key=key: log(f'[{key}] {line}'),
+            split=split,
+        )
+        try:
+            result = trainer.fit()
+        except FloatingPointError as error:
+            log(f'[{key}] {error}')
+            result = trainer.result
+            result.stop_reason = 'diverged'
+        best = result.best or {}
+        row = {c: best.get(c) for c in columns}
+        row.update(
+            sampler=key,
+            total_seconds=trainer.train_seconds,
+            stop_epoch=result.stop_epoch,
+            stop_reason=result.stop_reason,
+        )
+        out.rows.append(row)
+        out.histories[key] = list(result.history)
+    os.makedirs(config.out_dir, exist_ok=True)
+    reporting.write_csv(os.path.join(config.out_dir, 'compare.csv'), out.rows)
+    if config.plot:
+        plots.plot_comparison(
+            os.path.join(config.out_dir, 'compare.png'),
+            out.histories,
+            {row['sampler']: row['epoch'] for row in out.rows},
+            k,
+            config.select_on,
+            f'{config.encoder} on {config.dataset}, seed {config.seed}',
+        )
+    return out
+
+
+__all__ = [
+    'Comparison',
+    'compare_samplers',
+    'resolve_samplers',
+    'run_config',
+]
