@@ -142,6 +142,7 @@ FLAGS: Dict[str, Optional[str]] = {
     'simulate_exposure': (
         "recns: simulate exposures as each user's N most popular "
         'non-interacted items (labelled SIMULATED)'
+    ),
     'warmup_epochs': (
         'hardness warm-up in epochs: dns grows its candidate count and '
         'softmax its inverse temperature from uniform to hard over this '
