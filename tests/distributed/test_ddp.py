@@ -48,8 +48,12 @@ def _config(out, **kwargs):
     return TrainConfig(**base)
 
 
+#: Columns measured in wall-clock time, which no two runs share.
+TIMED = ('train_seconds', 'neg_sampling_share')
+
+
 def _drop_seconds(row):
-    return {k: v for k, v in row.items() if k != 'train_seconds'}
+    return {k: v for k, v in row.items() if k not in TIMED}
 
 
 def _state(trainer):
@@ -237,6 +241,10 @@ def test_resume_under_ddp_continues_the_uninterrupted_run(runs, tmp_path):
         assert [_drop_seconds(row) for row in r['resumed']] == [
             _drop_seconds(row) for row in r['full']
         ]
+    # Diagnostics are pooled over the ranks: every rank records one row.
+    rows = [[_drop_seconds(row) for row in r['full']] for r in ranks]
+    assert rows[0] == rows[1]
+    assert 'neg_hardness' in rows[0][0]
     assert (out / 'full' / 'metrics.json').exists()
     assert not list((out / 'full').glob('*.tmp'))
     # The checkpoint holds both ranks' streams: one process cannot resume.

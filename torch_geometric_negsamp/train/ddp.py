@@ -28,6 +28,7 @@ streams, batches and figures do not change. Under ``torchrun`` with
 """
 
 import contextlib
+import math
 import os
 import sys
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
@@ -169,6 +170,38 @@ class DataParallel:
         return (
             self.ctx.all_reduce_sum(value.detach().clone()) / self.world_size
         )
+
+    def pool_columns(self, columns: Dict[str, Any]) -> Dict[str, Any]:
+        r"""The per-rank diagnostic :obj:`columns` pooled over the ranks,
+        so that every rank records (and a checkpoint restores) the same
+        row: counts (``*_rows``) summed, rates and shares averaged (every
+        rank runs the same number of steps); :obj:`None` stays :obj:`None`
+        when any rank has it; other values are kept as they are."""
+        if not self.ctx.is_distributed:
+            return columns
+        numeric = (int, float)
+        keys = sorted(
+            key
+            for key, value in columns.items()
+            if value is None
+            or (isinstance(value, numeric) and not isinstance(value, bool))
+        )
+        device = 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
+        values = torch.tensor(
+            [math.nan if columns[k] is None else columns[k] for k in keys],
+            dtype=torch.float64,
+            device=device,
+        )
+        total = self.ctx.all_reduce_sum(values).tolist()
+        pooled = dict(columns)
+        for key, value in zip(keys, total):
+            if math.isnan(value):
+                pooled[key] = None
+            elif key.endswith('_rows'):
+                pooled[key] = int(round(value))
+            else:
+                pooled[key] = value / self.world_size
+        return pooled
 
     def any(self, flag: bool) -> bool:
         r"""Whether :obj:`flag` holds on some rank, so that every rank takes

@@ -415,7 +415,7 @@ class Trainer:
             'train_seconds': self.train_seconds,
             'loss': loss,
             **metrics,
-            **self.monitor.summary(self.model),
+            **self.parallel.pool_columns(self.monitor.summary(self.model)),
         }
         self.result.history.append(row)
         self.monitor.log(row)
