@@ -25,6 +25,7 @@ as one process.
 
 import argparse
 import os
+import random
 import sys
 import time
 
@@ -79,6 +80,9 @@ def main(argv=None):
 
     # The same seed on every rank: the same graph, split and initial
     # weights (DDP broadcasts rank 0's weights anyway).
+    # RandomLinkSplit's held-out negatives come from PyG's
+    # negative_sampling, which draws with Python's random module:
+    random.seed(args.seed)
     torch.manual_seed(args.seed)
     n = args.num_nodes
     data = block_model(

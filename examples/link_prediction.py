@@ -19,6 +19,7 @@ Run::
 """
 
 import argparse
+import random
 import time
 
 import torch
@@ -127,6 +128,9 @@ def main(argv=None):
                 f'(got {getattr(args, name)})'
             )
 
+    # RandomLinkSplit's held-out negatives come from PyG's
+    # negative_sampling, which draws with Python's random module:
+    random.seed(args.seed)
     torch.manual_seed(args.seed)  # RandomLinkSplit and GCN initialisation
     gen = torch.Generator().manual_seed(args.seed)
     n = args.num_nodes
