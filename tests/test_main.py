@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import pytest
+from tiny_data import write_lightgcn_folder
 
 from torch_geometric_negsamp.__main__ import (
     build_parser,
@@ -10,22 +11,9 @@ from torch_geometric_negsamp.__main__ import (
 )
 
 
-def _folder(root, shift=0):
-    # 10 users, 12 items: four training items and one test item each.
-    root.mkdir(exist_ok=True)
-    train = [
-        f'{u} ' + ' '.join(str((u + j) % 12) for j in range(4))
-        for u in range(10)
-    ]
-    test = [f'{u} {(u + 4 + shift) % 12}' for u in range(10)]
-    (root / 'train.txt').write_text('\n'.join(train) + '\n')
-    (root / 'test.txt').write_text('\n'.join(test) + '\n')
-    return str(root)
-
-
 def _tiny(tmp_path, *extra):
     if not (tmp_path / 'data').exists():
-        _folder(tmp_path / 'data')
+        write_lightgcn_folder(tmp_path / 'data')
     return [
         '--dataset',
         'folder',
@@ -125,10 +113,12 @@ def test_resume_refuses_a_damaged_checkpoint_and_changed_data(
         code = main(_tiny(tmp_path, '--resume', '--epochs', '2'))
         _one_line_error(capsys, code, str(path), word)
     path.write_bytes(good)
-    _folder(tmp_path / 'data', shift=1)  # same shape, other test items
+    write_lightgcn_folder(
+        tmp_path / 'data', shift=1
+    )  # same shape, other test items
     code = main(_tiny(tmp_path, '--resume', '--epochs', '2'))
     _one_line_error(capsys, code, 'trained on other data')
-    _folder(tmp_path / 'data')
+    write_lightgcn_folder(tmp_path / 'data')
     assert main(_tiny(tmp_path, '--resume', '--epochs', '2')) == 0
     assert 'resumed from' in capsys.readouterr().out
 

@@ -4,21 +4,9 @@ import subprocess
 import sys
 
 import pytest
+from tiny_data import write_lightgcn_folder
 
 from torch_geometric_negsamp.compare import COMPARE_PATIENCE, main
-
-
-def _folder(root):
-    # 10 users, 12 items: four training items and one test item each.
-    root.mkdir(exist_ok=True)
-    train = [
-        f'{u} ' + ' '.join(str((u + j) % 12) for j in range(4))
-        for u in range(10)
-    ]
-    test = [f'{u} {(u + 4) % 12}' for u in range(10)]
-    (root / 'train.txt').write_text('\n'.join(train) + '\n')
-    (root / 'test.txt').write_text('\n'.join(test) + '\n')
-    return str(root)
 
 
 def _argv(tmp_path, *extra):
@@ -26,7 +14,7 @@ def _argv(tmp_path, *extra):
         '--dataset',
         'folder',
         '--data-root',
-        _folder(tmp_path / 'data'),
+        write_lightgcn_folder(tmp_path / 'data'),
         '--epochs',
         '2',
         '--eval-every',

@@ -5,6 +5,7 @@ import sys
 import pytest
 import torch
 from gloo_spawn import spawn
+from tiny_data import write_lightgcn_folder
 
 from torch_geometric_negsamp.datasets import InteractionSplit
 from torch_geometric_negsamp.distributed import DistributedContext
@@ -256,19 +257,8 @@ def test_resume_under_ddp_continues_the_uninterrupted_run(runs, tmp_path):
 
 
 # ------------------------------------------------------------ torchrun
-def _folder(root):
-    root.mkdir()
-    train = [
-        f'{u} ' + ' '.join(str((u + j) % 12) for j in range(4))
-        for u in range(10)
-    ]
-    (root / 'train.txt').write_text('\n'.join(train) + '\n')
-    test = [f'{u} {(u + 4) % 12}' for u in range(10)]
-    (root / 'test.txt').write_text('\n'.join(test) + '\n')
-
-
 def test_torchrun_runs_the_command_on_two_processes(tmp_path):
-    _folder(tmp_path / 'data')
+    write_lightgcn_folder(tmp_path / 'data')
     command = [
         sys.executable,
         '-m',

@@ -191,16 +191,7 @@ class TrainConfig:
                 f'folder with train.txt and test.txt)'
             )
         if (
-            self.strategy_key in ('dns', 'softmax')
-            and self.candidates < self.num_neg
-        ):
-            raise ValueError(
-                f"'candidates' ({self.candidates}) must be at least "
-                f"'num_neg' ({self.num_neg}): {self.strategy_key} picks "
-                f'num_neg of the candidates'
-            )
-        if (
-            self.strategy_key in ('ahns', 'srns')
+            self.strategy_key in ('dns', 'softmax', 'ahns', 'srns')
             and self.candidates < self.num_neg
         ):
             raise ValueError(
