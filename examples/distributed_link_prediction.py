@@ -34,8 +34,12 @@ from torch.nn.parallel import DistributedDataParallel
 
 # The graph, the model and the metric of the single-process example.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from link_prediction import GCN, block_model, evaluate  # noqa: E402
-from torch_geometric.transforms import RandomLinkSplit  # noqa: E402
+from link_prediction import (  # noqa: E402
+    GCN,
+    block_model,
+    evaluate,
+    split_links,
+)
 
 from torch_geometric_negsamp import PositiveIndex, UniformSampler  # noqa
 from torch_geometric_negsamp.distributed import (  # noqa: E402
@@ -93,20 +97,7 @@ def main(argv=None):
         num_features=16,
         generator=torch.Generator().manual_seed(args.seed),
     )
-    split = RandomLinkSplit(
-        num_val=0.1,
-        num_test=0.1,
-        is_undirected=True,
-        add_negative_train_samples=False,
-    )
-    train_data, val_data, test_data = split(data)
-    held_out = torch.cat(
-        [
-            val_data.edge_label_index[:, val_data.edge_label == 1],
-            test_data.edge_label_index[:, test_data.edge_label == 1],
-        ],
-        dim=1,
-    )
+    train_data, val_data, test_data, held_out = split_links(data)
     backend = torch.distributed.get_backend() if ctx.is_distributed else 'none'
     say(
         f'processes: {ctx.world_size} ({backend}) | graph: {n} nodes, '

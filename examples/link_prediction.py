@@ -90,6 +90,27 @@ def roc_auc(scores: Tensor, labels: Tensor) -> float:
 
 
 @torch.no_grad()
+def split_links(data: Data):
+    r"""80/10/10 link split without training negatives (they are drawn
+    fresh every epoch), and the held-out (validation + test) positives that
+    no training negative may be."""
+    split = RandomLinkSplit(
+        num_val=0.1,
+        num_test=0.1,
+        is_undirected=True,
+        add_negative_train_samples=False,
+    )
+    train_data, val_data, test_data = split(data)
+    held_out = torch.cat(
+        [
+            val_data.edge_label_index[:, val_data.edge_label == 1],
+            test_data.edge_label_index[:, test_data.edge_label == 1],
+        ],
+        dim=1,
+    )
+    return train_data, val_data, test_data, held_out
+
+
 def evaluate(model: GCN, data: Data) -> float:
     model.eval()
     z = model(data.x, data.edge_index)
@@ -147,20 +168,7 @@ def main(argv=None):
         f'edges, {args.num_blocks} blocks'
     )
 
-    split = RandomLinkSplit(
-        num_val=0.1,
-        num_test=0.1,
-        is_undirected=True,
-        add_negative_train_samples=False,
-    )
-    train_data, val_data, test_data = split(data)
-    held_out = torch.cat(
-        [
-            val_data.edge_label_index[:, val_data.edge_label == 1],
-            test_data.edge_label_index[:, test_data.edge_label == 1],
-        ],
-        dim=1,
-    )
+    train_data, val_data, test_data, held_out = split_links(data)
     print(
         f'train positives {train_data.edge_label_index.size(1)}, held-out '
         f'(val + test) positives {held_out.size(1)}'
