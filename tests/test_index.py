@@ -83,6 +83,66 @@ def test_sample_complement_no_rowptr_path():
     assert index.degree(torch.tensor([5_000_000, 7])).tolist() == [2, 0]
 
 
+@pytest.mark.parametrize('row_pointer', [None, True, False])
+@pytest.mark.parametrize('sizes', [(40, 30), (70_000, 40_000)])
+def test_layouts_answer_alike(row_pointer, sizes):
+    # Small and 64-bit rank-key spaces, with and without the row pointer,
+    # answer every query as the plain sets do.
+    num_src, num_dst = sizes
+    gen = torch.Generator().manual_seed(3)
+    src = torch.randint(0, 40, (300,), generator=gen) * (num_src // 40)
+    dst = torch.randint(0, 30, (300,), generator=gen) * (num_dst // 30)
+    # One long row (deep binary search), its run of consecutive ids included:
+    run = min(400, num_dst // 2)
+    src = torch.cat([src, torch.zeros(run, dtype=torch.long)])
+    dst = torch.cat([dst, torch.arange(run) * 7 % run + num_dst // 4])
+    index = PositiveIndex(
+        torch.stack([src, dst]), num_src, num_dst, row_pointer=row_pointer
+    )
+    assert index.rank_keys.dtype == torch.int32
+    # A 64-bit key space searches each row's own shifted keys:
+    wide = num_src * (num_dst + 1) >= 2**31
+    assert (index.rank_steps > 0) == wide
+    if row_pointer is not None:
+        assert (index.rowptr is not None) == row_pointer
+    pos = set(zip(src.tolist(), dst.tolist()))
+    u = src.unique()
+    out = index.sample_complement(u.repeat_interleave(50), gen)
+    assert not any(
+        (a, b) in pos
+        for a, b in zip(u.repeat_interleave(50).tolist(), out.tolist())
+    )
+    deg = [sum(1 for a, _ in pos if a == x) for x in u.tolist()]
+    assert index.degree(u).tolist() == deg
+    rank = index.complement_rank_unchecked(u.repeat_interleave(50), out)
+    assert torch.equal(
+        index.complement_select_unchecked(u.repeat_interleave(50), rank), out
+    )
+
+
+def test_index_stays_within_16_bytes_per_positive():
+    # 12 bytes of keys per positive; a row pointer that would outgrow the
+    # budget is dropped:
+    edge_index = torch.tensor([[0, 2_999_999, 5], [0, 999, 7]])
+    index = PositiveIndex(edge_index, 3_000_000, 1_000)
+    assert index.rowptr is None and index.nbytes == 12 * 3
+    # Asked for, it is kept whatever it costs:
+    kept = PositiveIndex(edge_index, 3_000_000, 1_000, row_pointer=True)
+    assert kept.rowptr is not None and kept.nbytes > 16 * 3
+    assert torch.equal(kept.degree(), index.degree())
+    # Within the budget, it is kept (an int32 pointer: 4 bytes per source):
+    gen = torch.Generator().manual_seed(0)
+    pairs = torch.randint(0, 100, (2, 500), generator=gen)
+    dense = PositiveIndex(pairs, 100, row_pointer=None)
+    assert dense.rowptr is not None
+    assert dense.nbytes == 12 * dense.num_edges + 4 * 101 <= 16 * 500
+
+
+def test_row_pointer_must_be_bool():
+    with pytest.raises(TypeError, match="'row_pointer' must be a bool"):
+        PositiveIndex(torch.tensor([[0], [1]]), 2, row_pointer=1)
+
+
 def test_sample_complement_full_row_raises():
     index = PositiveIndex(torch.tensor([[0, 0], [0, 1]]), 2, 2)
     with pytest.raises(
@@ -247,7 +307,8 @@ def test_sorted_key_math_and_complement_ranks():
         assert got.tolist() == non
         ranks = index.complement_rank_unchecked(src, torch.tensor(non))
         assert ranks.tolist() == list(range(len(non)))
-    assert index.nbytes == 2 * 8 * 5 + 8 * 4  # two keys each, row pointer
+    # An int64 key and an int32 rank key per positive, an int32 row pointer:
+    assert index.nbytes == (8 + 4) * 5 + 4 * 4
     src, dst = index.edges()
     assert torch.equal(torch.stack([src, dst]), edge_index)
     assert index.num_candidates().tolist() == [3, 5, 2]

@@ -15,6 +15,7 @@ from torch_geometric_negsamp._validate import (
     check_bool,
     check_in_range,
     check_index_tensor,
+    check_int,
     check_key_space,
     check_num_nodes,
     check_same_device,
@@ -46,6 +47,26 @@ def complement_select(shift: Tensor, rank: Tensor) -> Tensor:
         return rank
     flat = rank.reshape(-1)
     return rank + torch.searchsorted(shift, flat, right=True).view(rank.shape)
+
+
+def row_upper_bound(
+    values: Tensor, lo: Tensor, hi: Tensor, target: Tensor, steps: int
+) -> Tensor:
+    r"""For every :obj:`i`, the first position :obj:`p` in
+    ``[lo[i], hi[i])`` with ``values[p] > target[i]`` (:obj:`hi[i]` if none),
+    where :obj:`values` is sorted within each such row and no row is longer
+    than ``2 ** steps - 1``: a binary search of every row at once, over the
+    row's own entries only. (:func:`torch.searchsorted` needs one sorted
+    array, or rows of equal length; rows here are ragged slices of one.)"""
+    lo, hi = lo.clone(), hi.clone()
+    zero = torch.zeros_like(lo)
+    for _ in range(steps):
+        active = lo < hi
+        mid = torch.where(active, (lo + hi) // 2, zero)
+        right = active & (values[mid] <= target)
+        lo = torch.where(right, mid + 1, lo)
+        hi = torch.where(active & ~right, mid, hi)
+    return lo
 
 
 def positive_pairs(
@@ -100,11 +121,20 @@ class PositiveIndex:
     the :math:`r`-th non-neighbour of :math:`u` is :math:`r + j`, where
     :math:`j` counts the positives with :math:`v_i - i \le r`.
 
-    Memory is two ``int64`` values (16 bytes) per positive, plus an ``int64``
-    row pointer per source node when the sources are at most four times as
-    many as the positives (plus 2**20); otherwise row bounds come from a
-    binary search on the keys, so the source space may be huge (e.g.
-    relation x entity pairs of a knowledge graph). :attr:`nbytes` tells.
+    The second key costs 4 bytes when :math:`|U| (|V| + 1) < 2^{31}`. In a
+    larger key space it holds :math:`v_i - i` alone (4 bytes while
+    :math:`|V| < 2^{31}`), sorted within each source's row, and a draw
+    binary-searches its own row (a few steps: as many as the bits of the
+    largest degree) instead of the whole array.
+
+    Memory is 12 bytes per positive, plus a row pointer (4 bytes per source
+    node while the positives are fewer than :math:`2^{31}`) that turns
+    every row lookup into a gather. The pointer is kept when the index stays
+    within 16 bytes per positive (or the pointer within 1 MiB); otherwise
+    row bounds come from a binary search on the keys, so the source space
+    may be huge (e.g. relation x entity pairs of a knowledge graph).
+    :obj:`row_pointer` overrides that choice; :attr:`nbytes` tells what is
+    held.
 
     Methods without a suffix check their arguments; the ``*_unchecked``
     variants are for callers that validated once (see :meth:`check_src`)
@@ -126,6 +156,10 @@ class PositiveIndex:
         extra_positives (torch.Tensor or list of torch.Tensor, optional):
             Further known positives (e.g. validation and test edges) that no
             negative may hit, each of shape ``[2, *]``. (default: :obj:`None`)
+        row_pointer (bool, optional): Keep the row pointer (:obj:`True`),
+            drop it (:obj:`False`: binary search for row bounds, 12 bytes
+            per positive whatever the graph), or choose by the memory rule
+            above (:obj:`None`). (default: :obj:`None`)
     """
 
     def __init__(
@@ -137,7 +171,10 @@ class PositiveIndex:
         undirected: bool = False,
         exclude_self: bool = False,
         extra_positives: Optional[Union[Tensor, Sequence[Tensor]]] = None,
+        row_pointer: Optional[bool] = None,
     ):
+        if row_pointer is not None:
+            check_bool(row_pointer, 'row_pointer')
         pairs, num_src_nodes, num_dst_nodes = positive_pairs(
             edge_index,
             num_src_nodes,
@@ -156,22 +193,36 @@ class PositiveIndex:
         self.undirected = undirected
         self.exclude_self = exclude_self
         self.keys = torch.unique(pairs[0] * num_dst_nodes + pairs[1])
+        num_edges = self.keys.numel()
+        ptr_dtype = torch.int32 if num_edges < 2**31 else torch.long
+        if row_pointer is None:
+            # What the two keys (at most 12 bytes) leave of 16 per positive:
+            row_bytes = (num_src_nodes + 1) * ptr_dtype.itemsize
+            row_pointer = row_bytes <= max(4 * num_edges, 2**20)
         src = torch.div(self.keys, num_dst_nodes, rounding_mode='floor')
-        # A CSR row pointer turns every row lookup into a gather; it is kept
-        # unless the source space dwarfs the positives (e.g. relation x
-        # entity rows of a huge knowledge graph), where binary search on the
-        # keys answers the same question without the memory.
         self.rowptr: Optional[Tensor] = None
-        if num_src_nodes <= 4 * self.keys.numel() + 2**20:
+        if row_pointer:
             count = torch.bincount(src, minlength=num_src_nodes)
             self.rowptr = torch.zeros(
-                num_src_nodes + 1, dtype=torch.long, device=src.device
+                num_src_nodes + 1, dtype=ptr_dtype, device=src.device
             )
             torch.cumsum(count, 0, out=self.rowptr[1:])
-        dst = self.keys - src * num_dst_nodes
-        rank = torch.arange(self.keys.numel(), device=src.device)
-        rank = rank - self.row_bounds_unchecked(src)[0]
-        self.rank_keys = src * (num_dst_nodes + 1) + (dst - rank)
+            del count
+        rank = torch.arange(num_edges, device=src.device)
+        rank -= self.row_bounds_unchecked(src)[0]
+        #: 0: ``rank_keys`` is one sorted array, ``u (|V| + 1) + v_i - i``;
+        #: otherwise it holds ``v_i - i`` per row, and this many binary
+        #: search steps cover the longest row.
+        self.rank_steps = 0
+        if num_src_nodes * (num_dst_nodes + 1) < 2**31:
+            self.rank_keys = (self.keys + src - rank).to(torch.int32)
+        else:
+            wide = num_dst_nodes >= 2**31
+            self.rank_keys = (self.keys - src * num_dst_nodes - rank).to(
+                torch.long if wide else torch.int32
+            )
+            if num_edges > 0:
+                self.rank_steps = (int(rank.max()) + 1).bit_length()
 
     @classmethod
     def from_data(cls, data, edge_type=None, **kwargs) -> 'PositiveIndex':
@@ -194,6 +245,7 @@ class PositiveIndex:
             'exclude_self': self.exclude_self,
             'keys': self.keys,
             'rank_keys': self.rank_keys,
+            'rank_steps': self.rank_steps,
             'rowptr': self.rowptr,
         }
 
@@ -214,6 +266,9 @@ class PositiveIndex:
         out.keys = check_index_tensor(state['keys'], 'keys', dim=1)
         out.rank_keys = check_index_tensor(
             state['rank_keys'], 'rank_keys', dim=1
+        )
+        out.rank_steps = check_int(
+            state['rank_steps'], 'rank_steps', minimum=0
         )
         if out.rank_keys.numel() != out.keys.numel():
             raise ValueError(
@@ -276,7 +331,7 @@ class PositiveIndex:
         r"""``(start, end)``: the positives of :obj:`src[i]` are
         ``keys[start[i]:end[i]]``."""
         if self.rowptr is not None:
-            return self.rowptr[src], self.rowptr[src + 1]
+            return self.rowptr[src].long(), self.rowptr[src + 1].long()
         start = torch.searchsorted(self.keys, src * self.num_dst_nodes)
         end = torch.searchsorted(self.keys, (src + 1) * self.num_dst_nodes)
         return start, end
@@ -350,11 +405,22 @@ class PositiveIndex:
         :obj:`start` may pass the row starts when known."""
         if self.keys.numel() == 0:
             return rank
+        if self.rank_steps > 0:
+            # Each source's own row of 'v_i - i', searched row by row:
+            src, rank = torch.broadcast_tensors(src, rank)
+            start, end = self.row_bounds_unchecked(src)
+            j = row_upper_bound(
+                self.rank_keys, start, end, rank, self.rank_steps
+            )
+            return rank + (j - start)
         if start is None:
             start = self.row_bounds_unchecked(src)[0]
         query = src * (self.num_dst_nodes + 1) + rank
-        j = torch.searchsorted(self.rank_keys, query.reshape(-1), right=True)
-        return rank + (j.view(query.shape) - start)
+        shape = query.shape
+        # The query is below |U| (|V| + 1) < 2**31: the keys' dtype.
+        query = query.reshape(-1).to(self.rank_keys.dtype)
+        j = torch.searchsorted(self.rank_keys, query, right=True)
+        return rank + (j.view(shape) - start)
 
     def complement_rank_unchecked(self, src: Tensor, dst: Tensor) -> Tensor:
         r"""The inverse of :meth:`complement_select_unchecked`: the rank of

@@ -59,9 +59,10 @@ def share_on_host(
             meta[key] = None if value is None else value.numel()
             if value is None:
                 continue
+            meta[f'{key}_dtype'] = str(value.dtype).removeprefix('torch.')
             path = os.path.join(directory, key)
             mapped = torch.from_file(
-                path, shared=True, size=value.numel(), dtype=torch.long
+                path, shared=True, size=value.numel(), dtype=value.dtype
             )
             mapped.copy_(value)
             state[key] = mapped
@@ -72,7 +73,7 @@ def share_on_host(
     if ctx.local_rank != 0:
         with open(os.path.join(directory, 'meta.json')) as f:
             meta = json.load(f)
-        state = dict(meta)
+        state = {k: v for k, v in meta.items() if not k.endswith('_dtype')}
         for key in _TENSORS:
             if meta[key] is None:
                 continue
@@ -80,7 +81,7 @@ def share_on_host(
                 os.path.join(directory, key),
                 shared=True,
                 size=meta[key],
-                dtype=torch.long,
+                dtype=getattr(torch, meta[f'{key}_dtype']),
             )
         index = PositiveIndex.from_state(state)
     ctx.barrier()

@@ -7,7 +7,7 @@ from torch import Tensor
 
 from torch_geometric_negsamp._random import draw_from_cdf, randint_below
 from torch_geometric_negsamp._validate import check_request_size
-from torch_geometric_negsamp.index import PositiveIndex
+from torch_geometric_negsamp.index import PositiveIndex, row_upper_bound
 from torch_geometric_negsamp.sampler.base import Key, NegativeSampler
 
 
@@ -125,14 +125,8 @@ class WeightedSampler(NegativeSampler):
         start, end = index.row_bounds_unchecked(src)
         # j: the first positive of the row whose masked start exceeds x
         # (a binary search per source over its own positives only).
-        lo, hi = start.clone(), end.clone()
+        lo = row_upper_bound(w.masked_start, start, end, x, w.steps)
         zero = torch.zeros_like(lo)
-        for _ in range(w.steps):
-            active = lo < hi
-            mid = torch.where(active, (lo + hi) // 2, zero)
-            right = active & (w.masked_start[mid] <= x)
-            lo = torch.where(right, mid + 1, lo)
-            hi = torch.where(active & ~right, mid, hi)
         # Units of the row's positives before j, added back to x, land x in
         # a non-positive destination of positive weight:
         has = lo < end
