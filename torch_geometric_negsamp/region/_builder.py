@@ -20,9 +20,9 @@ from torch_geometric_negsamp.region._bits import (
 #: sorted keys for every row.
 STORAGES = ('auto', 'bits', 'ids')
 
-#: Bytes a sorted member costs in :class:`PositiveIndex` (a key and a
-#: complement-rank key, both ``int64``).
-KEY_BYTES = 16
+#: Bytes a sorted member costs in :class:`PositiveIndex` (an ``int64`` key
+#: and an ``int32`` complement-rank key).
+KEY_BYTES = 12
 
 #: Largest boolean scratch (bytes) the builder unpacks at once.
 SCRATCH_BYTES = 2**26

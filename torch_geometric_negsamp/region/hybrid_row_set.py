@@ -40,12 +40,12 @@ class HybridRowSet:
       1)` bytes for :math:`C` columns). Select is a binary search over the
       directory, then one 64-byte gather and lookup-table popcounts;
     * **sorted keys** (sparse rows): the rows' members in one
-      :class:`~torch_geometric_negsamp.PositiveIndex` (16 bytes per member),
+      :class:`~torch_geometric_negsamp.PositiveIndex` (12 bytes per member),
       whose sorted-key and complement-rank math answers membership, rank
       and the :math:`r`-th non-member.
 
     A row is stored as bits when its members would cost more as keys, i.e.
-    above about :math:`C / 120` members. Every query is vectorised, exact
+    above about :math:`C / 90` members. Every query is vectorised, exact
     and free of rejection loops; the ``*_unchecked`` methods take ``long``
     tensors of one shape and trust their values (see
     :class:`~torch_geometric_negsamp.region.KHopRegion` for validated
