@@ -109,3 +109,14 @@ def test_a_setting_one_sampler_refuses_stops_everything(
     with pytest.raises(ValueError, match="'candidates' \\(4\\) must be at"):
         compare_samplers(cfg, ['uniform', 'ahns'], tiny_split)
     assert not (tmp_path / 'cmp').exists()
+
+
+def test_the_plot_title_names_a_folder_dataset_by_its_folder():
+    from types import SimpleNamespace
+
+    from torch_geometric_negsamp.train.compare import _data_name
+
+    folder = SimpleNamespace(dataset='folder', data_root='/data/lastfm/')
+    assert _data_name(folder) == 'folder lastfm'
+    named = SimpleNamespace(dataset='gowalla', data_root=None)
+    assert _data_name(named) == 'gowalla'

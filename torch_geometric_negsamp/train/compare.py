@@ -121,6 +121,14 @@ def run_config(config: TrainConfig, sampler: str) -> TrainConfig:
     )
 
 
+def _data_name(config) -> str:
+    r"""The dataset's name, with a folder dataset's folder name."""
+    if config.dataset == 'folder' and config.data_root:
+        root = os.path.basename(os.path.normpath(config.data_root))
+        return f'folder {root}'
+    return config.dataset
+
+
 def compare_samplers(
     config: TrainConfig,
     samplers: Sequence[str],
@@ -208,7 +216,7 @@ def compare_samplers(
             {row['sampler']: row['epoch'] for row in out.rows},
             k,
             config.select_on,
-            f'{config.encoder} on {config.dataset}, seed {config.seed}',
+            f'{config.encoder} on {_data_name(config)}, seed {config.seed}',
         )
     return out
 

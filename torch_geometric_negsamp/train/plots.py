@@ -126,7 +126,6 @@ def plot_comparison(
         ax.grid(alpha=0.3)
         ax.legend(fontsize='small')
     plot_diagnostics(flat[4:], histories)
-    flat[-1].axis('off')
     fig.suptitle(f'{title} (*: the selected epoch)')
     save_figure(plt, fig, path)
     return True
