@@ -89,7 +89,6 @@ def roc_auc(scores: Tensor, labels: Tensor) -> float:
     )
 
 
-@torch.no_grad()
 def split_links(data: Data):
     r"""80/10/10 link split without training negatives (they are drawn
     fresh every epoch), and the held-out (validation + test) positives that
@@ -111,6 +110,7 @@ def split_links(data: Data):
     return train_data, val_data, test_data, held_out
 
 
+@torch.no_grad()
 def evaluate(model: GCN, data: Data) -> float:
     model.eval()
     z = model(data.x, data.edge_index)

@@ -113,9 +113,8 @@ def test_resume_refuses_a_damaged_checkpoint_and_changed_data(
         code = main(_tiny(tmp_path, '--resume', '--epochs', '2'))
         _one_line_error(capsys, code, str(path), word)
     path.write_bytes(good)
-    write_lightgcn_folder(
-        tmp_path / 'data', shift=1
-    )  # same shape, other test items
+    # The same shape, other test items:
+    write_lightgcn_folder(tmp_path / 'data', shift=1)
     code = main(_tiny(tmp_path, '--resume', '--epochs', '2'))
     _one_line_error(capsys, code, 'trained on other data')
     write_lightgcn_folder(tmp_path / 'data')

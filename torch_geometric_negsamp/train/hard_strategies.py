@@ -16,8 +16,9 @@ from torch_geometric_negsamp.train.strategy_base import (
 
 #: Warm-up of DENS's selection rule when :obj:`warmup_epochs` is not set:
 #: the reference code's 100 epochs. Measured on Last.fm (lr 1e-3), a
-#: 20-epoch ramp collapses once the rule is fully on (its picks turn easy),
-#: while 100 epochs keep improving past DNS's best (``docs/select.md``).
+#: 20-epoch ramp collapses once the rule is fully on (its picks turn easy);
+#: with 100 epochs the selected checkpoint (epoch 80) beats DNS's best,
+#: before the same decline (``docs/select.md``).
 DENS_WARMUP = 100
 #: Ramp of SRNS's spread term when :obj:`warmup_epochs` is not set.
 SRNS_WARMUP = 20
