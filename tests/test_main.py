@@ -256,3 +256,28 @@ def test_main_trains_with_the_hard_samplers(tmp_path, capsys, sampler):
     with open(tmp_path / 'run' / 'metrics.csv') as f:
         header = f.readline()
     assert 'neg_hardness' in header and 'neg_false_negative_rate' in header
+
+
+@pytest.mark.parametrize(
+    'raised,code,needle',
+    [
+        (KeyboardInterrupt, 130, 'continue with --resume --out'),
+        (FloatingPointError('loss is nan'), 2, 'loss is nan'),
+    ],
+)
+def test_an_interrupt_or_a_diverged_run_ends_in_one_message(
+    monkeypatch, tmp_path, capsys, raised, code, needle
+):
+    from torch_geometric_negsamp.train.trainer import Trainer
+
+    def fit(self):
+        raise raised
+
+    monkeypatch.setattr(Trainer, 'fit', fit)
+    assert main(_tiny(tmp_path)) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
+    if code == 130:
+        assert 'interrupted after epoch 0' in err[0]
+    else:
+        assert err[0].startswith('negsamp-train: error: ')

@@ -115,3 +115,28 @@ def test_module_entry_point():
         timeout=120,
     )
     assert run.returncode == 0 and '--samplers' in run.stdout
+
+
+@pytest.mark.parametrize(
+    'raised,code,needle',
+    [
+        (KeyboardInterrupt, 130, 'finished runs are kept'),
+        (FloatingPointError('loss is nan'), 2, 'loss is nan'),
+    ],
+)
+def test_an_interrupt_or_a_diverged_run_ends_in_one_message(
+    monkeypatch, tmp_path, capsys, raised, code, needle
+):
+    from torch_geometric_negsamp.train import compare
+
+    def fake(config, samplers, log):
+        raise raised
+
+    monkeypatch.setattr(compare, 'compare_samplers', fake)
+    assert main(_argv(tmp_path, '--samplers', 'dns')) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
+    if code == 130:
+        assert '--resume --out' in err[0]
+    else:
+        assert err[0].startswith('negsamp-compare: error: ')

@@ -8,7 +8,7 @@ import argparse
 import dataclasses
 import sys
 import typing
-from typing import Dict, List, NoReturn, Optional
+from typing import Callable, Dict, List, NoReturn, Optional, TypeVar
 
 from torch_geometric_negsamp.train.checkpoint import one_line
 from torch_geometric_negsamp.train.config import (
@@ -36,8 +36,49 @@ class _Failure(Exception):
 CommandError = _Failure
 
 
+class _Interrupted(Exception):
+    r"""Ends the command after Ctrl-C with exit code 130; the message says
+    how to continue."""
+
+
+#: What a command reports as one error line instead of a traceback: bad
+#: input, a file it cannot read or write, a missing extra, a diverged run.
+ERRORS = (ValueError, TypeError, OSError, ImportError, FloatingPointError)
+
+T = TypeVar('T')
+
+
 def fail(message: object) -> NoReturn:
     raise _Failure(one_line(message, 1000))
+
+
+def guarded(
+    job: Callable[[], T], resume: Optional[Callable[[], str]] = None
+) -> T:
+    r"""Runs :obj:`job`; an error of :obj:`ERRORS` becomes the command's
+    error line, and Ctrl-C, where :obj:`resume` says how to continue (it is
+    called then), exit code 130."""
+    try:
+        return job()
+    except KeyboardInterrupt:
+        if resume is None:
+            raise
+        raise _Interrupted(resume()) from None
+    except ERRORS as e:
+        fail(e)
+
+
+def run_command(prog: str, body: Callable[[], int]) -> int:
+    r"""The exit code of :obj:`body`: its own, 2 after an error (one line
+    on stderr, named after :obj:`prog`) or 130 after Ctrl-C."""
+    try:
+        return body()
+    except _Failure as e:
+        print(f'{prog}: error: {e}', file=sys.stderr)
+        return 2
+    except _Interrupted as e:
+        print(f'\ninterrupted{e}', file=sys.stderr)
+        return 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -237,21 +278,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     r"""Runs the command on :obj:`argv` (default: :obj:`sys.argv`); returns
     the exit code: 0, 2 after an error (one line on stderr), 130 after
     Ctrl-C."""
-    try:
+
+    def body() -> int:
         with launched():  # under torchrun: rank 0 prints
             return _run(argv)
-    except _Failure as e:
-        print(f'{PROG}: error: {e}', file=sys.stderr)
-        return 2
+
+    return run_command(PROG, body)
 
 
 def _run(argv: Optional[List[str]]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        config = config_from_args(args).validate()
-    except (ValueError, TypeError, ImportError) as e:
-        fail(e)
+    config = guarded(lambda: config_from_args(args).validate())
     for name in config.unused_sizes():
         flag = '--' + name.replace('_', '-')
         print(
@@ -261,11 +299,11 @@ def _run(argv: Optional[List[str]]) -> int:
     from torch_geometric_negsamp.train.checkpoint import check_writable
     from torch_geometric_negsamp.train.trainer import Trainer
 
-    try:
+    def build() -> Trainer:
         check_writable(config.out_dir)
-        trainer = Trainer(config, log=lambda line: print(line, flush=True))
-    except (ValueError, TypeError, OSError, ImportError) as e:
-        fail(e)
+        return Trainer(config, log=lambda line: print(line, flush=True))
+
+    trainer = guarded(build)
     print(
         f'{config.dataset}: {trainer.split.num_users} users, '
         f'{trainer.split.num_items} items, {trainer.split.num_train} '
@@ -275,17 +313,13 @@ def _run(argv: Optional[List[str]]) -> int:
         f'epochs of batch {config.batch_size}, lr {config.lr}',
         flush=True,
     )
-    try:
-        result = trainer.fit()
-    except KeyboardInterrupt:
-        print(
-            f'\ninterrupted after epoch {trainer.epoch}; continue with '
-            f'--resume --out {config.out_dir}',
-            file=sys.stderr,
-        )
-        return 130
-    except (ValueError, TypeError, OSError, FloatingPointError) as e:
-        fail(e)
+    result = guarded(
+        trainer.fit,
+        resume=lambda: (
+            f' after epoch {trainer.epoch}; continue with '
+            f'--resume --out {config.out_dir}'
+        ),
+    )
     best = result.best
     if best is not None:
         k = config.k

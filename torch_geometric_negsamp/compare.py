@@ -13,6 +13,7 @@ import sys
 from typing import List, Optional
 
 from torch_geometric_negsamp import __main__ as train_command
+from torch_geometric_negsamp.train.config import TrainConfig
 
 PROG = 'negsamp-compare'
 #: The early stopping of every run when neither --patience nor the preset
@@ -48,11 +49,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     r"""Runs the command on :obj:`argv` (default: :obj:`sys.argv`); returns
     the exit code: 0, 2 after an error (one line on stderr), 130 after
     Ctrl-C."""
-    try:
-        return _run(argv)
-    except train_command.CommandError as e:
-        print(f'{PROG}: error: {e}', file=sys.stderr)
-        return 2
+    return train_command.run_command(PROG, lambda: _run(argv))
 
 
 def _run(argv: Optional[List[str]]) -> int:
@@ -76,7 +73,8 @@ def _run(argv: Optional[List[str]]) -> int:
             f"'samplers' must be comma-separated names (got {args.samplers!r})"
         )
     args.sampler = samplers[0]
-    try:
+
+    def configure() -> TrainConfig:
         resolve_samplers(samplers)
         config = train_command.config_from_args(args)
         if config.patience is None:
@@ -89,24 +87,21 @@ def _run(argv: Optional[List[str]]) -> int:
         for name in samplers:
             run_config(config, name).validate()
         check_writable(config.out_dir)
-    except (ValueError, TypeError, OSError, ImportError) as e:
-        fail(e)
+        return config
+
+    config = train_command.guarded(configure)
 
     def log(line: str) -> None:
         print(line, flush=True)
 
-    try:
-        result = compare_samplers(config, samplers, log=log)
-    except KeyboardInterrupt:
-        again = ' '.join(shlex.quote(a) for a in sys.argv[1:])
-        print(
-            f'\ninterrupted; finished runs are kept, continue with: {PROG} '
-            f'{again} --resume --out {shlex.quote(config.out_dir)}',
-            file=sys.stderr,
-        )
-        return 130
-    except (ValueError, TypeError, OSError, ImportError) as e:
-        fail(e)
+    again = ' '.join(shlex.quote(a) for a in sys.argv[1:])
+    result = train_command.guarded(
+        lambda: compare_samplers(config, samplers, log=log),
+        resume=lambda: (
+            '; finished runs are kept, continue with: '
+            f'{PROG} {again} --resume --out {shlex.quote(config.out_dir)}'
+        ),
+    )
     print(result.table())
     print(
         f'files in {config.out_dir}: compare.csv, compare.png, a folder '
