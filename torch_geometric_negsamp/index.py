@@ -1,7 +1,7 @@
 r"""The exact index of known positive pairs, and the sorted-key math it
 rests on (the one home of membership and complement ranks)."""
 
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -11,6 +11,7 @@ from torch_geometric_negsamp._edge_types import (
     check_edge_list,
 )
 from torch_geometric_negsamp._random import randint_below
+from torch_geometric_negsamp._tensor_store import TensorStore
 from torch_geometric_negsamp._validate import (
     check_bool,
     check_in_range,
@@ -107,7 +108,7 @@ def positive_pairs(
     return pairs, num_src_nodes, num_dst_nodes
 
 
-class PositiveIndex:
+class PositiveIndex(TensorStore):
     r"""An exact, batched index of the known positive pairs :math:`(u, v)` of
     one edge type, built once and kept on the data's device.
 
@@ -296,21 +297,10 @@ class PositiveIndex:
     def device(self) -> torch.device:
         return self.keys.device
 
-    @property
-    def nbytes(self) -> int:
-        r"""Bytes held by the index's tensors."""
-        return sum(t.numel() * t.element_size() for t in self._tensors())
-
     #: The attributes that hold the index's tensors (``rowptr`` may be
-    #: :obj:`None`).
+    #: :obj:`None`); :attr:`nbytes`, :meth:`to` and :meth:`share_memory_`
+    #: come from :class:`~torch_geometric_negsamp._tensor_store.TensorStore`.
     _TENSORS = ('keys', 'rank_keys', 'rowptr')
-
-    def _tensors(self) -> List[Tensor]:
-        return [
-            getattr(self, name)
-            for name in self._TENSORS
-            if getattr(self, name) is not None
-        ]
 
     def check_src(self, src, name: str = 'src') -> Tensor:
         r"""Checks that :obj:`src` holds source ids of this index (integer
@@ -475,20 +465,6 @@ class PositiveIndex:
             src, randint_below(count, generator), start
         )
 
-    # ------------------------------------------------------------- device
-    def to(self, device) -> 'PositiveIndex':
-        r"""Moves the index to :obj:`device` (in place) and returns it."""
-        for name in self._TENSORS:
-            if getattr(self, name) is not None:
-                setattr(self, name, getattr(self, name).to(device))
-        return self
-
-    def share_memory_(self) -> 'PositiveIndex':
-        r"""Moves the index to shared memory (in place), so that
-        :class:`~torch.utils.data.DataLoader` workers read one copy."""
-        for t in self._tensors():
-            t.share_memory_()
-        return self
 
     def __repr__(self) -> str:
         return (

@@ -9,7 +9,7 @@ import torch
 from torch_geometric_negsamp.distributed.context import DistributedContext
 from torch_geometric_negsamp.index import PositiveIndex
 
-_TENSORS = ('keys', 'rank_keys', 'rowptr')
+_TENSORS = PositiveIndex._TENSORS
 
 
 def _directory(name: str) -> str:

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from torch_geometric_negsamp._random import randint_below
+from torch_geometric_negsamp._tensor_store import TensorStore
 from torch_geometric_negsamp.index import PositiveIndex, sorted_contains
 from torch_geometric_negsamp.region import KHopRegion
 from torch_geometric_negsamp.region._build import _too_small
@@ -30,7 +31,7 @@ def _known_pairs(index: PositiveIndex) -> Tuple[Tensor, Tensor, Tensor]:
     return key, key - torch.div(key, n, rounding_mode='floor') * n, replaced
 
 
-class RegionNeighborhoods:
+class RegionNeighborhoods(TensorStore):
     r"""Uniform draws over :math:`N_k(e)`, the entities within :math:`k`
     hops of :math:`e` (the reach rows of a :class:`KHopRegion` built with
     ``adjacent_hops=0``), :math:`e` itself left out unless
@@ -94,18 +95,8 @@ class RegionNeighborhoods:
             rank = excluded.complement_select_unchecked(key, rank)
         return reach.select_unchecked(kept, rank)
 
-    @property
-    def nbytes(self) -> int:
-        parts = [self.region, *self._excluded.values()]
-        return sum(part.nbytes for part in parts)
-
-    def to(self, device) -> None:
-        for part in [self.region, *self._excluded.values()]:
-            part.to(device)
-
-    def share_memory_(self) -> None:
-        for part in [self.region, *self._excluded.values()]:
-            part.share_memory_()
+    def _parts(self) -> list:
+        return [self.region, *self._excluded.values()]
 
 
 class _Excluded(NamedTuple):

@@ -4,6 +4,7 @@ sorted keys where they are sparse."""
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._tensor_store import TensorStore
 from torch_geometric_negsamp._validate import (
     check_in_range,
     check_index_tensor,
@@ -28,7 +29,7 @@ from torch_geometric_negsamp.region._builder import (
 _CHUNK = 2**16
 
 
-class HybridRowSet:
+class HybridRowSet(TensorStore):
     r"""A set of columns for each of :obj:`num_rows` rows, with exact,
     batched membership, rank and select, for members and non-members alike.
 
@@ -153,13 +154,13 @@ class HybridRowSet:
     def num_dense_rows(self) -> int:
         return self.bits.size(0)
 
-    @property
-    def nbytes(self) -> int:
-        r"""Bytes held by the set's tensors."""
-        own = (self.count, self.slot, self.bits, self.directory)
-        return sum(t.numel() * t.element_size() for t in own) + (
-            self.sparse.nbytes
-        )
+    _TENSORS = ('count', 'slot', 'bits', 'directory')
+
+    def _parts(self) -> list:
+        return [self.sparse]
+
+    def _moved(self) -> None:
+        self._views()
 
     def contains_unchecked(self, rows: Tensor, cols: Tensor) -> Tensor:
         r""":obj:`True` where :obj:`cols` is a member of row :obj:`rows`."""
@@ -287,22 +288,6 @@ class HybridRowSet:
         row = torch.div(key, self.num_cols, rounding_mode='floor')
         return row, key - row * self.num_cols
 
-    # -------------------------------------------------------------- device
-    def to(self, device) -> 'HybridRowSet':
-        r"""Moves the set to :obj:`device` (in place) and returns it."""
-        for name in ('count', 'slot', 'bits', 'directory'):
-            setattr(self, name, getattr(self, name).to(device))
-        self.sparse.to(device)
-        self._views()
-        return self
-
-    def share_memory_(self) -> 'HybridRowSet':
-        r"""Moves the set to shared memory (in place)."""
-        for t in (self.count, self.slot, self.bits, self.directory):
-            t.share_memory_()
-        self.sparse.share_memory_()
-        self._views()
-        return self
 
     def __repr__(self) -> str:
         return (

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from torch_geometric_negsamp._random import randint_below
+from torch_geometric_negsamp._tensor_store import TensorStore
 from torch_geometric_negsamp._validate import (
     check_choice,
     check_in_range,
@@ -32,7 +33,7 @@ DISTANT, INTERMEDIATE, ADJACENT = 0, 1, 2
 METHODS = ('exact', 'walk')
 
 
-class KHopRegion:
+class KHopRegion(TensorStore):
     r"""The adjacent, intermediate and distant regions of every user, from
     the three-region principle of `"Region or Global? A Principle for
     Negative Sampling in Graph-based Recommendation"
@@ -398,36 +399,12 @@ class KHopRegion:
         return lo
 
     # ------------------------------------------------------------ device
-    def _row_sets(self) -> list:
+    _TENSORS = ('_sizes', '_distant_sizes')
+
+    def _parts(self) -> list:
         r"""The row sets the regions hold (moved in place)."""
         parts = [self.reach, self.adjacent, self._rank_index]
         return [part for part in parts if part is not None]
-
-    @property
-    def nbytes(self) -> int:
-        r"""Bytes held by the regions' tensors."""
-        total = sum(part.nbytes for part in self._row_sets())
-        for t in (self._sizes, self._distant_sizes):
-            total += t.numel() * t.element_size()
-        return total
-
-    def to(self, device) -> 'KHopRegion':
-        r"""Moves the regions to :obj:`device` (in place) and returns
-        them."""
-        for part in self._row_sets():
-            part.to(device)
-        self._sizes = self._sizes.to(device)
-        self._distant_sizes = self._distant_sizes.to(device)
-        return self
-
-    def share_memory_(self) -> 'KHopRegion':
-        r"""Moves the regions to shared memory (in place), so that
-        :class:`~torch.utils.data.DataLoader` workers read one copy."""
-        for part in self._row_sets():
-            part.share_memory_()
-        self._sizes.share_memory_()
-        self._distant_sizes.share_memory_()
-        return self
 
     def __repr__(self) -> str:
         nodes = (
