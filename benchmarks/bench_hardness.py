@@ -13,6 +13,7 @@ Usage::
     python benchmarks/bench_hardness.py                       # hours on a CPU
     python benchmarks/bench_hardness.py --samplers uniform,dns --max-epochs 40
     python benchmarks/bench_hardness.py --samplers uniform,dns -- --reg 1e-3
+    python benchmarks/bench_hardness.py --gowalla-users 3000 --samplers dns
 
 Arguments after ``--`` go to ``negsamp-compare`` unchanged.
 
@@ -45,6 +46,13 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
         '--data-root',
         default=os.path.join(ROOT, '..', 'shared', 'data', 'lastfm'),
     )
+    parser.add_argument(
+        '--gowalla-users',
+        type=int,
+        default=None,
+        help='train on a random slice of this many users of the embedded '
+        'Gowalla data instead of --data-root',
+    )
     parser.add_argument('--samplers', default=SAMPLERS)
     parser.add_argument('--max-epochs', type=int, default=1000)
     parser.add_argument('--eval-every', type=int, default=10)
@@ -60,8 +68,12 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     args.extra = argv[cut + 1 :]
     info = machine_info(torch.device(args.device))
     print(describe(info))
+    if args.gowalla_users is None:
+        data = ['--dataset', 'folder', '--data-root', args.data_root]
+    else:
+        data = ['--subset-users', str(args.gowalla_users)]
     command = [
-        *('--dataset', 'folder', '--data-root', args.data_root),
+        *data,
         *('--preset', 'paper', '--device', args.device),
         *('--samplers', args.samplers, '--seed', str(args.seed)),
         *('--epochs', str(args.max_epochs)),
