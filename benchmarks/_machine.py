@@ -54,6 +54,13 @@ def describe(info: Dict[str, object]) -> str:
     )
 
 
+def sync(device: torch.device) -> None:
+    r"""Waits for the device's queued work (a no-op off CUDA), so that a
+    timer reads the work done."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
 def peak_rss() -> int:
     r"""This process's peak resident memory in bytes: ``VmHWM`` (its own
     peak; ``resource.getrusage`` where that is missing, which on Linux may

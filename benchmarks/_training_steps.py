@@ -8,6 +8,7 @@ import time
 from typing import Callable, Dict, List
 
 import torch
+from _machine import sync
 from torch import Tensor
 from torch_geometric.nn.models import LightGCN as PyGLightGCN
 from torch_geometric.utils import to_undirected
@@ -15,11 +16,6 @@ from torch_geometric.utils import to_undirected
 from torch_geometric_negsamp.losses import bpr_loss, l2_regularization
 from torch_geometric_negsamp.nn import LightGCN, normalized_adjacency
 from torch_geometric_negsamp.train.trainer import TrainConfig, Trainer
-
-
-def sync(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
 
 
 def copy_bandwidth(

@@ -45,7 +45,7 @@ import tempfile
 import time
 
 import torch
-from _machine import describe, machine_info, peak_rss
+from _machine import describe, machine_info, peak_rss, sync
 
 BLOCK = 2048
 QUICK_USERS = 3000
@@ -59,11 +59,6 @@ def load(quick: bool):
     if quick:
         split = split.subset(QUICK_USERS)
     return split.train_index, split.num_users, split.num_items
-
-
-def sync(device):
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
 
 
 def child_bare(args, device):
