@@ -290,3 +290,32 @@ def test_exact_fallback_matches_the_filtered_distribution():
         p = weight[allowed] / weight[allowed].sum()
         _, pvalue = chisquare(count[allowed].numpy(), (p * 20000).numpy())
         assert pvalue > 1e-4
+
+
+def test_undirected_counts_both_degrees_and_filters_both_directions():
+    # Directed edges 0->1, 2->1, 3->1, 1->4, 4->5 on 6 nodes. Undirected,
+    # the degree is in + out: 0:1, 1:4, 2:1, 3:1, 4:2, 5:1, and node 5's
+    # positives are {4} (the reverse of 4->5); itself is left out too.
+    edge_index = torch.tensor([[0, 2, 3, 1, 4], [1, 1, 1, 4, 5]])
+    sampler = PopularitySampler(
+        amount=6000, alpha=1.0, seed=0, undirected=True
+    ).fit(edge_index, 6)
+    neg = sampler.sample_negatives(torch.tensor([5]))[0]
+    counts = torch.bincount(neg, minlength=6)
+    assert counts[4] == 0 and counts[5] == 0
+    expected = torch.tensor([1.0, 4.0, 1.0, 1.0], dtype=torch.float64)
+    expected = expected / expected.sum() * neg.numel()
+    assert chisquare(counts[:4].numpy(), expected.numpy()).pvalue > 1e-3
+    # Directed, the same source may draw 4 (no edge 5->4) and only the
+    # destinations of an edge weigh anything: 1 (in-degree 3) and 4 (1).
+    directed = PopularitySampler(amount=6000, alpha=1.0, seed=0)
+    neg = directed.fit(edge_index, 6).sample_negatives(torch.tensor([5]))[0]
+    counts = torch.bincount(neg, minlength=6)
+    assert set(counts.nonzero().view(-1).tolist()) == {1, 4}
+    assert chisquare(counts[[1, 4]].numpy(), [4500, 1500]).pvalue > 1e-3
+    # log_prob is exact under the undirected weights: deg(v) / 7.
+    neg, log_prob = sampler.sample_negatives(
+        torch.tensor([5, 5]), num_neg=50, return_log_prob=True
+    )
+    deg = torch.tensor([1.0, 4.0, 1.0, 1.0, 2.0, 1.0], dtype=torch.float64)
+    assert torch.allclose(log_prob.double().exp(), deg[neg] / 7)
