@@ -2,7 +2,7 @@ r"""The bad-input errors of the losses: every raise path, named."""
 
 import pytest
 import torch
-from test_losses import NEG, POS
+from tiny_tensors import NEG, POS
 
 from torch_geometric_negsamp.losses import (
     accidental_hit_mask,

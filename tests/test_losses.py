@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny_tensors import NEG, POS
 
 from torch_geometric_negsamp.losses import (
     accidental_hit_mask,
@@ -20,13 +21,6 @@ def sigmoid(x):
 
 def softplus(x):
     return math.log1p(math.exp(x))
-
-
-# Asymmetric on purpose: no row holds a difference and its negation, so a
-# loss with a flipped sign, an ignored margin or an ignored temperature
-# gives other numbers.
-POS = torch.tensor([2.0, -1.0])
-NEG = torch.tensor([[0.5, 3.0], [0.0, -0.5]])
 
 
 def test_bpr_hand_computed():

@@ -2,7 +2,7 @@ r"""The bad-input errors of the ranking metrics: every raise path."""
 
 import pytest
 import torch
-from test_metrics import idx
+from tiny_tensors import idx
 
 from torch_geometric_negsamp.metrics import (
     evaluate_ranking,

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from tiny_tensors import idx
 
 from torch_geometric_negsamp.metrics import (
     evaluate_ranking,
@@ -10,12 +11,6 @@ from torch_geometric_negsamp.metrics import (
 )
 
 LOG3 = math.log2(3)
-
-
-def idx(pairs):
-    if len(pairs) == 0:
-        return torch.empty(2, 0, dtype=torch.long)
-    return torch.tensor(pairs, dtype=torch.long).t()
 
 
 def reference(scores, train, test, k):

@@ -278,12 +278,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     r"""Runs the command on :obj:`argv` (default: :obj:`sys.argv`); returns
     the exit code: 0, 2 after an error (one line on stderr), 130 after
     Ctrl-C."""
-
-    def body() -> int:
-        with launched():  # under torchrun: rank 0 prints
-            return _run(argv)
-
-    return run_command(PROG, body)
+    # Under torchrun rank 0 prints; an error or Ctrl-C is reported before
+    # the ranks wait for each other on the way out.
+    with launched():
+        return run_command(PROG, lambda: _run(argv))
 
 
 def _run(argv: Optional[List[str]]) -> int:

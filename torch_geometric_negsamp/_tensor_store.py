@@ -2,9 +2,11 @@ r"""The one home of moving, sharing and sizing the tensors a structure holds
 (the index of positives, the k-hop regions, their row sets, the knowledge
 graph neighbourhoods)."""
 
-from typing import Iterable, List, Tuple
+from typing import Iterable, List, Tuple, TypeVar
 
 from torch import Tensor
+
+S = TypeVar('S', bound='TensorStore')
 
 
 class TensorStore:
@@ -40,7 +42,7 @@ class TensorStore:
         own = sum(t.numel() * t.element_size() for t in self._tensors())
         return own + sum(part.nbytes for part in self._parts())
 
-    def to(self, device):
+    def to(self: S, device) -> S:
         r"""Moves the tensors to :obj:`device` (in place) and returns the
         object."""
         for name in self._TENSORS:
@@ -52,7 +54,7 @@ class TensorStore:
         self._moved()
         return self
 
-    def share_memory_(self):
+    def share_memory_(self: S) -> S:
         r"""Moves the tensors to shared memory (in place), so that
         :class:`~torch.utils.data.DataLoader` workers read one copy; returns
         the object."""

@@ -465,7 +465,6 @@ class PositiveIndex(TensorStore):
             src, randint_below(count, generator), start
         )
 
-
     def __repr__(self) -> str:
         return (
             f'{self.__class__.__name__}(num_edges={self.num_edges}, '

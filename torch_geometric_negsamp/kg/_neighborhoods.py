@@ -4,7 +4,7 @@ entities forming a known triple: uniform over the rows of a
 :class:`~torch_geometric_negsamp.region.KHopRegion`, or weighted by the
 visit counts of random walks."""
 
-from typing import Dict, NamedTuple, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -99,12 +99,15 @@ class RegionNeighborhoods(TensorStore):
         return [self.region, *self._excluded.values()]
 
 
-class _Excluded(NamedTuple):
-    key: Tensor  # sorted: (relation * n + kept) * n + position in the row
-    prefix: Tensor  # [m + 1] exclusive prefix sums of their visit counts
+class _Excluded(TensorStore):
+    _TENSORS = ('key', 'prefix')
+
+    def __init__(self, key: Tensor, prefix: Tensor):
+        self.key = key  # sorted: (relation * n + kept) * n + row position
+        self.prefix = prefix  # [m + 1] exclusive prefix sums of the counts
 
 
-class VisitNeighborhoods:
+class VisitNeighborhoods(TensorStore):
     r"""Draws weighted by visit counts: :obj:`num_walks` random walks of
     :math:`k` edges start from every entity :math:`e` of the undirected
     graph :obj:`edge_index`; :math:`c(e, v)` counts the steps
@@ -232,27 +235,10 @@ class VisitNeighborhoods:
             lo = torch.where(ok, lo, mid + 1)
         return self.keys[start + lo] - kept * n
 
-    def _tensors(self):
-        out = [self.keys, self.rowptr, self.prefix]
-        for excluded in self._excluded.values():
-            out += list(excluded)
-        return out
+    _TENSORS = ('keys', 'rowptr', 'prefix')
 
-    @property
-    def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for t in self._tensors())
-
-    def to(self, device) -> None:
-        for name in ('keys', 'rowptr', 'prefix'):
-            setattr(self, name, getattr(self, name).to(device))
-        self._excluded = {
-            side: _Excluded(*(t.to(device) for t in excluded))
-            for side, excluded in self._excluded.items()
-        }
-
-    def share_memory_(self) -> None:
-        for tensor in self._tensors():
-            tensor.share_memory_()
+    def _parts(self) -> list:
+        return list(self._excluded.values())
 
 
 def _prefix(count: Tensor) -> Tensor:

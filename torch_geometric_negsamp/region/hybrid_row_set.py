@@ -288,7 +288,6 @@ class HybridRowSet(TensorStore):
         row = torch.div(key, self.num_cols, rounding_mode='floor')
         return row, key - row * self.num_cols
 
-
     def __repr__(self) -> str:
         return (
             f'{self.__class__.__name__}(num_rows={self.num_rows}, '
