@@ -17,6 +17,9 @@ class _Weights(NamedTuple):
     # [E] int64, aligned with the index's keys: where the i-th positive of
     # its source would start once the source's positives are removed.
     masked_start: Tensor
+    # [S] int64 units of each source's non-positives (its valid mass), kept
+    # so that the per-batch feasibility check is one gather:
+    valid: Tensor
     steps: int  # binary-search steps over the longest row
 
 
@@ -69,13 +72,17 @@ class WeightedSampler(NegativeSampler):
         start = index.row_bounds_unchecked(src)[0]
         before = run[:-1] - run[start]
         masked_start = cdf[dst] - pos_units - before
+        blocked = pos_units.new_zeros(index.num_src_nodes)
+        blocked.index_add_(0, src, pos_units)
+        total = cdf[-1] if cdf.numel() > 0 else cdf.new_zeros(())
+        valid = total - blocked
         steps = 0
         if src.numel() > 0:
             longest = int(
                 torch.unique_consecutive(src, return_counts=True)[1].max()
             )
             steps = longest.bit_length()
-        return _Weights(units, cdf, masked_start, steps)
+        return _Weights(units, cdf, masked_start, valid, steps)
 
     def _set_fit_state(self, state) -> None:
         self._weights = dict(state)
@@ -86,28 +93,15 @@ class WeightedSampler(NegativeSampler):
                 w.units.to(device),
                 w.cdf.to(device),
                 w.masked_start.to(device),
+                w.valid.to(device),
                 w.steps,
             )
             for key, w in self._weights.items()
         }
 
     # ------------------------------------------------------------- masses
-    def _blocked(self, src: Tensor, index: PositiveIndex, w: _Weights):
-        r"""Units held by the positives of each source."""
-        start, end = index.row_bounds_unchecked(src)
-        has = end > start
-        last = torch.where(has, end - 1, torch.zeros_like(end))
-        if w.masked_start.numel() == 0:
-            return torch.zeros_like(src)
-        dst = index.keys[last] - src * index.num_dst_nodes
-        dst = torch.where(has, dst, torch.zeros_like(dst))
-        # The last positive ends its row's blocked units: cdf[p] - M_last.
-        blocked = w.cdf[dst] - w.masked_start[last]
-        return torch.where(has, blocked, torch.zeros_like(blocked))
-
     def _valid_mass(self, src: Tensor, index: PositiveIndex, key) -> Tensor:
-        w = self._weights[key]
-        return w.cdf[-1] - self._blocked(src.long(), index, w)
+        return self._weights[key].valid[src.long()]
 
     def _valid_mass_all(self, src, index, key) -> Tensor:
         return self._weights[key].cdf[-1].expand_as(src)
@@ -118,8 +112,7 @@ class WeightedSampler(NegativeSampler):
 
     def _sample_exact(self, src: Tensor, index, key, gen) -> Tensor:
         w = self._weights[key]
-        mass = w.cdf[-1] - self._blocked(src, index, w)
-        x = randint_below(mass, gen)  # a position in the masked units
+        x = randint_below(w.valid[src], gen)  # a position in the masked units
         if w.masked_start.numel() == 0:
             return torch.searchsorted(w.cdf, x, right=True)
         start, end = index.row_bounds_unchecked(src)
@@ -134,7 +127,9 @@ class WeightedSampler(NegativeSampler):
         dst_j = index.keys[j] - src * index.num_dst_nodes
         dst_j = torch.where(has, dst_j, zero)
         skipped = w.cdf[dst_j] - w.units[dst_j] - w.masked_start[j]
-        skipped = torch.where(has, skipped, self._blocked(src, index, w))
+        # Past the last positive, all of the row's positive units are skipped:
+        blocked = w.cdf[-1] - w.valid[src]
+        skipped = torch.where(has, skipped, blocked)
         return torch.searchsorted(w.cdf, x + skipped, right=True)
 
     def _log_prob(self, src, dst, index, key) -> Tensor:
