@@ -81,22 +81,10 @@ def baseline_randint_searchsorted(keys, src, num_dst, gen, max_rounds=1000):
 
 # ------------------------------------------------------------------ memory
 CHILD = r"""
-import resource, sys, time, torch
+import sys, time, torch
+sys.path.insert(0, sys.argv[3])  # benchmarks/, for _machine
+from _machine import peak_rss
 from torch_geometric_negsamp import PositiveIndex
-
-
-def peak_rss():
-    # VmHWM is this process's own peak; ru_maxrss would also count the
-    # parent's resident memory at fork time.
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
 
 torch.set_num_threads(int(sys.argv[2]))
 # Memory-mapped: the edge list's pages count once touched by the build.
@@ -106,9 +94,7 @@ start = time.perf_counter()
 index = PositiveIndex(edge_index, num_src, num_dst)
 seconds = time.perf_counter() - start
 after = peak_rss()
-nbytes = sum(t.numel() * t.element_size() for t in
-             (index.keys, index.rank_keys, index.rowptr) if t is not None)
-print(seconds, after, after - before, nbytes)
+print(seconds, after, after - before, index.nbytes)
 """
 
 
@@ -120,12 +106,16 @@ def index_build_in_subprocess(edge_index, num_src, num_dst):
         path = os.path.join(tmp, 'graph.pt')
         torch.save((edge_index.cpu(), num_src, num_dst), path)
         out = subprocess.run(
-            [sys.executable, '-c', CHILD, path, str(torch.get_num_threads())],
+            [
+                sys.executable,
+                '-c',
+                CHILD,
+                path,
+                str(torch.get_num_threads()),
+                os.path.dirname(os.path.abspath(__file__)),
+            ],
             check=True,
             capture_output=True,
             text=True,
         ).stdout.split()
     return float(out[0]), int(out[1]), int(out[2]), int(out[3])
-
-
-# ------------------------------------------------------------------- main
