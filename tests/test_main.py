@@ -261,7 +261,7 @@ def test_main_trains_with_the_hard_samplers(tmp_path, capsys, sampler):
 @pytest.mark.parametrize(
     'raised,code,needle',
     [
-        (KeyboardInterrupt, 130, 'continue with --resume --out'),
+        (KeyboardInterrupt, 130, 'the same flags and --resume --out'),
         (FloatingPointError('loss is nan'), 2, 'loss is nan'),
     ],
 )

@@ -133,10 +133,14 @@ def test_an_interrupt_or_a_diverged_run_ends_in_one_message(
         raise raised
 
     monkeypatch.setattr(compare, 'compare_samplers', fake)
+    # Run through main(argv) by another program: its own argv must not
+    # leak into the resume hint.
+    monkeypatch.setattr(sys, 'argv', ['caller', '--caller-flag'])
     assert main(_argv(tmp_path, '--samplers', 'dns')) == code
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0], err
     if code == 130:
-        assert '--resume --out' in err[0]
+        assert '--caller-flag' not in err[0]
+        assert err[0].endswith(f'--resume --out {tmp_path / "cmp"}'), err
     else:
         assert err[0].startswith('negsamp-compare: error: ')

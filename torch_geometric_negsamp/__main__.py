@@ -6,6 +6,7 @@ Every error ends in one line, ``negsamp-train: error: ...``, and exit code
 
 import argparse
 import dataclasses
+import shlex
 import sys
 import typing
 from typing import Callable, Dict, List, NoReturn, Optional, TypeVar
@@ -66,6 +67,16 @@ def guarded(
         raise _Interrupted(resume()) from None
     except ERRORS as e:
         fail(e)
+
+
+def resume_hint(out_dir: str) -> str:
+    r"""How to continue an interrupted run in :obj:`out_dir`: the flags
+    to add to the command's own (not read back from :obj:`sys.argv`, which
+    is another program's when the command runs through :func:`main`)."""
+    return (
+        f'continue with the same flags and --resume --out '
+        f'{shlex.quote(out_dir)}'
+    )
 
 
 def run_command(prog: str, body: Callable[[], int]) -> int:
@@ -314,8 +325,7 @@ def _run(argv: Optional[List[str]]) -> int:
     result = guarded(
         trainer.fit,
         resume=lambda: (
-            f' after epoch {trainer.epoch}; continue with '
-            f'--resume --out {config.out_dir}'
+            f' after epoch {trainer.epoch}; {resume_hint(config.out_dir)}'
         ),
     )
     best = result.best

@@ -8,7 +8,6 @@ Every error ends in one line, ``negsamp-compare: error: ...``, and exit
 code 2 (130 after Ctrl-C, with the flags that resume)."""
 
 import argparse
-import shlex
 import sys
 from typing import List, Optional
 
@@ -94,12 +93,11 @@ def _run(argv: Optional[List[str]]) -> int:
     def log(line: str) -> None:
         print(line, flush=True)
 
-    again = ' '.join(shlex.quote(a) for a in sys.argv[1:])
     result = train_command.guarded(
         lambda: compare_samplers(config, samplers, log=log),
         resume=lambda: (
-            '; finished runs are kept, continue with: '
-            f'{PROG} {again} --resume --out {shlex.quote(config.out_dir)}'
+            '; finished runs are kept, '
+            + train_command.resume_hint(config.out_dir)
         ),
     )
     print(result.table())
