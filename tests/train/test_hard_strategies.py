@@ -4,6 +4,9 @@ import torch
 from torch_geometric_negsamp.select import AHNS, DNS
 from torch_geometric_negsamp.train import Context, build_strategy
 from torch_geometric_negsamp.train.hard_strategies import (
+    AHNS_ALPHA,
+    AHNS_BETA,
+    AHNS_P,
     DENS_WARMUP,
     SRNS_WARMUP,
 )
@@ -56,9 +59,32 @@ def test_ahns_picks_the_candidates_closest_to_its_target():
     cand = strategy.sampler.sample_trusted(users, 5)
     scores = (ctx.user_emb[users, None] * ctx.item_emb[cand]).sum(-1)
     pos_scores = (ctx.user_emb[users] * ctx.item_emb[pos]).sum(-1)
-    expected = AHNS(2).select(cand, scores, pos_scores)
+    expected = AHNS(2, alpha=AHNS_ALPHA, beta=AHNS_BETA, p=AHNS_P).select(
+        cand, scores, pos_scores
+    )
     assert torch.equal(neg.ids, expected)
     assert torch.equal(neg.emb, ctx.item_emb[expected])
+
+
+def test_ahns_in_the_command_targets_the_positives_own_score():
+    # By hand: the two candidates scored closest to max(s+, eps). The
+    # reference defaults (target 0.1 / (s+ + 1)) pick other candidates on
+    # this fixture, so reverting to them fails here.
+    users, pos = _train()
+    strategy, ctx = _build('ahns'), _ctx(scale=3.0)
+    strategy.reseed(5)
+    neg = strategy.negatives(users, pos, ctx)
+    strategy.reseed(5)
+    cand = strategy.sampler.sample_trusted(users, 5)
+    scores = (ctx.user_emb[users, None] * ctx.item_emb[cand]).sum(-1)
+    target = (ctx.user_emb[users] * ctx.item_emb[pos]).sum(-1)
+    target = target.clamp(min=1e-3).unsqueeze(1)
+    order = (scores - target).abs().argsort(dim=1)[:, :2]
+    assert torch.equal(neg.ids, cand.gather(1, order))
+    reference = AHNS(2).select(
+        cand, scores, (ctx.user_emb[users] * ctx.item_emb[pos]).sum(-1)
+    )
+    assert not torch.equal(neg.ids, reference)
 
 
 def test_dns_warmup_grows_the_candidate_count_from_uniform():
