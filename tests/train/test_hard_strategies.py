@@ -77,13 +77,11 @@ def test_ahns_in_the_command_targets_the_positives_own_score():
     strategy.reseed(5)
     cand = strategy.sampler.sample_trusted(users, 5)
     scores = (ctx.user_emb[users, None] * ctx.item_emb[cand]).sum(-1)
-    target = (ctx.user_emb[users] * ctx.item_emb[pos]).sum(-1)
-    target = target.clamp(min=1e-3).unsqueeze(1)
+    pos_scores = (ctx.user_emb[users] * ctx.item_emb[pos]).sum(-1)
+    target = pos_scores.clamp(min=1e-3).unsqueeze(1)
     order = (scores - target).abs().argsort(dim=1)[:, :2]
     assert torch.equal(neg.ids, cand.gather(1, order))
-    reference = AHNS(2).select(
-        cand, scores, (ctx.user_emb[users] * ctx.item_emb[pos]).sum(-1)
-    )
+    reference = AHNS(2).select(cand, scores, pos_scores)
     assert not torch.equal(neg.ids, reference)
 
 
