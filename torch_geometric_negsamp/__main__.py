@@ -133,7 +133,12 @@ FLAGS: Dict[str, Optional[str]] = {
     ),
     'temperature': (
         'softmax temperature of the softmax sampler, the cache refresh and '
-        'the sampled-softmax loss (default: %(default)s)'
+        '(unless --loss-temperature) the sampled-softmax loss (default: '
+        '%(default)s)'
+    ),
+    'loss_temperature': (
+        'temperature of the sampled-softmax loss alone (default: '
+        '--temperature)'
     ),
     'alpha': 'popularity exponent',
     'margin': 'hinge margin',

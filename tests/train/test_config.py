@@ -49,6 +49,12 @@ from torch_geometric_negsamp.train.config import (
         (dict(lr=float('nan')), ValueError, "'lr' must be finite"),
         (dict(lr='0.1'), TypeError, "'lr' must be a float"),
         (dict(temperature=-1.0), ValueError, "'temperature' must be posit"),
+        (
+            dict(loss_temperature=0.0),
+            ValueError,
+            "'loss_temperature' must be posit",
+        ),
+        (dict(loss_temperature='1'), TypeError, "'loss_temperature' must be"),
         (dict(margin=0.0), ValueError, "'margin' must be positive"),
         (dict(reg=-1.0), ValueError, "'reg' must be non-negative"),
         (dict(reg=float('inf')), ValueError, "'reg' must be finite"),

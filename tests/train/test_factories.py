@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -69,6 +71,25 @@ def test_build_loss_applies_the_configured_settings():
     )
     with pytest.raises(ValueError, match="'loss' names no known loss"):
         build_loss('mse', config)
+
+
+def test_loss_temperature_sets_the_softmax_loss_alone():
+    pos, neg = torch.tensor([0.5, -1.0]), torch.tensor([[0.2], [0.3]])
+    config = TrainConfig(temperature=0.5, loss_temperature=2.0)
+    assert config.softmax_loss_temperature == 2.0
+    assert torch.equal(
+        build_loss('softmax', config)(pos, neg),
+        sampled_softmax_loss(pos, neg, 2.0),
+    )
+    assert not torch.equal(
+        build_loss('softmax', config)(pos, neg),
+        sampled_softmax_loss(pos, neg, 0.5),
+    )
+    # The softmax sampler keeps --temperature:
+    strategy = build_strategy_from_config(
+        dataclasses.replace(config, sampler='softmax'), TRAIN, 3, 4
+    )
+    assert strategy.temperature == 0.5
 
 
 def test_strategy_names_are_normalised_once():

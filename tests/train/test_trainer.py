@@ -390,6 +390,21 @@ def test_a_forced_loss_is_noted_only_when_it_differs(tmp_path):
     assert lines == ["note: sampler 'inbatch' trains with the 'softmax' loss"]
 
 
+def test_in_batch_loss_takes_the_loss_temperature(tmp_path):
+    # In-batch negatives go through the trainer's own sampled-softmax call;
+    # its temperature is --loss-temperature where given, else --temperature.
+    def first_loss(**kwargs):
+        config = _config(tmp_path, sampler='inbatch', **kwargs)
+        trainer = Trainer(config, log=lambda s: None, split=_tiny_split())
+        trainer._reseed(0)
+        users, pos = trainer.train_index[:, :16]
+        return trainer._loss(users, pos).item()
+
+    separate = first_loss(temperature=1.0, loss_temperature=0.25)
+    assert separate == pytest.approx(first_loss(temperature=0.25))
+    assert separate != pytest.approx(first_loss(temperature=1.0))
+
+
 def test_in_batch_trains_and_saves_with_items_nobody_interacted_with(tmp_path):
     # item 40 has no interaction: its log frequency is -inf, which is data
     # (not a diverged state) and is not saved.

@@ -84,6 +84,7 @@ _CHECKS: Dict[str, Check] = {
     'queue_size': check_positive_int,
     'mixed_negatives': partial(check_int, minimum=0),
     'temperature': check_positive_real,
+    'loss_temperature': _optional(check_positive_real),
     'alpha': partial(check_real, minimum=0.0),
     'embedding_dim': check_positive_int,
     'num_layers': partial(check_int, minimum=0),
@@ -142,6 +143,8 @@ class TrainConfig:
     queue_size: int = 32
     mixed_negatives: int = 32
     temperature: float = 1.0
+    #: The sampled-softmax loss's temperature; :obj:`None`: :obj:`temperature`.
+    loss_temperature: Optional[float] = None
     alpha: float = 0.75
     embedding_dim: int = 64
     num_layers: int = 3
@@ -172,6 +175,15 @@ class TrainConfig:
     warmup_epochs: Optional[int] = None
     patience: Optional[int] = None
     tensorboard: Optional[str] = None
+
+    @property
+    def softmax_loss_temperature(self) -> float:
+        r"""The temperature of the sampled-softmax loss:
+        :obj:`loss_temperature`, or :obj:`temperature` when that is
+        :obj:`None`."""
+        if self.loss_temperature is None:
+            return self.temperature
+        return self.loss_temperature
 
     @property
     def strategy_key(self) -> str:

@@ -213,7 +213,9 @@ def _hinge(pos: Tensor, neg: Tensor, config: 'TrainConfig') -> Tensor:
 
 @LOSSES.register('softmax')
 def _softmax(pos: Tensor, neg: Tensor, config: 'TrainConfig') -> Tensor:
-    return sampled_softmax_loss(pos, neg, config.temperature, validate=False)
+    return sampled_softmax_loss(
+        pos, neg, config.softmax_loss_temperature, validate=False
+    )
 
 
 def build_loss(
@@ -221,7 +223,7 @@ def build_loss(
 ) -> Callable[[Tensor, Tensor], Tensor]:
     r"""The pairwise loss :obj:`name` as ``(pos_scores [B], neg_scores
     [B, k]) -> loss``, with its settings (:obj:`margin`,
-    :obj:`temperature`) taken from :obj:`config`."""
+    :obj:`softmax_loss_temperature`) taken from :obj:`config`."""
     loss = LOSSES.get(name, 'loss')
 
     def fn(pos: Tensor, neg: Tensor) -> Tensor:

@@ -168,7 +168,7 @@ class Trainer:
             loss = sampled_softmax_loss(
                 neg.pos_scores,
                 neg.neg_scores,
-                config.temperature,
+                config.softmax_loss_temperature,
                 neg.log_q_pos,
                 neg.log_q_neg,
                 neg.accidental_hits,
