@@ -18,10 +18,12 @@ from typing import (
     Sequence,
     Tuple,
     TypeVar,
+    Union,
 )
 
 from torch import Tensor
-from torch_geometric.typing import EdgeType
+from torch_geometric.data import Data, HeteroData
+from torch_geometric.typing import EdgeType, InputEdges
 
 from torch_geometric_negsamp._validate import (
     check_edge_ids,
@@ -215,4 +217,59 @@ def typed_positives(
     src_type, _, dst_type = edge_type
     return check_edge_list(
         value, name, data[src_type].num_nodes, data[dst_type].num_nodes
+    )
+
+
+def is_typed_edge_index(edge_label_index) -> bool:
+    r"""Whether :obj:`edge_label_index` is an ``(edge_type, tensor)`` pair
+    (rather than an edge type)."""
+    return (
+        isinstance(edge_label_index, (tuple, list))
+        and len(edge_label_index) == 2
+        and not isinstance(edge_label_index[0], str)
+    )
+
+
+def label_edges(
+    data: Union[Data, HeteroData], edge_label_index: InputEdges
+) -> Tuple[Optional[EdgeType], Tensor]:
+    r"""Checks a loader's :obj:`edge_label_index` (as
+    :class:`torch_geometric.loader.LinkNeighborLoader` takes it) and returns
+    its edge type (:obj:`None` for homogeneous data) and its ``[2, P]``
+    positives."""
+    if isinstance(data, Data):
+        if edge_label_index is None:
+            return None, data.edge_index
+        num_nodes = data.num_nodes
+        return None, check_edge_index(
+            edge_label_index, 'edge_label_index', num_nodes, num_nodes
+        )
+    if edge_label_index is None:
+        raise ValueError(
+            "'edge_label_index' must name the edge type of the positives "
+            'for HeteroData, alone or as (edge_type, edge_index) (got None)'
+        )
+    if not isinstance(edge_label_index, (tuple, list)):
+        raise TypeError(
+            "'edge_label_index' must be an edge type or an (edge_type, "
+            f'edge_index) pair for HeteroData (got '
+            f'{type(edge_label_index).__name__})'
+        )
+    if not is_typed_edge_index(edge_label_index):
+        edge_type = canonical_edge_type(
+            data, tuple(edge_label_index), 'edge_label_index'
+        )
+        return edge_type, data[edge_type].edge_index
+    edge_type = canonical_edge_type(
+        data, edge_label_index[0], 'edge_label_index[0]'
+    )
+    value = edge_label_index[1]
+    if value is None:
+        return edge_type, data[edge_type].edge_index
+    src_type, _, dst_type = edge_type
+    return edge_type, check_edge_index(
+        value,
+        'edge_label_index',
+        data[src_type].num_nodes,
+        data[dst_type].num_nodes,
     )

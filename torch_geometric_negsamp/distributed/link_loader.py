@@ -9,6 +9,7 @@ from torch import Tensor
 from torch.utils.data.distributed import DistributedSampler
 from torch_geometric.data import Data, HeteroData
 
+from torch_geometric_negsamp._edge_types import label_edges
 from torch_geometric_negsamp._random import mix_seed
 from torch_geometric_negsamp._validate import (
     check_bool,
@@ -19,7 +20,6 @@ from torch_geometric_negsamp._validate import (
 )
 from torch_geometric_negsamp.distributed.context import DistributedContext
 from torch_geometric_negsamp.loader import LinkNeighborLoader
-from torch_geometric_negsamp.loader.link_neighbor_loader import _label_edges
 from torch_geometric_negsamp.sampler.base import NegativeSampler
 
 
@@ -197,7 +197,7 @@ class DistributedLinkNeighborLoader(LinkNeighborLoader):
         check_instance(
             data, 'data', (Data, HeteroData), what='a Data or HeteroData'
         )
-        num = _label_edges(data, edge_label_index)[1].size(1)
+        num = label_edges(data, edge_label_index)[1].size(1)
         # PyG's loader iterates over the positions of the links: the rank's
         # positions are those of PyTorch's DistributedSampler.
         self.distributed_sampler = _sampler(

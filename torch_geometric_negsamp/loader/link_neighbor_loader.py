@@ -12,8 +12,8 @@ from torch_geometric.sampler.base import SubgraphType
 from torch_geometric.typing import EdgeType, InputEdges, OptTensor
 
 from torch_geometric_negsamp._edge_types import (
-    canonical_edge_type,
-    check_edge_index,
+    is_typed_edge_index,
+    label_edges,
     typed_positives,
 )
 from torch_geometric_negsamp._validate import check_bool, check_instance
@@ -184,12 +184,12 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
             )
         label = None
         if isinstance(data, (Data, HeteroData)):
-            label = _label_edges(data, edge_label_index)
+            label = label_edges(data, edge_label_index)
             if isinstance(data, HeteroData):
                 # PyG asserts on edge types: hand it the resolved one.
                 edge_label_index = (
                     (label[0], edge_label_index[1])
-                    if _is_typed_tensor(edge_label_index)
+                    if is_typed_edge_index(edge_label_index)
                     else label[0]
                 )
         fit = None
@@ -251,8 +251,8 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
     ) -> Optional[Callable[[], None]]:
         r"""Checks the arguments and returns the call that fits the sampler
         (:obj:`None` if it is fitted already); :obj:`label` is what
-        :func:`_label_edges` returned (:obj:`None` for a
-        (FeatureStore, GraphStore) :obj:`data`)."""
+        :func:`~torch_geometric_negsamp._edge_types.label_edges` returned
+        (:obj:`None` for a (FeatureStore, GraphStore) :obj:`data`)."""
         if label is None:
             if not sampler.is_fitted:
                 raise ValueError(
@@ -302,56 +302,3 @@ class LinkNeighborLoader(torch_geometric.loader.LinkNeighborLoader):
             f'neighbor_sampler='
             f'{self.link_sampler.__class__.__name__})'
         )
-
-
-def _is_typed_tensor(edge_label_index) -> bool:
-    r"""Whether :obj:`edge_label_index` is an ``(edge_type, tensor)`` pair
-    (rather than an edge type)."""
-    return (
-        isinstance(edge_label_index, (tuple, list))
-        and len(edge_label_index) == 2
-        and not isinstance(edge_label_index[0], str)
-    )
-
-
-def _label_edges(
-    data: Union[Data, HeteroData], edge_label_index: InputEdges
-) -> Tuple[Optional[EdgeType], Tensor]:
-    r"""Checks :obj:`edge_label_index` and returns its edge type
-    (:obj:`None` for homogeneous data) and its ``[2, P]`` positives."""
-    if isinstance(data, Data):
-        if edge_label_index is None:
-            return None, data.edge_index
-        num_nodes = data.num_nodes
-        return None, check_edge_index(
-            edge_label_index, 'edge_label_index', num_nodes, num_nodes
-        )
-    if edge_label_index is None:
-        raise ValueError(
-            "'edge_label_index' must name the edge type of the positives "
-            'for HeteroData, alone or as (edge_type, edge_index) (got None)'
-        )
-    if not isinstance(edge_label_index, (tuple, list)):
-        raise TypeError(
-            "'edge_label_index' must be an edge type or an (edge_type, "
-            f'edge_index) pair for HeteroData (got '
-            f'{type(edge_label_index).__name__})'
-        )
-    if not _is_typed_tensor(edge_label_index):
-        edge_type = canonical_edge_type(
-            data, tuple(edge_label_index), 'edge_label_index'
-        )
-        return edge_type, data[edge_type].edge_index
-    edge_type = canonical_edge_type(
-        data, edge_label_index[0], 'edge_label_index[0]'
-    )
-    value = edge_label_index[1]
-    if value is None:
-        return edge_type, data[edge_type].edge_index
-    src_type, _, dst_type = edge_type
-    return edge_type, check_edge_index(
-        value,
-        'edge_label_index',
-        data[src_type].num_nodes,
-        data[dst_type].num_nodes,
-    )
