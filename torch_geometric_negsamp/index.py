@@ -392,7 +392,8 @@ class PositiveIndex(TensorStore):
     ) -> Tensor:
         r"""The :obj:`rank[i]`-th (0-based) destination that is *not* a
         positive of :obj:`src[i]` (``0 <= rank < num_candidates(src)``);
-        :obj:`start` may pass the row starts when known."""
+        :obj:`start` may pass the row starts when known (the flat mode uses
+        them; the row-local mode looks up both row bounds itself)."""
         if self.keys.numel() == 0:
             return rank
         if self.rank_steps > 0:
