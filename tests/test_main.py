@@ -248,6 +248,16 @@ def test_the_long_preset_stops_early_and_the_flags_reach_the_config():
     assert (config.patience, config.warmup_epochs) == (0, 4)
 
 
+def test_the_help_gives_the_warm_up_defaults_the_samplers_use():
+    from torch_geometric_negsamp.train import hard_strategies
+
+    text = ' '.join(build_parser().format_help().split())
+    assert (
+        f'(default: dens {hard_strategies.DENS_WARMUP}, srns '
+        f'{hard_strategies.SRNS_WARMUP})'
+    ) in text
+
+
 @pytest.mark.parametrize('sampler', ['ahns', 'dens', 'srns'])
 def test_main_trains_with_the_hard_samplers(tmp_path, capsys, sampler):
     code = main(_tiny(tmp_path, '--sampler', sampler, '--candidates', '4'))

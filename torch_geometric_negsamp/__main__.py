@@ -23,6 +23,10 @@ from torch_geometric_negsamp.train.factories import (
     ENCODERS,
     LOSSES,
 )
+from torch_geometric_negsamp.train.hard_strategies import (
+    DENS_WARMUP,
+    SRNS_WARMUP,
+)
 from torch_geometric_negsamp.train.strategies import strategy_names
 
 PROG = 'negsamp-train'
@@ -204,7 +208,7 @@ FLAGS: Dict[str, Optional[str]] = {
         'hardness warm-up in epochs: dns grows its candidate count and '
         'softmax its inverse temperature from uniform to hard over this '
         'many epochs (default: none); dens and srns ramp their own rule '
-        '(default: 20)'
+        f'(default: dens {DENS_WARMUP}, srns {SRNS_WARMUP})'
     ),
     'patience': (
         'stop once the selection Recall has not improved for this many '
