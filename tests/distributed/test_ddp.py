@@ -171,6 +171,17 @@ def _ranks(rank, world, out):
     resumed = Trainer(config, log=lambda line: None, split=_tiny_split())
     record['resumed'] = resumed.fit().history
     record['resumed_model'] = _state(resumed)
+    # DENS trains gates of its own: DDP averages their gradients too.
+    dens = Trainer(
+        _config(out / 'dens', sampler='dens', candidates=4, epochs=1),
+        log=lambda line: None,
+        split=_tiny_split(),
+    )
+    record['dens_init'] = [
+        p.detach().clone() for p in dens.strategy.parameters()
+    ]
+    dens.fit()
+    record['dens'] = [p.detach().clone() for p in dens.strategy.parameters()]
     torch.save(record, out / f'rank{rank}.pt')
     DistributedContext.from_env().shutdown()
 
@@ -218,6 +229,17 @@ def test_rank_zero_alone_logs_and_the_weights_agree(runs):
     assert ranks[0]['lines'] == ['a line'] and ranks[1]['lines'] == []
     for key, value in ranks[0]['model'].items():
         assert torch.equal(value, ranks[1]['model'][key])
+
+
+def test_dens_gates_train_and_agree_across_ranks(runs):
+    _, ranks = runs
+    assert len(ranks[0]['dens']) > 0
+    for after, other in zip(ranks[0]['dens'], ranks[1]['dens']):
+        assert torch.equal(after, other)
+    assert any(
+        not torch.equal(before, after)
+        for before, after in zip(ranks[0]['dens_init'], ranks[0]['dens'])
+    )
 
 
 def test_all_reduced_metrics_equal_a_single_process_evaluation(runs, tmp_path):

@@ -31,7 +31,16 @@ import contextlib
 import math
 import os
 import sys
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+)
 
 import torch
 import torch.distributed as dist
@@ -51,14 +60,19 @@ from torch_geometric_negsamp.metrics import (
 
 
 class _Parameters(torch.nn.Module):
-    r"""The encoder's parameters (the same tensors, not copies), without
-    its buffers: the adjacency buffers are built identically on every rank
-    and need no broadcast. Its forward runs the trainer's loss, so that
+    r"""The encoder's parameters and :obj:`extra` ones (the strategy's,
+    e.g. DENS's gates), the same tensors, not copies, without the encoder's
+    buffers: the adjacency buffers are built identically on every rank and
+    need no broadcast. Its forward runs the trainer's loss, so that
     :class:`~torch.nn.parallel.DistributedDataParallel` sees the step."""
 
-    def __init__(self, model: torch.nn.Module):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        extra: Sequence[torch.nn.Parameter] = (),
+    ):
         super().__init__()
-        self.params = torch.nn.ParameterList(model.parameters())
+        self.params = torch.nn.ParameterList([*model.parameters(), *extra])
 
     def forward(self, fn: Callable[..., Tensor], *args: Any) -> Tensor:
         return fn(*args)
@@ -111,18 +125,23 @@ class DataParallel:
         return log if self.is_main else _drop
 
     # ------------------------------------------------------------ training
-    def wrap(self, model: torch.nn.Module) -> None:
-        r"""Wraps the parameters of :obj:`model` in
+    def wrap(
+        self,
+        model: torch.nn.Module,
+        extra: Sequence[torch.nn.Parameter] = (),
+    ) -> None:
+        r"""Wraps the parameters of :obj:`model` and :obj:`extra` in
         :class:`~torch.nn.parallel.DistributedDataParallel` (which checks
-        their shapes across ranks and broadcasts rank 0's values); nothing
-        in a single process."""
+        their shapes across ranks, broadcasts rank 0's values and averages
+        their gradients); nothing in a single process. Every one of them
+        must take part in each step's loss."""
         if not self.ctx.is_distributed:
             return
         from torch.nn.parallel import DistributedDataParallel
 
         device = next(model.parameters()).device
         self.module = DistributedDataParallel(
-            _Parameters(model),
+            _Parameters(model, extra),
             device_ids=[device] if device.type == 'cuda' else None,
         )
 

@@ -112,20 +112,15 @@ class Trainer:
         self.loss_fn = factories.build_loss(self.loss_name, config)
         for line in strategy_notes(self.strategy):
             self.log(line)
-        if self.parallel.world_size > 1 and self.strategy.parameters():
-            # DDP synchronises the encoder's gradients only.
-            raise ValueError(
-                f"'sampler' {config.sampler!r} trains parameters of its own, "
-                'which are not synchronised across processes: run it in '
-                'one process'
-            )
         # The strategy's own parameters (DENS's gates) train with the
         # encoder's:
         self.optimizer = torch.optim.Adam(
             list(self.model.parameters()) + self.strategy.parameters(),
             lr=config.lr,
         )
-        self.parallel.wrap(self.model)
+        # Under DDP the strategy's parameters are averaged with the
+        # encoder's:
+        self.parallel.wrap(self.model, self.strategy.parameters())
         # Rank 0 alone writes the TensorBoard log:
         self.monitor = RunMonitor(
             config
