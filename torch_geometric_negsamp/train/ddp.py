@@ -31,16 +31,7 @@ import contextlib
 import math
 import os
 import sys
-from typing import (
-    Any,
-    Callable,
-    Dict,
-    Iterator,
-    List,
-    Mapping,
-    Optional,
-    Sequence,
-)
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 import torch
 import torch.distributed as dist
@@ -69,10 +60,12 @@ class _Parameters(torch.nn.Module):
     def __init__(
         self,
         model: torch.nn.Module,
-        extra: Sequence[torch.nn.Parameter] = (),
+        extra: Optional[List[torch.nn.Parameter]] = None,
     ):
         super().__init__()
-        self.params = torch.nn.ParameterList([*model.parameters(), *extra])
+        self.params = torch.nn.ParameterList(
+            [*model.parameters(), *(extra or [])]
+        )
 
     def forward(self, fn: Callable[..., Tensor], *args: Any) -> Tensor:
         return fn(*args)
@@ -128,7 +121,7 @@ class DataParallel:
     def wrap(
         self,
         model: torch.nn.Module,
-        extra: Sequence[torch.nn.Parameter] = (),
+        extra: Optional[List[torch.nn.Parameter]] = None,
     ) -> None:
         r"""Wraps the parameters of :obj:`model` and :obj:`extra` in
         :class:`~torch.nn.parallel.DistributedDataParallel` (which checks
