@@ -156,6 +156,8 @@ def main(argv=None):
             f'{evaluate(model, test_data):.4f}'
         )
     ctx.barrier()
+    # The DDP module goes before its process group (see end_process_group):
+    del net
     ctx.shutdown()
 
 

@@ -156,6 +156,13 @@ def _recorded_epochs(rank, world, out):
 
 
 def _ranks(rank, world, out):
+    # The trainers (and their DDP modules) are gone before the process
+    # group ends (see distributed.context.end_process_group):
+    torch.save(_record_runs(rank, world, out), out / f'rank{rank}.pt')
+    DistributedContext.from_env().shutdown()
+
+
+def _record_runs(rank, world, out):
     _, record = _recorded_epochs(rank, world, out)
     # NSCaching keeps per-rank caches: the checkpoint must hold each one.
     cache = dict(sampler='cache', cache_size=4, candidates=4)
@@ -182,8 +189,7 @@ def _ranks(rank, world, out):
     ]
     dens.fit()
     record['dens'] = [p.detach().clone() for p in dens.strategy.parameters()]
-    torch.save(record, out / f'rank{rank}.pt')
-    DistributedContext.from_env().shutdown()
+    return record
 
 
 @pytest.fixture(scope='module')

@@ -1,7 +1,10 @@
+import gc
 import os
+import weakref
 
 import pytest
 import torch
+import torch.distributed as dist
 from gloo_spawn import spawn
 
 from torch_geometric_negsamp import PositiveIndex
@@ -13,6 +16,7 @@ from torch_geometric_negsamp.distributed import (
     shard,
     share_on_host,
 )
+from torch_geometric_negsamp.distributed.context import end_process_group
 
 EDGES = torch.tensor([[0, 0, 1, 2, 3, 3, 4], [1, 4, 2, 0, 0, 3, 1]])
 
@@ -137,3 +141,37 @@ def _host_sharing(rank, world):
 
 def test_one_index_per_host_shared_by_two_gloo_ranks():
     spawn(_host_sharing, world=2)
+
+
+def test_end_process_group_frees_unreachable_ddp_modules_first(monkeypatch):
+    # A DDP module whose reducer outlives the group frees it last, holding
+    # the GIL, and can hang the process on exit: end_process_group collects
+    # unreachable modules before it destroys the group.
+    from torch.nn.parallel import DistributedDataParallel
+
+    dist.init_process_group(
+        'gloo', store=dist.HashStore(), rank=0, world_size=1
+    )
+    gc.disable()  # only the explicit collection may free the cycle
+    try:
+        ddp = DistributedDataParallel(torch.nn.Linear(2, 2))
+        ddp.__dict__['cycle'] = [ddp]
+        alive = weakref.ref(ddp)
+        del ddp
+        seen = []
+        destroy = dist.destroy_process_group
+
+        def record_then_destroy(*args, **kwargs):
+            seen.append(alive() is None)
+            destroy(*args, **kwargs)
+
+        monkeypatch.setattr(dist, 'destroy_process_group', record_then_destroy)
+        end_process_group()
+        assert seen == [True]
+        assert not dist.is_initialized()
+        end_process_group()  # nothing left to end: no error
+        assert seen == [True]
+    finally:
+        gc.enable()
+        if dist.is_initialized():
+            dist.destroy_process_group()

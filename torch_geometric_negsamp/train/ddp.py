@@ -43,6 +43,7 @@ from torch_geometric_negsamp.distributed import (
     num_steps,
     shard,
 )
+from torch_geometric_negsamp.distributed.context import end_process_group
 from torch_geometric_negsamp.metrics import (
     METRIC_NAMES,
     evaluate_ranking,
@@ -367,4 +368,4 @@ def launched() -> Iterator[None]:
         if dist.is_available() and dist.is_initialized():
             # Nobody leaves while another rank may still talk to it.
             dist.barrier()
-            dist.destroy_process_group()
+            end_process_group()
