@@ -111,10 +111,9 @@ def end_process_group() -> None:
     If that is the group's last reference, the gloo destructor joins its
     worker threads while holding the GIL, and a worker that is still
     freeing a finished collective's tensors waits for the GIL: the process
-    hangs on exit (one run in five on a loaded 2-core machine). Collecting
-    unreachable modules (e.g. a trainer caught in a reference cycle) while
-    the group is still registered, and destroying the group itself last,
-    frees it with the GIL released."""
+    can hang on exit. Collecting unreachable modules (e.g. a trainer caught
+    in a reference cycle) while the group is still registered, and
+    destroying the group itself last, frees it with the GIL released."""
     if dist.is_available() and dist.is_initialized():
         gc.collect()
         dist.destroy_process_group()
