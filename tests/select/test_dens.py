@@ -6,6 +6,7 @@ import torch
 from selector_contract import Bad, SelectorContract
 
 from torch_geometric_negsamp.select import DENS
+from torch_geometric_negsamp.select import dens as dens_module
 
 
 def _scalar_dens(**kwargs):
@@ -87,6 +88,36 @@ def test_synthesize_gathers_the_chosen_candidate_per_layer():
         user, pos, list(items.unbind(1)), cand_ids, epoch=10
     )
     assert torch.equal(same, neg)
+
+
+@pytest.mark.parametrize('block', [1 << 20, 7])
+@pytest.mark.parametrize('epoch', [0, 3, 10])
+def test_synthesize_from_ids_chooses_exactly_as_forward(
+    monkeypatch, block, epoch
+):
+    # synthesize() gates each distinct candidate once and scores blocks of
+    # positives in place; the choice must be bit for bit that of forward()
+    # on the gathered layers (whole-batch, out-of-place), with repeated
+    # candidates and with blocks that do not divide the batch.
+    monkeypatch.setattr(dens_module, '_BLOCK_ELEMENTS', block)
+    gen = torch.Generator().manual_seed(epoch)
+    B, k, M, L1, d, I = 23, 2, 9, 3, 5, 12
+    dens = DENS(d, warmup=10)
+    user = torch.randn(B, L1, d, generator=gen)
+    pos = torch.randn(B, L1, d, generator=gen)
+    items = torch.randn(I, L1, d, generator=gen)
+    cand_ids = torch.randint(0, I, (B, k, M), generator=gen)
+    neg, chosen = dens.synthesize(
+        user, pos, items, cand_ids, epoch=epoch, return_ids=True
+    )
+    choice = dens(user, pos, items[cand_ids], epoch=epoch)
+    assert torch.equal(chosen, cand_ids.gather(2, choice))
+    layer = torch.arange(L1).expand(B, k, L1)
+    assert torch.equal(neg, items[chosen, layer])
+    # Another rule than at random: not every negative is the first
+    # candidate, and the layers do not all agree.
+    assert bool((choice != 0).any())
+    assert bool((choice != choice[..., :1]).any())
 
 
 def test_gating_loss_by_hand():

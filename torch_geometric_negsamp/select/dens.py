@@ -33,6 +33,10 @@ from torch_geometric_negsamp.select.selector import Selector
 # nn.Linear(d, d) gates:
 _USER, _ITEM, _POS, _NEG = range(4)
 
+# The entries of one block of DENS's [b, k, M, L + 1, d] selection
+# temporaries (4 MiB of float32): small enough to stay in a CPU's cache.
+_BLOCK_ELEMENTS = 1 << 20
+
 
 class DENS(Selector):
     r"""Disentangled negative sampling of Lai et al. (2023), "Disentangled
@@ -145,14 +149,20 @@ class DENS(Selector):
     ) -> Tuple[Tensor, Tensor]:
         # user, pos [B, L + 1, d]; cand [B, k, M, L + 1, d] (or any shape
         # [B, *, L + 1, d]).
-        pos_r = pos * torch.sigmoid(
+        pos_r = self._pos_relevant(user, pos)
+        pre = self._gate(cand, _NEG) + self._pos_gate(pos_r, cand.dim())
+        return pos_r, cand * torch.sigmoid(pre)
+
+    def _pos_relevant(self, user: Tensor, pos: Tensor) -> Tensor:
+        return pos * torch.sigmoid(
             self._gate(pos, _ITEM) + self._gate(user, _USER)
         )
-        lead = (cand.size(0),) + (1,) * (cand.dim() - 3) + pos_r.shape[1:]
-        cand_r = cand * torch.sigmoid(
-            self._gate(cand, _NEG) + self._gate(pos_r, _POS).view(lead)
-        )
-        return pos_r, cand_r
+
+    def _pos_gate(self, pos_r: Tensor, cand_dim: int) -> Tensor:
+        # g_pos(p^r) [B, L + 1, d], viewed to broadcast over candidates of
+        # cand_dim dimensions [B, *, L + 1, d].
+        lead = (pos_r.size(0),) + (1,) * (cand_dim - 3) + pos_r.shape[1:]
+        return self._gate(pos_r, _POS).view(lead)
 
     def relevant(
         self, user_layers: Tensor, pos_layers: Tensor, cand_layers: Tensor
@@ -197,6 +207,33 @@ class DENS(Selector):
         _, cand_r = self._relevant(user, pos, cand)
         scores = (user[:, None, None] * ((1 - ramp) * cand - cand_r)).sum(-1)
         return scores.argmax(dim=2)
+
+    @torch.no_grad()
+    def _choose_ids(self, user, pos, rows, inverse, ramp: float) -> Tensor:
+        # The choice of _choose from the distinct candidates' layers rows
+        # [Q, L + 1, d] and inverse [B, k, M] (the row of every candidate):
+        # the candidate gate g_neg depends on the candidate alone, so it is
+        # computed once per distinct item instead of once per (positive,
+        # candidate) pair, and the elementwise steps of _choose run in
+        # place, in the same order, over blocks of positives whose
+        # [b, k, M, L + 1, d] temporaries stay small.
+        neg_gate = self._gate(rows, _NEG)
+        pos_gate = self._pos_gate(self._pos_relevant(user, pos), 5)
+        B, k, M = inverse.shape
+        block = max(1, _BLOCK_ELEMENTS // max(1, k * M * rows[0].numel()))
+        out = []
+        for start in range(0, B, block):
+            end = min(B, start + block)
+            idx = inverse[start:end]
+            shape = idx.shape + rows.shape[1:]
+            idx = idx.reshape(-1)
+            cand_r = neg_gate.index_select(0, idx).view(shape)
+            cand_r.add_(pos_gate[start:end]).sigmoid_()
+            cand = rows.index_select(0, idx).view(shape)
+            cand_r.mul_(cand)
+            cand.mul_(1 - ramp).sub_(cand_r).mul_(user[start:end, None, None])
+            out.append(cand.sum(-1).argmax(dim=2))
+        return torch.cat(out, dim=0)
 
     # ------------------------------------------------------------ selection
     def forward(
@@ -259,15 +296,15 @@ class DENS(Selector):
             [('candidates', candidates, layers[0].size(0), 'item')]
         )
         with torch.no_grad():
-            cand = torch.stack(
-                [layer.detach()[candidates] for layer in layers], dim=3
-            )  # [B, k, M, L + 1, d]
+            # The distinct candidates' layers [Q, L + 1, d], Q <= I:
+            ids, inverse = torch.unique(candidates, return_inverse=True)
+            rows = torch.stack([layer.detach()[ids] for layer in layers], 1)
         check_all_finite(
-            [user_layers, pos_layers, cand],
+            [user_layers, pos_layers, rows],
             ['user_layers', 'pos_layers', 'item_layers'],
         )
-        choice = self._choose(
-            user_layers.detach(), pos_layers.detach(), cand, ramp
+        choice = self._choose_ids(
+            user_layers.detach(), pos_layers.detach(), rows, inverse, ramp
         )
         chosen = candidates.gather(2, choice)  # [B, k, L + 1] item ids
         out = torch.stack(
