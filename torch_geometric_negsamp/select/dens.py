@@ -26,16 +26,14 @@ from torch_geometric_negsamp.select._layers import (
     check_layers,
     combine_layers,
     combine_repr,
+    gather_rows,
+    row_blocks,
 )
 from torch_geometric_negsamp.select.selector import Selector
 
 # The rows of the gate parameters, as the reference code names its four
 # nn.Linear(d, d) gates:
 _USER, _ITEM, _POS, _NEG = range(4)
-
-# The entries of one block of DENS's [b, k, M, L + 1, d] selection
-# temporaries (4 MiB of float32): small enough to stay in a CPU's cache.
-_BLOCK_ELEMENTS = 1 << 20
 
 
 class DENS(Selector):
@@ -219,19 +217,18 @@ class DENS(Selector):
         # [b, k, M, L + 1, d] temporaries stay small.
         neg_gate = self._gate(rows, _NEG)
         pos_gate = self._pos_gate(self._pos_relevant(user, pos), 5)
-        B, k, M = inverse.shape
-        block = max(1, _BLOCK_ELEMENTS // max(1, k * M * rows[0].numel()))
         out = []
-        for start in range(0, B, block):
-            end = min(B, start + block)
-            idx = inverse[start:end]
-            shape = idx.shape + rows.shape[1:]
-            idx = idx.reshape(-1)
-            cand_r = neg_gate.index_select(0, idx).view(shape)
-            cand_r.add_(pos_gate[start:end]).sigmoid_()
-            cand = rows.index_select(0, idx).view(shape)
+        for rows_of in row_blocks(
+            inverse.size(0),
+            inverse[0].numel() * rows[0].numel(),
+            inverse.device,
+        ):
+            idx = inverse[rows_of]
+            cand_r = gather_rows(neg_gate, idx)
+            cand_r.add_(pos_gate[rows_of]).sigmoid_()
+            cand = gather_rows(rows, idx)
             cand_r.mul_(cand)
-            cand.mul_(1 - ramp).sub_(cand_r).mul_(user[start:end, None, None])
+            cand.mul_(1 - ramp).sub_(cand_r).mul_(user[rows_of, None, None])
             out.append(cand.sum(-1).argmax(dim=2))
         return torch.cat(out, dim=0)
 

@@ -20,6 +20,8 @@ from torch_geometric_negsamp.select._layers import (
     check_layers,
     combine_layers,
     combine_repr,
+    gather_rows,
+    row_blocks,
 )
 from torch_geometric_negsamp.select.selector import Selector
 
@@ -184,14 +186,23 @@ class MixGCF(Selector):
             user = user_layers.detach()
             # <u, a p + (1 - a) c> = a <u, p> + (1 - a) <u, c>, per layer:
             up = (user * pos_layers.detach()).sum(-1)  # [B, L + 1]
-            uc = torch.stack(
+            # In blocks of positives whose gathered candidates stay in
+            # cache (row_blocks), with the same elementwise steps:
+            uc = torch.cat(
                 [
-                    (layer.detach()[candidates] * user[:, None, None, l]).sum(
-                        -1
+                    torch.stack(
+                        [
+                            gather_rows(layer.detach(), candidates[rows])
+                            .mul_(user[rows, None, None, l])
+                            .sum(-1)
+                            for l, layer in enumerate(layers)
+                        ],
+                        dim=-1,
                     )
-                    for l, layer in enumerate(layers)
-                ],
-                dim=-1,
+                    for rows in row_blocks(
+                        B, candidates[0].numel() * d, candidates.device
+                    )
+                ]
             )  # [B, k, M, L + 1]
         # Non-finite user, positive or candidate rows show in the scores:
         if not bool(torch.isfinite(up).all() & torch.isfinite(uc).all()):
