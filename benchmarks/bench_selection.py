@@ -1,4 +1,4 @@
-r"""DENS's and MixGCF's candidate scoring: per pair, whole batch, in blocks.
+r"""Candidate scoring of the selectors: per pair, whole batch, in blocks.
 
 Times, on random embeddings of a given size, one selection for a batch of
 ``B`` positives (``k`` negatives of ``M`` candidates each, ``L + 1``
@@ -15,7 +15,13 @@ candidates bit for bit (checked before timing):
   batch (DENS gating each distinct item once);
 * **blocks**: :meth:`synthesize` as the training command runs it, scoring
   blocks of positives whose temporaries stay in cache
-  (:obj:`torch_geometric_negsamp.select._layers.BLOCK_ELEMENTS`).
+  (:obj:`torch_geometric_negsamp.select._scoring.BLOCK_ELEMENTS`).
+
+``--selector scores`` times the inner products of the users with their
+``k * M`` candidates on the combined embeddings (layer 0 of the random
+layers), which the strategies of DNS, softmax, AHNS, SRNS and the cache
+score their candidates with (``_scoring.candidate_scores``): whole batch
+(the baseline) against blocks.
 
 Runs interleave so that a busy machine slows every way alike; each ratio
 is the baseline's median time over the way's. Usage::
@@ -24,6 +30,7 @@ is the baseline's median time over the way's. Usage::
     python benchmarks/bench_selection.py --items 40981       # Gowalla's items
     python benchmarks/bench_selection.py --selector mixgcf --num-neg 8 \
         --candidates 64                       # MixGCF, 8 negatives of 64
+    python benchmarks/bench_selection.py --selector scores --candidates 64
 """
 
 import argparse
@@ -34,7 +41,7 @@ import time
 import torch
 from _machine import describe, machine_info, sync
 
-from torch_geometric_negsamp.select import DENS, MixGCF, _layers
+from torch_geometric_negsamp.select import DENS, MixGCF, _scoring
 
 
 def main() -> None:
@@ -43,7 +50,7 @@ def main() -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        '--selector', choices=('dens', 'mixgcf'), default='dens'
+        '--selector', choices=('dens', 'mixgcf', 'scores'), default='dens'
     )
     parser.add_argument('--batch', type=int, default=2048)
     parser.add_argument('--num-neg', type=int, default=1)
@@ -69,7 +76,7 @@ def main() -> None:
     items = 0.1 * torch.randn(args.items, L1, d, generator=gen)
     cand = torch.randint(0, args.items, (B, k, M), generator=gen)
     user, pos, items, cand = (t.to(device) for t in (user, pos, items, cand))
-    blocks = _layers.BLOCK_ELEMENTS
+    blocks = _scoring.BLOCK_ELEMENTS
 
     if args.selector == 'dens':
         dens = DENS(d, warmup=100).to(device)
@@ -84,20 +91,28 @@ def main() -> None:
             return cand.gather(2, dens(user, pos, items[cand], epoch=epoch))
 
         ways = {'per_pair': per_pair}
-    else:
+    elif args.selector == 'mixgcf':
 
         def select():
             mix = MixGCF(seed=args.seed)
             return mix.synthesize(user, pos, items, cand, return_ids=True)[1]
 
         ways = {}
+    else:
+        user0, items0 = user[:, 0].contiguous(), items[:, 0].contiguous()
+        flat = cand.view(B, k * M)
+
+        def select():
+            return _scoring.candidate_scores(user0, items0, flat)
+
+        ways = {}
 
     def whole_batch():
-        _layers.BLOCK_ELEMENTS = 2**62
+        _scoring.BLOCK_ELEMENTS = 2**62
         try:
             return select()
         finally:
-            _layers.BLOCK_ELEMENTS = blocks
+            _scoring.BLOCK_ELEMENTS = blocks
 
     ways.update(whole_batch=whole_batch, blocks=select)
     baseline = next(iter(ways))

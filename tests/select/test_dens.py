@@ -5,7 +5,7 @@ import pytest
 import torch
 from selector_contract import Bad, SelectorContract
 
-from torch_geometric_negsamp.select import DENS, _layers
+from torch_geometric_negsamp.select import DENS, _scoring
 
 
 def _scalar_dens(**kwargs):
@@ -98,7 +98,7 @@ def test_synthesize_from_ids_chooses_exactly_as_forward(
     # positives in place; the choice must be bit for bit that of forward()
     # on the gathered layers (whole-batch, out-of-place), with repeated
     # candidates and with blocks that do not divide the batch.
-    monkeypatch.setattr(_layers, 'BLOCK_ELEMENTS', block)
+    monkeypatch.setattr(_scoring, 'BLOCK_ELEMENTS', block)
     gen = torch.Generator().manual_seed(epoch)
     B, k, M, L1, d, I = 23, 2, 9, 3, 5, 12
     dens = DENS(d, warmup=10)

@@ -3,8 +3,7 @@ import torch
 from scipy.stats import kstest
 from selector_contract import Bad, SelectorContract
 
-from torch_geometric_negsamp.select import MixGCF
-from torch_geometric_negsamp.select import _layers as layers_module
+from torch_geometric_negsamp.select import MixGCF, _scoring
 
 
 def test_mixing_by_hand():
@@ -337,7 +336,7 @@ def test_synthesize_scores_candidates_in_blocks_bit_for_bit(
     whole, whole_ids = MixGCF(seed=5).synthesize(
         user, pos, items, cand, return_ids=True
     )
-    monkeypatch.setattr(layers_module, 'BLOCK_ELEMENTS', block)
+    monkeypatch.setattr(_scoring, 'BLOCK_ELEMENTS', block)
     neg, ids = MixGCF(seed=5).synthesize(
         user, pos, items, cand, return_ids=True
     )
@@ -345,18 +344,3 @@ def test_synthesize_scores_candidates_in_blocks_bit_for_bit(
     assert torch.equal(neg, whole)
     # The choice is not trivial: several candidates are picked.
     assert len(set(ids.flatten().tolist())) > k * L1
-
-
-def test_row_blocks_cover_every_row_once():
-    for rows, per_row in [(0, 5), (1, 10**9), (13, 56), (1000, 1)]:
-        cpu = list(
-            layers_module.row_blocks(rows, per_row, torch.device('cpu'))
-        )
-        covered = [i for part in cpu for i in range(rows)[part]]
-        assert covered == list(range(rows))
-        assert all(part.stop > part.start for part in cpu)
-        size = max(1, layers_module.BLOCK_ELEMENTS // per_row)
-        assert all(part.stop - part.start <= size for part in cpu)
-    # Another device takes the batch as one block:
-    meta = list(layers_module.row_blocks(1000, 1, torch.device('meta')))
-    assert meta == [slice(0, 1000)]

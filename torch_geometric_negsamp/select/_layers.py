@@ -1,10 +1,8 @@
 r"""The per-layer embeddings that layer-wise selectors (:class:`MixGCF`,
-:class:`DENS`) take: their checks, how their layers are combined, and the
-blocks of positives their candidates are scored in."""
+:class:`DENS`) take: their checks and how their layers are combined."""
 
-from typing import Callable, Iterator, List, Sequence, Tuple, Union
+from typing import Callable, List, Sequence, Tuple, Union
 
-import torch
 from torch import Tensor
 
 from torch_geometric_negsamp._validate import (
@@ -18,39 +16,6 @@ from torch_geometric_negsamp.select._checks import check_pool
 COMBINE = ('mean', 'concat', 'last')
 
 Combine = Union[str, Callable[[Tensor], Tensor]]
-
-#: The entries of one block of a selector's per-candidate temporaries
-#: (``[b, k, M, ...]``; 1 MiB of float32). Gathering every candidate's
-#: embedding for the whole batch at once writes and re-reads hundreds of
-#: MiB a step (2,048 x 8 x 64 x 64 floats for MixGCF with 8 negatives of 64
-#: candidates); in blocks that fit a CPU's cache the same elementwise
-#: steps run 2 to 6 times faster, with bit-identical results
-#: (:obj:`benchmarks/bench_selection.py`). A GPU, with its bandwidth and
-#: its per-kernel launch cost, takes the whole batch as one block.
-BLOCK_ELEMENTS = 1 << 18
-
-
-def row_blocks(
-    rows: int, per_row: int, device: torch.device
-) -> Iterator[slice]:
-    r"""Slices of :obj:`rows` rows, each of about :obj:`BLOCK_ELEMENTS`
-    entries at :obj:`per_row` entries a row (at least one row a block) on
-    the CPU; one slice of all rows on another device."""
-    if device.type != 'cpu':
-        yield slice(0, rows)
-        return
-    step = max(1, BLOCK_ELEMENTS // max(1, per_row))
-    for start in range(0, rows, step):
-        yield slice(start, min(rows, start + step))
-
-
-def gather_rows(table: Tensor, ids: Tensor) -> Tensor:
-    r"""``table[ids]`` for a 2-D or 3-D :obj:`table` (one
-    :meth:`~torch.Tensor.index_select`, faster than advanced indexing on
-    the CPU)."""
-    return table.index_select(0, ids.reshape(-1)).view(
-        ids.shape + table.shape[1:]
-    )
 
 
 def check_combine(combine: Combine) -> Combine:

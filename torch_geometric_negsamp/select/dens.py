@@ -26,9 +26,8 @@ from torch_geometric_negsamp.select._layers import (
     check_layers,
     combine_layers,
     combine_repr,
-    gather_rows,
-    row_blocks,
 )
+from torch_geometric_negsamp.select._scoring import gather_rows, row_blocks
 from torch_geometric_negsamp.select.selector import Selector
 
 # The rows of the gate parameters, as the reference code names its four
@@ -220,7 +219,7 @@ class DENS(Selector):
         out = []
         for rows_of in row_blocks(
             inverse.size(0),
-            inverse[0].numel() * rows[0].numel(),
+            inverse[:1].numel() * rows[:1].numel(),
             inverse.device,
         ):
             idx = inverse[rows_of]

@@ -20,9 +20,8 @@ from torch_geometric_negsamp.select._layers import (
     check_layers,
     combine_layers,
     combine_repr,
-    gather_rows,
-    row_blocks,
 )
+from torch_geometric_negsamp.select._scoring import gather_rows, row_blocks
 from torch_geometric_negsamp.select.selector import Selector
 
 
@@ -200,7 +199,7 @@ class MixGCF(Selector):
                         dim=-1,
                     )
                     for rows in row_blocks(
-                        B, candidates[0].numel() * d, candidates.device
+                        B, candidates[:1].numel() * d, candidates.device
                     )
                 ]
             )  # [B, k, M, L + 1]

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 
 from torch_geometric_negsamp.select import AHNS, DENS, SRNS
+from torch_geometric_negsamp.select._scoring import candidate_scores
 from torch_geometric_negsamp.train.strategy_base import (
     STRATEGIES,
     Context,
@@ -39,9 +40,7 @@ SRNS_POOL, SRNS_WINDOW, SRNS_ALPHA = 100, 5, 5.0
 def _pair_scores(users: Tensor, items: Tensor, ctx: Context) -> Tensor:
     r"""Scores ``[B, M]`` of ``items`` ``[B, M]`` for ``users`` ``[B]``
     under the current model, without autograd."""
-    with torch.no_grad():
-        user = ctx.user_emb[users].unsqueeze(1)
-        return (user * ctx.item_emb[items]).sum(-1)
+    return candidate_scores(ctx.user_emb[users], ctx.item_emb, items)
 
 
 def _pos_scores(users: Tensor, pos: Tensor, ctx: Context) -> Tensor:
@@ -164,7 +163,7 @@ class SRNSStrategy(Strategy):
         reference = total / self.degree.clamp(min=1).to(total.dtype)
 
         def score_fn(users, items):
-            return (user_emb[users].unsqueeze(1) * item_emb[items]).sum(-1)
+            return candidate_scores(user_emb[users], item_emb, items)
 
         self.selector.record(self.epoch, score_fn, reference)
 

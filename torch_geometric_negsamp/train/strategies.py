@@ -23,6 +23,7 @@ from torch_geometric_negsamp.select import (
     SoftmaxSelector,
     item_log_frequency,
 )
+from torch_geometric_negsamp.select._scoring import candidate_scores
 
 # Registers the strategies 'ahns', 'dens' and 'srns':
 from torch_geometric_negsamp.train import hard_strategies  # noqa: F401,E402
@@ -60,9 +61,7 @@ class DNSStrategy(Strategy):
         return DNS(self.num_neg)
 
     def _scores(self, users, cand, ctx):
-        with torch.no_grad():
-            user = ctx.user_emb[users].unsqueeze(1)
-            return (user * ctx.item_emb[cand]).sum(-1)
+        return candidate_scores(ctx.user_emb[users], ctx.item_emb, cand)
 
     def _select(self, cand, scores):
         return self.selector.select(cand, scores)
@@ -217,10 +216,8 @@ class CacheStrategy(Strategy):
         self.selectors['cache'] = self.cache
 
     def negatives(self, users, pos, ctx):
-        user_emb, item_emb = ctx.user_emb.detach(), ctx.item_emb.detach()
-
         def score_fn(src, items):
-            return (user_emb[src].unsqueeze(1) * item_emb[items]).sum(-1)
+            return candidate_scores(ctx.user_emb[src], ctx.item_emb, items)
 
         self.cache.update(users, score_fn)
         ids = self.cache.sample(users, self.num_neg)
