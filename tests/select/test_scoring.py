@@ -32,6 +32,12 @@ def test_candidate_scores_equal_the_whole_batch_product_bit_for_bit(
     assert not scores.requires_grad
     # The inputs are left as they were (the gather is multiplied in place):
     assert torch.equal(items[cand[0, 0]], items.detach()[cand[0, 0]])
+    # Candidates of any shape [B, *] (MixGCF's [B, k, M]):
+    cand3 = torch.randint(20, (9, 2, 4), generator=gen)
+    expected3 = (users[:, None, None] * items[cand3]).sum(-1)
+    assert torch.equal(
+        _scoring.candidate_scores(users, items, cand3), expected3.detach()
+    )
     empty = _scoring.candidate_scores(users[:0], items, cand[:0])
     assert empty.shape == (0, 7) and empty.dtype == items.dtype
 

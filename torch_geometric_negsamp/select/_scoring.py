@@ -42,17 +42,18 @@ def gather_rows(table: Tensor, ids: Tensor) -> Tensor:
 
 
 def candidate_scores(user_rows: Tensor, items: Tensor, cand: Tensor) -> Tensor:
-    r"""The scores ``[B, M]`` (inner products, without autograd) of the
-    candidates :obj:`cand` ``[B, M]`` (rows of :obj:`items` ``[I, d]``)
+    r"""The scores ``[B, *]`` (inner products, without autograd) of the
+    candidates :obj:`cand` ``[B, *]`` (rows of :obj:`items` ``[I, d]``)
     for the users whose embeddings are :obj:`user_rows` ``[B, d]``; equal,
-    bit for bit, to ``(user_rows.unsqueeze(1) * items[cand]).sum(-1)``,
-    computed in blocks of :func:`row_blocks`."""
+    bit for bit, to ``(user_rows[:, None, ..., None, :] * items[cand])
+    .sum(-1)``, computed in blocks of :func:`row_blocks`."""
+    lead = (1,) * (cand.dim() - 1)
     with torch.no_grad():
         items = items.detach()
         user_rows = user_rows.detach()
         parts = [
             gather_rows(items, cand[rows])
-            .mul_(user_rows[rows].unsqueeze(1))
+            .mul_(user_rows[rows].view(-1, *lead, user_rows.size(-1)))
             .sum(-1)
             for rows in row_blocks(
                 cand.size(0), cand[:1].numel() * items.size(-1), cand.device

@@ -21,7 +21,7 @@ from torch_geometric_negsamp.select._layers import (
     combine_layers,
     combine_repr,
 )
-from torch_geometric_negsamp.select._scoring import gather_rows, row_blocks
+from torch_geometric_negsamp.select._scoring import candidate_scores
 from torch_geometric_negsamp.select.selector import Selector
 
 
@@ -185,23 +185,12 @@ class MixGCF(Selector):
             user = user_layers.detach()
             # <u, a p + (1 - a) c> = a <u, p> + (1 - a) <u, c>, per layer:
             up = (user * pos_layers.detach()).sum(-1)  # [B, L + 1]
-            # In blocks of positives whose gathered candidates stay in
-            # cache (row_blocks), with the same elementwise steps:
-            uc = torch.cat(
+            uc = torch.stack(
                 [
-                    torch.stack(
-                        [
-                            gather_rows(layer.detach(), candidates[rows])
-                            .mul_(user[rows, None, None, l])
-                            .sum(-1)
-                            for l, layer in enumerate(layers)
-                        ],
-                        dim=-1,
-                    )
-                    for rows in row_blocks(
-                        B, candidates[:1].numel() * d, candidates.device
-                    )
-                ]
+                    candidate_scores(user[:, l], layer, candidates)
+                    for l, layer in enumerate(layers)
+                ],
+                dim=-1,
             )  # [B, k, M, L + 1]
         # Non-finite user, positive or candidate rows show in the scores:
         if not bool(torch.isfinite(up).all() & torch.isfinite(uc).all()):

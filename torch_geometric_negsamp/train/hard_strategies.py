@@ -7,7 +7,6 @@ import torch
 from torch import Tensor
 
 from torch_geometric_negsamp.select import AHNS, DENS, SRNS
-from torch_geometric_negsamp.select._scoring import candidate_scores
 from torch_geometric_negsamp.train.strategy_base import (
     STRATEGIES,
     Context,
@@ -37,12 +36,6 @@ SRNS_WARMUP = 20
 SRNS_POOL, SRNS_WINDOW, SRNS_ALPHA = 100, 5, 5.0
 
 
-def _pair_scores(users: Tensor, items: Tensor, ctx: Context) -> Tensor:
-    r"""Scores ``[B, M]`` of ``items`` ``[B, M]`` for ``users`` ``[B]``
-    under the current model, without autograd."""
-    return candidate_scores(ctx.user_emb[users], ctx.item_emb, items)
-
-
 def _pos_scores(users: Tensor, pos: Tensor, ctx: Context) -> Tensor:
     with torch.no_grad():
         return (ctx.user_emb[users] * ctx.item_emb[pos]).sum(-1)
@@ -68,7 +61,7 @@ class AHNSStrategy(Strategy):
         cand = self.sampler.sample_trusted(users, self.candidates)
         ids = self.selector.select(
             cand,
-            _pair_scores(users, cand, ctx),
+            ctx.scores(users, cand),
             _pos_scores(users, pos, ctx),
         )
         return Negatives(ctx.item_emb[ids], ids)
@@ -162,10 +155,7 @@ class SRNSStrategy(Strategy):
         total.index_add_(0, self.train_users, scores)
         reference = total / self.degree.clamp(min=1).to(total.dtype)
 
-        def score_fn(users, items):
-            return candidate_scores(user_emb[users], item_emb, items)
-
-        self.selector.record(self.epoch, score_fn, reference)
+        self.selector.record(self.epoch, ctx.scores, reference)
 
     def negatives(self, users, pos, ctx):
         if self.selector.last_recorded < self.epoch:
@@ -174,7 +164,7 @@ class SRNSStrategy(Strategy):
         index = self.selector(
             users,
             positions,
-            _pair_scores(users, items, ctx),
+            ctx.scores(users, items),
             _pos_scores(users, pos, ctx),
             self.epoch,
         )

@@ -23,7 +23,6 @@ from torch_geometric_negsamp.select import (
     SoftmaxSelector,
     item_log_frequency,
 )
-from torch_geometric_negsamp.select._scoring import candidate_scores
 
 # Registers the strategies 'ahns', 'dens' and 'srns':
 from torch_geometric_negsamp.train import hard_strategies  # noqa: F401,E402
@@ -60,15 +59,12 @@ class DNSStrategy(Strategy):
     def _make_selector(self) -> Selector:
         return DNS(self.num_neg)
 
-    def _scores(self, users, cand, ctx):
-        return candidate_scores(ctx.user_emb[users], ctx.item_emb, cand)
-
     def _select(self, cand, scores):
         return self.selector.select(cand, scores)
 
     def negatives(self, users, pos, ctx):
         cand = self.sampler.sample_trusted(users, self._num_candidates())
-        ids = self._select(cand, self._scores(users, cand, ctx))
+        ids = self._select(cand, ctx.scores(users, cand))
         return Negatives(ctx.item_emb[ids], ids)
 
 
@@ -216,10 +212,7 @@ class CacheStrategy(Strategy):
         self.selectors['cache'] = self.cache
 
     def negatives(self, users, pos, ctx):
-        def score_fn(src, items):
-            return candidate_scores(ctx.user_emb[src], ctx.item_emb, items)
-
-        self.cache.update(users, score_fn)
+        self.cache.update(users, ctx.scores)
         ids = self.cache.sample(users, self.num_neg)
         return Negatives(ctx.item_emb[ids], ids)
 

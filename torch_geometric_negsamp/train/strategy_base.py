@@ -30,6 +30,7 @@ from torch_geometric_negsamp.sampler import (
     resolve_sampler,
 )
 from torch_geometric_negsamp.select import Selector
+from torch_geometric_negsamp.select._scoring import candidate_scores
 
 
 class Negatives(NamedTuple):
@@ -62,6 +63,11 @@ class Context(NamedTuple):
     user_emb: Tensor
     item_emb: Tensor
     layers: Optional[List[Tensor]]
+
+    def scores(self, users: Tensor, items: Tensor) -> Tensor:
+        r"""The scores ``[B, *]`` of ``items`` ``[B, *]`` for ``users``
+        ``[B]`` under the step's model, without autograd."""
+        return candidate_scores(self.user_emb[users], self.item_emb, items)
 
 
 #: The settings every strategy takes by keyword (see :class:`Strategy`),
