@@ -5,8 +5,10 @@ Runs ``negsamp-compare`` (:mod:`torch_geometric_negsamp.compare`) on
 ``../shared/data/lastfm`` with the ``paper`` preset (batch 2048, lr 1e-3, L2
 1e-4, 32 candidates), every sampler until validation Recall@20 has not
 improved for ``--patience`` evaluations, then prints each sampler's selected
-epoch, test Recall@20 / NDCG@20 and its gain over uniform, and writes them
-with the machine to a JSON file (the runs, ``compare.csv`` and
+epoch, test Recall@20 / NDCG@20, its gain over uniform and how much of
+uniform's curve after its first quarter it stays at or above (the
+``vs_uniform`` and ``above_uniform`` columns of ``compare.csv``), and
+writes them with the machine to a JSON file (the runs, ``compare.csv`` and
 ``compare.png`` stay in ``--out``; ``--resume`` there reuses finished runs).
 Usage::
 
@@ -88,24 +90,15 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
         sys.exit(code)
     with open(os.path.join(args.runs, 'compare.csv')) as f:
         rows = list(csv.DictReader(f))
-    uniform = next(
-        (
-            float(r['test_recall@20'])
-            for r in rows
-            if r['sampler'] == 'uniform'
-        ),
-        None,
-    )
-    header = ('sampler', 'epoch', 'Recall@20', 'vs uniform')
-    print('\n  {:<10} {:>6} {:>10} {:>11}'.format(*header))
+    header = ('sampler', 'epoch', 'Recall@20', 'vs uniform', 'above uniform')
+    print('\n  {:<10} {:>6} {:>10} {:>11} {:>14}'.format(*header))
     for row in rows:
         recall = float(row['test_recall@20'])
-        gain = None if uniform is None else recall / uniform - 1
-        row['vs_uniform'] = gain
-        shown = '—' if gain is None else f'{gain:+.1%}'
+        gain = row['vs_uniform'] and f'{float(row["vs_uniform"]):+.1%}'
+        above = row['above_uniform'] and f'{float(row["above_uniform"]):.2f}'
         print(
             f'  {row["sampler"]:<10} {row["epoch"]:>6} {recall:>10.4f} '
-            f'{shown:>11}'
+            f'{gain or "—":>11} {above or "—":>14}'
         )
     report = {'machine': info, 'args': vars(args), 'rows': rows}
     with open(args.out, 'w') as f:

@@ -5,6 +5,7 @@ import pytest
 
 from torch_geometric_negsamp.train import plots
 from torch_geometric_negsamp.train.compare import (
+    against_uniform,
     compare_samplers,
     resolve_samplers,
     run_config,
@@ -81,6 +82,47 @@ def test_every_run_stops_at_its_own_best(
     assert (uniform['stop_epoch'], uniform['stop_reason']) == (6, 'epochs')
     assert (dns['stop_epoch'], dns['stop_reason']) == (3, 'patience')
     assert (uniform['epoch'], dns['epoch']) == (6, 1)
+    # dns's selected -1 against uniform's 6; below uniform's whole curve:
+    assert dns['vs_uniform'] == pytest.approx(-1 / 6 - 1)
+    assert dns['above_uniform'] == 0.0
+    assert uniform['vs_uniform'] is None and uniform['above_uniform'] is None
+    assert '-116.7%' in out.table()
+
+
+def _curve(values, every=10):
+    return [
+        {'epoch': every * (i + 1), 'test_recall@20': v}
+        for i, v in enumerate(values)
+    ]
+
+
+def test_against_uniform_follows_the_curves_after_the_first_quarter():
+    uniform = _curve([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])  # to epoch 80
+    early = _curve([0.5, 0.5, 0.5])  # stopped at epoch 30, selected 0.5
+    late = _curve([0.0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9])
+    rows = [
+        {'sampler': 'uniform', 'test_recall@20': 0.8},
+        {'sampler': 'early', 'test_recall@20': 0.5},
+        {'sampler': 'late', 'test_recall@20': 0.9},
+        {'sampler': 'failed', 'test_recall@20': None},
+    ]
+    histories = {'uniform': uniform, 'early': early, 'late': late}
+    against_uniform(rows, histories, 20)
+    _, early_row, late_row, failed = rows
+    assert early_row['vs_uniform'] == pytest.approx(0.5 / 0.8 - 1)
+    # Epochs 20..80 count (the first quarter of 80 epochs is left out);
+    # from epoch 40 on early's value is its selected checkpoint's 0.5,
+    # at or above uniform's at 20, 30, 40 and 50, below at 60, 70, 80:
+    assert early_row['above_uniform'] == pytest.approx(4 / 7)
+    # late's 0.0 at epoch 10 lies in the first quarter:
+    assert late_row['vs_uniform'] == pytest.approx(0.9 / 0.8 - 1)
+    assert late_row['above_uniform'] == 1.0
+    assert failed['vs_uniform'] is None and failed['above_uniform'] is None
+    # Without a uniform run there is nothing to compare with:
+    alone = [{'sampler': 'dns', 'test_recall@20': 0.5}]
+    against_uniform(alone, {'dns': early}, 20)
+    assert alone[0]['vs_uniform'] is None
+    assert alone[0]['above_uniform'] is None
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,8 @@ _HEADERS = {
     'total_seconds': 's total',
     'stop_epoch': 'stopped',
     'stop_reason': 'why',
+    'vs_uniform': 'vs uniform',
+    'above_uniform': 'above uniform',
     'neg_false_negative_rate': 'false neg',
     'neg_hardness': 'hardness',
     'neg_popularity_ratio': 'pop ratio',
@@ -56,16 +58,18 @@ class Comparison:
     def table(self) -> str:
         r"""The rows as a text table (``-``: not measured)."""
 
-        def cell(value: Value) -> str:
+        def cell(column: str, value: Value) -> str:
             if value is None:
                 return '-'
+            if column == 'vs_uniform':
+                return f'{value:+.1%}'
             if isinstance(value, float):
                 return f'{value:.1f}' if abs(value) >= 100 else f'{value:.4f}'
             return str(value)
 
         shown = [c for c in self.columns if c != 'neg_false_negative_split']
         header = [_HEADERS.get(c, c) for c in shown]
-        body = [[cell(row.get(c)) for c in shown] for row in self.rows]
+        body = [[cell(c, row.get(c)) for c in shown] for row in self.rows]
         widths = [
             max(len(line[i]) for line in [header, *body])
             for i in range(len(shown))
@@ -76,6 +80,66 @@ class Comparison:
         ]
         lines.insert(1, '  '.join('-' * w for w in widths))
         return '\n'.join(lines)
+
+
+def _test_recall(row: Dict[str, Value], k: int) -> Optional[float]:
+    value = row.get(f'test_recall@{k}')
+    return None if value is None else float(value)
+
+
+def against_uniform(
+    rows: List[Dict[str, Value]],
+    histories: Dict[str, List[Dict[str, Value]]],
+    k: int,
+) -> None:
+    r"""Adds to every row but uniform's, in place, how it fares against the
+    :obj:`'uniform'` run of the same comparison (:obj:`None` without one):
+
+    * :obj:`vs_uniform`: the relative gain of its selected test
+      Recall@:obj:`k` over uniform's selected test Recall@:obj:`k`;
+    * :obj:`above_uniform`: the share of uniform's evaluations after the
+      first quarter of uniform's run (epochs :math:`\geq` a quarter of its
+      last evaluated epoch) at which the sampler's test Recall@:obj:`k` is
+      at least uniform's. The sampler's value at an epoch is that of its
+      last evaluation up to that epoch; past the end of its run, the value
+      of its selected checkpoint, the weights early stopping hands back.
+      :obj:`1.0`: its curve never drops below uniform's after the first
+      quarter.
+    """
+    by_name = {row['sampler']: row for row in rows}
+    uniform = by_name.get('uniform')
+    reference = histories.get('uniform') or []
+    base = None if uniform is None else _test_recall(uniform, k)
+    points = [
+        (int(h['epoch']), _test_recall(h, k))
+        for h in reference
+        if _test_recall(h, k) is not None
+    ]
+    if points:
+        quarter = points[-1][0] / 4
+        points = [(e, r) for e, r in points if e >= quarter]
+    for row in rows:
+        row['vs_uniform'] = row['above_uniform'] = None
+        if row is uniform or base is None:
+            continue
+        own = _test_recall(row, k)
+        if own is None:
+            continue
+        row['vs_uniform'] = own / base - 1 if base > 0 else None
+        curve = [
+            (int(h['epoch']), _test_recall(h, k))
+            for h in histories.get(str(row['sampler']), [])
+        ]
+        above = []
+        for epoch, recall in points:
+            seen = [r for e, r in curve if e <= epoch and r is not None]
+            if curve and epoch <= curve[-1][0]:
+                value = seen[-1] if seen else None
+            else:
+                value = own
+            if value is not None:
+                above.append(value >= recall)
+        row['above_uniform'] = sum(above) / len(above) if above else None
 
 
 def resolve_samplers(samplers: Sequence[str]) -> List[str]:
@@ -177,6 +241,8 @@ def compare_samplers(
         'total_seconds',
         'stop_epoch',
         'stop_reason',
+        'vs_uniform',
+        'above_uniform',
         *DIAGNOSTIC_KEYS,
     ]
     out = Comparison(
@@ -207,6 +273,7 @@ def compare_samplers(
         )
         out.rows.append(row)
         out.histories[key] = list(result.history)
+    against_uniform(out.rows, out.histories, k)
     os.makedirs(config.out_dir, exist_ok=True)
     reporting.write_csv(os.path.join(config.out_dir, 'compare.csv'), out.rows)
     if config.plot:
@@ -223,6 +290,7 @@ def compare_samplers(
 
 __all__ = [
     'Comparison',
+    'against_uniform',
     'compare_samplers',
     'resolve_samplers',
     'run_config',
