@@ -5,11 +5,12 @@ Runs ``negsamp-compare`` (:mod:`torch_geometric_negsamp.compare`) on
 ``../shared/data/lastfm`` with the ``paper`` preset (batch 2048, lr 1e-3, L2
 1e-4, 32 candidates), every sampler until validation Recall@20 has not
 improved for ``--patience`` evaluations, then prints each sampler's selected
-epoch, test Recall@20 / NDCG@20, its gain over uniform and how much of
-uniform's curve after its first quarter it stays at or above (the
-``vs_uniform`` and ``above_uniform`` columns of ``compare.csv``), and
-writes them with the machine to a JSON file (the runs, ``compare.csv`` and
-``compare.png`` stay in ``--out``; ``--resume`` there reuses finished runs).
+epoch, test Recall@20 / NDCG@20, its gain over uniform with a 95% paired
+bootstrap interval over the test users, and how much of uniform's curve
+after its first quarter it stays at or above (the ``vs_uniform*`` and
+``above_uniform`` columns of ``compare.csv``), and writes them with the
+machine to a JSON file (the runs, ``compare.csv`` and ``compare.png`` stay
+in ``--out``; ``--resume`` there reuses finished runs).
 Usage::
 
     python benchmarks/bench_hardness.py                       # hours on a CPU
@@ -90,15 +91,23 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
         sys.exit(code)
     with open(os.path.join(args.runs, 'compare.csv')) as f:
         rows = list(csv.DictReader(f))
-    header = ('sampler', 'epoch', 'Recall@20', 'vs uniform', 'above uniform')
-    print('\n  {:<10} {:>6} {:>10} {:>11} {:>14}'.format(*header))
+
+    def percent(row, key):
+        return row[key] and f'{float(row[key]):+.1%}'
+
+    header = ('sampler', 'epoch', 'Recall@20', 'vs uniform', '95%', 'above')
+    print('\n  {:<10} {:>6} {:>10} {:>11} {:>17} {:>6}'.format(*header))
     for row in rows:
         recall = float(row['test_recall@20'])
-        gain = row['vs_uniform'] and f'{float(row["vs_uniform"]):+.1%}'
+        low, high = (
+            percent(row, 'vs_uniform_low'),
+            percent(row, 'vs_uniform_high'),
+        )
         above = row['above_uniform'] and f'{float(row["above_uniform"]):.2f}'
         print(
             f'  {row["sampler"]:<10} {row["epoch"]:>6} {recall:>10.4f} '
-            f'{gain or "—":>11} {above or "—":>14}'
+            f'{percent(row, "vs_uniform") or "—":>11} '
+            f'{f"[{low}, {high}]" if low else "—":>17} {above or "—":>6}'
         )
     report = {'machine': info, 'args': vars(args), 'rows': rows}
     with open(args.out, 'w') as f:

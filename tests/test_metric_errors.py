@@ -6,6 +6,7 @@ from tiny_tensors import idx
 
 from torch_geometric_negsamp.metrics import (
     evaluate_ranking,
+    evaluate_ranking_per_user,
     ranking_metric_sums,
     ranking_metrics,
 )
@@ -170,5 +171,6 @@ def test_evaluate_ranking_errors(args, error, match):
         test_index=idx([(0, 1), (1, 1)]),
     )
     kwargs.update(args)
-    with pytest.raises(error, match=match):
-        evaluate_ranking(**kwargs)
+    for evaluate in (evaluate_ranking, evaluate_ranking_per_user):
+        with pytest.raises(error, match=match):
+            evaluate(**kwargs)

@@ -6,6 +6,7 @@ from tiny_tensors import idx
 
 from torch_geometric_negsamp.metrics import (
     evaluate_ranking,
+    evaluate_ranking_per_user,
     ranking_metric_sums,
     ranking_metrics,
 )
@@ -215,6 +216,34 @@ def test_evaluate_ranking_equals_full_matrix():
         for n in ('recall', 'ndcg', 'precision', 'hit_rate')
         for k in (1, 3, 30)
     } | {'num_users'}
+
+
+def test_evaluate_ranking_per_user_is_each_users_own_value():
+    gen = torch.Generator().manual_seed(4)
+    user_emb = torch.randn(13, 4, generator=gen)
+    item_emb = torch.randn(17, 4, generator=gen)
+    pairs = torch.rand(13, 17, generator=gen)
+    train = (pairs < 0.25).nonzero().t()
+    test = ((pairs >= 0.25) & (pairs < 0.4)).nonzero().t()
+    test = test[:, test[0] != 5]
+    args = (user_emb, item_emb, train, test)
+    per = evaluate_ranking_per_user(*args, k=[3, 1], batch_size=4)
+    mean = evaluate_ranking(*args, k=[3, 1], batch_size=4)
+    users = test[0].unique()
+    assert torch.equal(per['users'], users) and 5 not in users.tolist()
+    full_scores = user_emb @ item_emb.t()
+    for k in (1, 3):
+        for name in ('recall', 'ndcg', 'precision', 'hit_rate'):
+            values = per[f'{name}@{k}']
+            assert values.dtype == torch.float64
+            assert values.shape == users.shape
+            key = f'{name}@{k}'
+            assert values.mean().item() == pytest.approx(mean[key], rel=1e-12)
+            for value, user in zip(values.tolist(), users.tolist()):
+                alone = test[:, test[0] == user]  # this user evaluated alone
+                own = ranking_metrics(full_scores, train, alone, k=k)[name]
+                assert value == pytest.approx(own, rel=1e-12)
+    assert len(per) == 1 + 2 * 4
 
 
 def test_evaluate_ranking_default_k_and_score_fn():

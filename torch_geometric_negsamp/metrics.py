@@ -49,7 +49,12 @@ from torch_geometric_negsamp._validate import (
 )
 from torch_geometric_negsamp.index import PositiveIndex
 
-__all__ = ['ranking_metrics', 'ranking_metric_sums', 'evaluate_ranking']
+__all__ = [
+    'ranking_metrics',
+    'ranking_metric_sums',
+    'evaluate_ranking',
+    'evaluate_ranking_per_user',
+]
 
 METRIC_NAMES = ('recall', 'ndcg', 'precision', 'hit_rate')
 
@@ -95,7 +100,7 @@ def _indices(
     return train, test, torch.nonzero(test.degree() > 0).view(-1)
 
 
-def _block_sums(
+def _block_values(
     scores: Tensor,
     users: Tensor,
     train: PositiveIndex,
@@ -103,9 +108,9 @@ def _block_sums(
     ks: List[int],
     inplace: bool,
 ) -> Dict[int, Tensor]:
-    r"""Float64 sums of the four metrics over the rows of :obj:`scores`
-    (which belong to :obj:`users`, all valid and with at least one test
-    item)."""
+    r"""Float64 values ``[4, rows]`` of the four metrics for each row of
+    :obj:`scores` (which belong to :obj:`users`, all valid and with at least
+    one test item)."""
     num_items = scores.size(1)
     row, item = train.neighbors_unchecked(users)
     if not inplace:
@@ -136,14 +141,14 @@ def _block_sums(
         dcg = (hit[:, :k_eff] * discount[:k_eff]).sum(dim=1)
         idcg = ideal[num_test.long().clamp(max=k_eff)]
         out[k] = torch.stack(
-            [
-                (hits / num_test).sum(),
-                (dcg / idcg).sum(),
-                hits.sum() / k_eff,
-                (hits > 0).double().sum(),
-            ]
+            [hits / num_test, dcg / idcg, hits / k_eff, (hits > 0).double()]
         )
     return out
+
+
+def _block_sums(*args, **kwargs) -> Dict[int, Tensor]:
+    r"""The sums over the rows of :func:`_block_values`."""
+    return {k: v.sum(dim=1) for k, v in _block_values(*args, **kwargs).items()}
 
 
 def _check_test_pairs(test_index: Tensor) -> None:
@@ -342,6 +347,68 @@ def evaluate_ranking(
             non-finite score (NaN would otherwise rank first); the message
             names the argument, and for a score the user.
     """
+    checked = _prepare(
+        user_emb, item_emb, train_index, test_index, k, batch_size, score_fn
+    )
+    _, _, _, _, users, ks, _, _ = checked
+    device = users.device
+    total = {k: torch.zeros(4, dtype=torch.float64, device=device) for k in ks}
+    for values in _blocks(*checked):
+        for k_ in ks:
+            total[k_] += values[k_].sum(dim=1)
+
+    count = users.numel()
+    out: Dict[str, Union[float, int]] = {}
+    for k_ in ks:
+        values = (total[k_] / count).tolist()
+        for name, value in zip(METRIC_NAMES, values):
+            out[f'{name}@{k_}'] = value
+    out['num_users'] = count
+    return out
+
+
+@torch.no_grad()
+def evaluate_ranking_per_user(
+    user_emb: Tensor,
+    item_emb: Tensor,
+    train_index: Tensor,
+    test_index: Tensor,
+    k: Union[int, Sequence[int]] = 20,
+    batch_size: int = 1024,
+    score_fn: Optional[ScoreFn] = None,
+) -> Dict[str, Tensor]:
+    r""":func:`evaluate_ranking` (same arguments, checks, protocol and
+    errors) for every evaluated user instead of their mean: what paired
+    comparisons of two models on the same users need (such as the bootstrap
+    interval of :func:`torch_geometric_negsamp.train.compare.paired_gain`).
+
+    Returns:
+        dict: :obj:`'users'`, the evaluated users (those with a test item,
+        ascending, :obj:`int64`), and :obj:`'recall@k'`, :obj:`'ndcg@k'`,
+        :obj:`'precision@k'`, :obj:`'hit_rate@k'` for every :obj:`k`:
+        :obj:`float64` tensors aligned with :obj:`'users'`, whose means are
+        the values :func:`evaluate_ranking` returns.
+    """
+    checked = _prepare(
+        user_emb, item_emb, train_index, test_index, k, batch_size, score_fn
+    )
+    users, ks = checked[4], checked[5]
+    parts = list(_blocks(*checked))
+    out = {'users': users}
+    for k_ in ks:
+        values = torch.cat([part[k_] for part in parts], dim=1)
+        for name, row in zip(METRIC_NAMES, values):
+            out[f'{name}@{k_}'] = row
+    return out
+
+
+def _prepare(
+    user_emb, item_emb, train_index, test_index, k, batch_size, score_fn
+):
+    r"""The checks of :func:`evaluate_ranking`, all before any work, and
+    what its blocks need: the embeddings (items on the users' device), the
+    indices, the users with a test item, the cut-offs, the block size and
+    :obj:`score_fn`."""
     for name, emb in (('user_emb', user_emb), ('item_emb', item_emb)):
         check_tensor(emb, name)
         if emb.dim() == 0 or emb.size(0) == 0:
@@ -389,8 +456,12 @@ def evaluate_ranking(
     train, test, users = _indices(
         train_index, test_index, num_users, num_items, device
     )
+    return user_emb, item_emb, train, test, users, ks, batch_size, score_fn
 
-    total = {k: torch.zeros(4, dtype=torch.float64, device=device) for k in ks}
+
+def _blocks(user_emb, item_emb, train, test, users, ks, batch_size, score_fn):
+    r"""The per-user values of :func:`_block_values` block after block."""
+    num_items = item_emb.size(0)
     for start in range(0, users.numel(), batch_size):
         block = users[start : start + batch_size]
         if score_fn is None:
@@ -402,20 +473,9 @@ def evaluate_ranking(
                 (block.numel(), num_items),
             )
         _check_block_finite(scores, block, score_fn is None)
-        sums = _block_sums(
+        yield _block_values(
             scores, block, train, test, ks, inplace=score_fn is None
         )
-        for k_ in ks:
-            total[k_] += sums[k_]
-
-    count = users.numel()
-    out: Dict[str, Union[float, int]] = {}
-    for k_ in ks:
-        values = (total[k_] / count).tolist()
-        for name, value in zip(METRIC_NAMES, values):
-            out[f'{name}@{k_}'] = value
-    out['num_users'] = count
-    return out
 
 
 def _check_block_finite(scores: Tensor, block: Tensor, dot: bool) -> None:

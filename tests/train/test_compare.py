@@ -2,11 +2,13 @@ import csv
 import dataclasses
 
 import pytest
+import torch
 
 from torch_geometric_negsamp.train import plots
 from torch_geometric_negsamp.train.compare import (
     against_uniform,
     compare_samplers,
+    paired_gain,
     resolve_samplers,
     run_config,
 )
@@ -162,3 +164,141 @@ def test_the_plot_title_names_a_folder_dataset_by_its_folder():
     assert _data_name(folder) == 'folder lastfm'
     named = SimpleNamespace(dataset='gowalla', data_root=None)
     assert _data_name(named) == 'gowalla'
+
+
+def test_paired_gain_is_the_ratio_of_means_with_a_paired_interval():
+    gen = torch.Generator().manual_seed(0)
+    reference = torch.rand(1000, generator=gen, dtype=torch.float64)
+    # The same users, every one 10% better: every resample agrees.
+    gain, low, high = paired_gain(1.1 * reference, reference)
+    assert gain == pytest.approx(0.1) and low == pytest.approx(0.1)
+    assert high == pytest.approx(0.1)
+    # Noise around a 5% gain: the interval holds the estimate, and four
+    # times the users halve its width (within sampling error).
+    widths = []
+    for n in (1000, 4000):
+        ref = torch.rand(n, generator=gen, dtype=torch.float64)
+        val = 1.05 * ref + 0.2 * torch.randn(n, generator=gen).double()
+        gain, low, high = paired_gain(val, ref, seed=3)
+        assert low < gain < high
+        assert gain == pytest.approx(float(val.mean() / ref.mean()) - 1)
+        widths.append(high - low)
+    assert 0.4 < widths[1] / widths[0] < 0.6
+    # Seeded: the same seed repeats the interval, another one moves it.
+    assert paired_gain(val, ref, seed=3) == (gain, low, high)
+    assert paired_gain(val, ref, seed=4)[1:] != (low, high)
+    # A wider level gives a wider interval around the same estimate:
+    _, low99, high99 = paired_gain(val, ref, level=0.99, seed=3)
+    assert low99 < low and high < high99
+
+
+def test_paired_gain_covers_the_true_gain_at_its_level():
+    # Coverage with a fixed seed: 200 samples of 300 users whose metric is
+    # 1.05 times the reference's plus zero-mean noise (a true gain of 5%);
+    # the 90% interval should hold 0.05 about 180 times (binomial sd 4.2).
+    gen = torch.Generator().manual_seed(1)
+    hits = 0
+    for trial in range(200):
+        ref = torch.rand(300, generator=gen, dtype=torch.float64)
+        _, low, high = paired_gain(
+            1.05 * ref + 0.1 * torch.randn(300, generator=gen).double(),
+            ref,
+            resamples=300,
+            level=0.9,
+            seed=trial,
+        )
+        hits += low <= 0.05 <= high
+    assert 165 <= hits <= 195
+
+
+@pytest.mark.parametrize(
+    'args,error,match',
+    [
+        (
+            dict(values=[0.1]),
+            TypeError,
+            r"'values' must be a torch.Tensor \(got list\)",
+        ),
+        (
+            dict(values=torch.ones(3, dtype=torch.long)),
+            TypeError,
+            "'values' must be a floating-point tensor",
+        ),
+        (dict(values=torch.ones(3, 1)), ValueError, "'values'"),
+        (
+            dict(values=torch.ones(4)),
+            ValueError,
+            "'values' must have the shape of 'reference'",
+        ),
+        (
+            dict(values=torch.ones(0), reference=torch.ones(0)),
+            ValueError,
+            "'values' must hold at least one user",
+        ),
+        (
+            dict(values=torch.tensor([1.0, float('nan'), 1.0])),
+            ValueError,
+            "'values' must be finite",
+        ),
+        (
+            dict(reference=torch.zeros(3)),
+            ValueError,
+            "'reference' must have a positive mean",
+        ),
+        (dict(resamples=0), ValueError, "'resamples' must be a positive"),
+        (dict(level=1.0), ValueError, r"'level' must be in \(0, 1\)"),
+        (dict(level=0), ValueError, r"'level' must be in \(0, 1\)"),
+        (dict(seed='x'), TypeError, "'seed'"),
+    ],
+)
+def test_paired_gain_refuses_bad_input(args, error, match):
+    kwargs = dict(values=torch.ones(3), reference=torch.ones(3))
+    kwargs.update(args)
+    with pytest.raises(error, match=match):
+        paired_gain(**kwargs)
+
+
+def test_the_interval_comes_from_each_runs_selected_checkpoint(
+    tmp_path, tiny_split, tiny_config
+):
+    from torch_geometric_negsamp.train.trainer import Trainer
+
+    cfg = tiny_config(tmp_path, epochs=3, patience=5)
+    trainer = Trainer(
+        run_config(cfg, 'dns'), log=lambda line: None, split=tiny_split
+    )
+    with pytest.raises(ValueError, match='no checkpoint is selected yet'):
+        trainer.selected_test_recall()
+    result = trainer.fit()
+    per_user = trainer.selected_test_recall()
+    assert per_user.numel() == int(tiny_split.test_index[0].unique().numel())
+    assert per_user.mean().item() == pytest.approx(
+        result.best['test_recall@20'], rel=1e-9
+    )
+    # Without per-user values there is no interval; with them there is one
+    # around the gain:
+    rows = [
+        {'sampler': 'uniform', 'test_recall@20': 0.5},
+        {'sampler': 'dns', 'test_recall@20': 0.55},
+    ]
+    against_uniform(rows, {}, 20)
+    assert rows[1]['vs_uniform_low'] is None
+    reference = torch.linspace(0.0, 1.0, 101, dtype=torch.float64)
+    per = {'uniform': reference, 'dns': 1.1 * reference}
+    against_uniform(rows, {}, 20, per, seed=0)
+    assert rows[1]['vs_uniform_low'] == pytest.approx(0.1)
+    assert rows[1]['vs_uniform_high'] == pytest.approx(0.1)
+    assert rows[0]['vs_uniform_low'] is None  # uniform itself
+
+
+def test_paired_gain_with_a_reference_that_resamples_to_zero():
+    # One user in ten scores under the reference, more under the model: some
+    # resamples leave the reference at 0 (an infinite gain), some both (no
+    # gain, left out); the interval is still ordered, never NaN.
+    reference = torch.zeros(10, dtype=torch.float64)
+    reference[0] = 1.0
+    values = torch.zeros(10, dtype=torch.float64)
+    values[:3] = 1.0
+    gain, low, high = paired_gain(values, reference, resamples=500)
+    assert gain == pytest.approx(2.0)
+    assert low <= gain and high == float('inf')

@@ -5,8 +5,18 @@ r"""Several negative samplers at an equal budget on one split and seed:
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+import torch
+from torch import Tensor
+
+from torch_geometric_negsamp._validate import (
+    check_float_tensor,
+    check_positive_int,
+    check_real,
+    check_same_shape,
+    check_seed,
+)
 from torch_geometric_negsamp.datasets import InteractionSplit
 from torch_geometric_negsamp.train import plots, reporting
 from torch_geometric_negsamp.train.config import (
@@ -28,6 +38,8 @@ _HEADERS = {
     'stop_epoch': 'stopped',
     'stop_reason': 'why',
     'vs_uniform': 'vs uniform',
+    'vs_uniform_low': '95% from',
+    'vs_uniform_high': '95% to',
     'above_uniform': 'above uniform',
     'neg_false_negative_rate': 'false neg',
     'neg_hardness': 'hardness',
@@ -61,7 +73,7 @@ class Comparison:
         def cell(column: str, value: Value) -> str:
             if value is None:
                 return '-'
-            if column == 'vs_uniform':
+            if column.startswith('vs_uniform'):
                 return f'{value:+.1%}'
             if isinstance(value, float):
                 return f'{value:.1f}' if abs(value) >= 100 else f'{value:.4f}'
@@ -82,6 +94,68 @@ class Comparison:
         return '\n'.join(lines)
 
 
+def paired_gain(
+    values: Tensor,
+    reference: Tensor,
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Tuple[float, float, float]:
+    r"""The relative gain :math:`\bar{x} / \bar{r} - 1` of a model's
+        per-user metric :obj:`values` over another's, :obj:`reference`, on the
+        same users (entry :math:`j` of both belongs to the same user), with a
+        paired bootstrap interval: :obj:`resamples` times the users are drawn
+        with replacement, the same draw for both models, and the interval holds
+        the central :obj:`level` share of the resampled gains (infinite when
+    enough resamples leave the reference at zero). Paired, because
+        most of a Recall's spread comes from which users are easy, and both
+        models share them.
+
+        Returns:
+            tuple: :obj:`(gain, low, high)`.
+
+        Raises:
+            TypeError, ValueError: Unless :obj:`values` and :obj:`reference`
+                are finite floating-point vectors of one non-zero length with
+                :obj:`reference` of positive mean, :obj:`resamples` a positive
+                int, :obj:`level` in :math:`(0, 1)` and :obj:`seed` a seed.
+    """
+    check_float_tensor(values, 'values', dim=1)
+    check_float_tensor(reference, 'reference', dim=1)
+    check_same_shape(values, 'values', reference, 'reference')
+    if values.numel() == 0:
+        raise ValueError("'values' must hold at least one user (got none)")
+    if not float(reference.mean()) > 0:
+        raise ValueError(
+            f"'reference' must have a positive mean (got "
+            f'{float(reference.mean()):g})'
+        )
+    resamples = check_positive_int(resamples, 'resamples')
+    level = check_real(
+        level, 'level', minimum=0, maximum=1, open_min=True, open_max=True
+    )
+    gen = torch.Generator().manual_seed(check_seed(seed))
+    values, reference = values.double().cpu(), reference.double().cpu()
+    n = values.numel()
+    gains = []
+    step = max(1, (1 << 22) // n)  # resamples per draw: bounded memory
+    for start in range(0, resamples, step):
+        rows = torch.randint(
+            n, (min(step, resamples - start), n), generator=gen
+        )
+        gains.append(values[rows].mean(1) / reference[rows].mean(1) - 1)
+    tail = (1 - level) / 2
+    # A resample whose users all score 0 under both models has no gain
+    # (0 / 0) and is left out; one where only the reference scores 0 has an
+    # infinite gain, and so may the interval.
+    low, high = torch.nanquantile(
+        torch.cat(gains),
+        torch.tensor([tail, 1 - tail], dtype=torch.float64),
+        interpolation='nearest',  # no inf - inf between infinite gains
+    ).tolist()
+    return float(values.mean() / reference.mean() - 1), low, high
+
+
 def _test_recall(row: Dict[str, Value], k: int) -> Optional[float]:
     value = row.get(f'test_recall@{k}')
     return None if value is None else float(value)
@@ -91,6 +165,8 @@ def against_uniform(
     rows: List[Dict[str, Value]],
     histories: Dict[str, List[Dict[str, Value]]],
     k: int,
+    per_user: Optional[Dict[str, Tensor]] = None,
+    seed: int = 0,
 ) -> None:
     r"""Adds to every row but uniform's, in place, how it fares against the
     :obj:`'uniform'` run of the same comparison (:obj:`None` without one):
@@ -104,7 +180,12 @@ def against_uniform(
       last evaluation up to that epoch; past the end of its run, the value
       of its selected checkpoint, the weights early stopping hands back.
       :obj:`1.0`: its curve never drops below uniform's after the first
-      quarter.
+      quarter;
+    * :obj:`vs_uniform_low`, :obj:`vs_uniform_high`: the 95% paired
+      bootstrap interval of :obj:`vs_uniform` (:func:`paired_gain`, seeded
+      with :obj:`seed`) from the per-user test Recall@:obj:`k` of both
+      selected checkpoints in :obj:`per_user` (by sampler name; without
+      them, :obj:`None`).
     """
     by_name = {row['sampler']: row for row in rows}
     uniform = by_name.get('uniform')
@@ -120,6 +201,7 @@ def against_uniform(
         points = [(e, r) for e, r in points if e >= quarter]
     for row in rows:
         row['vs_uniform'] = row['above_uniform'] = None
+        row['vs_uniform_low'] = row['vs_uniform_high'] = None
         if row is uniform or base is None:
             continue
         own = _test_recall(row, k)
@@ -140,6 +222,12 @@ def against_uniform(
             if value is not None:
                 above.append(value >= recall)
         row['above_uniform'] = sum(above) / len(above) if above else None
+        mine = (per_user or {}).get(str(row['sampler']))
+        theirs = (per_user or {}).get('uniform')
+        if mine is not None and theirs is not None and base > 0:
+            _, row['vs_uniform_low'], row['vs_uniform_high'] = paired_gain(
+                mine, theirs, seed=seed
+            )
 
 
 def resolve_samplers(samplers: Sequence[str]) -> List[str]:
@@ -242,6 +330,8 @@ def compare_samplers(
         'stop_epoch',
         'stop_reason',
         'vs_uniform',
+        'vs_uniform_low',
+        'vs_uniform_high',
         'above_uniform',
         *DIAGNOSTIC_KEYS,
     ]
@@ -251,6 +341,7 @@ def compare_samplers(
         k=k,
         out_dir=config.out_dir,
     )
+    per_user: Dict[str, Tensor] = {}
     for name, key in zip(samplers, keys):
         trainer = Trainer(
             run_config(config, name),
@@ -273,7 +364,9 @@ def compare_samplers(
         )
         out.rows.append(row)
         out.histories[key] = list(result.history)
-    against_uniform(out.rows, out.histories, k)
+        if trainer.best_state is not None:
+            per_user[key] = trainer.selected_test_recall()
+    against_uniform(out.rows, out.histories, k, per_user, config.seed)
     os.makedirs(config.out_dir, exist_ok=True)
     reporting.write_csv(os.path.join(config.out_dir, 'compare.csv'), out.rows)
     if config.plot:
@@ -292,6 +385,7 @@ __all__ = [
     'Comparison',
     'against_uniform',
     'compare_samplers',
+    'paired_gain',
     'resolve_samplers',
     'run_config',
 ]
