@@ -193,14 +193,20 @@ def test_sums_with_no_test_pair():
     }
 
 
-def test_evaluate_ranking_equals_full_matrix():
-    gen = torch.Generator().manual_seed(3)
+def _random_case(seed):
+    # 13 users (user 5 without a test item) and 17 items, random embeddings.
+    gen = torch.Generator().manual_seed(seed)
     user_emb = torch.randn(13, 4, generator=gen)
     item_emb = torch.randn(17, 4, generator=gen)
     pairs = torch.rand(13, 17, generator=gen)
     train = (pairs < 0.25).nonzero().t()
     test = ((pairs >= 0.25) & (pairs < 0.4)).nonzero().t()
     test = test[:, test[0] != 5]
+    return user_emb, item_emb, train, test
+
+
+def test_evaluate_ranking_equals_full_matrix():
+    user_emb, item_emb, train, test = _random_case(3)
     out = evaluate_ranking(
         user_emb, item_emb, train, test, k=[3, 1, 30], batch_size=4
     )
@@ -219,13 +225,7 @@ def test_evaluate_ranking_equals_full_matrix():
 
 
 def test_evaluate_ranking_per_user_is_each_users_own_value():
-    gen = torch.Generator().manual_seed(4)
-    user_emb = torch.randn(13, 4, generator=gen)
-    item_emb = torch.randn(17, 4, generator=gen)
-    pairs = torch.rand(13, 17, generator=gen)
-    train = (pairs < 0.25).nonzero().t()
-    test = ((pairs >= 0.25) & (pairs < 0.4)).nonzero().t()
-    test = test[:, test[0] != 5]
+    user_emb, item_emb, train, test = _random_case(4)
     args = (user_emb, item_emb, train, test)
     per = evaluate_ranking_per_user(*args, k=[3, 1], batch_size=4)
     mean = evaluate_ranking(*args, k=[3, 1], batch_size=4)
