@@ -42,6 +42,11 @@ def test_one_row_per_sampler_a_csv_and_a_png(
         best = max(history, key=lambda h: float(h['val_recall@20']))
         assert row['epoch'] == best['epoch']
         assert row['test_recall@20'] == best['test_recall@20']
+    # Each gain comes with its paired interval from the per-user values:
+    for row in out.rows[1:]:
+        low, high = row['vs_uniform_low'], row['vs_uniform_high']
+        assert low <= row['vs_uniform'] <= high
+    assert out.rows[0]['vs_uniform'] is None
     assert plotted == []  # config.plot is off
     plotted_out = compare_samplers(
         dataclasses.replace(
@@ -258,23 +263,7 @@ def test_paired_gain_refuses_bad_input(args, error, match):
         paired_gain(**kwargs)
 
 
-def test_the_interval_comes_from_each_runs_selected_checkpoint(
-    tmp_path, tiny_split, tiny_config
-):
-    from torch_geometric_negsamp.train.trainer import Trainer
-
-    cfg = tiny_config(tmp_path, epochs=3, patience=5)
-    trainer = Trainer(
-        run_config(cfg, 'dns'), log=lambda line: None, split=tiny_split
-    )
-    with pytest.raises(ValueError, match='no checkpoint is selected yet'):
-        trainer.selected_test_recall()
-    result = trainer.fit()
-    per_user = trainer.selected_test_recall()
-    assert per_user.numel() == int(tiny_split.test_index[0].unique().numel())
-    assert per_user.mean().item() == pytest.approx(
-        result.best['test_recall@20'], rel=1e-9
-    )
+def test_the_interval_needs_per_user_values():
     # Without per-user values there is no interval; with them there is one
     # around the gain:
     rows = [

@@ -167,9 +167,11 @@ def against_uniform(
     k: int,
     per_user: Optional[Dict[str, Tensor]] = None,
     seed: int = 0,
+    reference: str = 'uniform',
 ) -> None:
     r"""Adds to every row but uniform's, in place, how it fares against the
-    :obj:`'uniform'` run of the same comparison (:obj:`None` without one):
+    :obj:`'uniform'` run of the same comparison (:obj:`None` without one),
+    or against the row whose :obj:`'sampler'` is :obj:`reference`:
 
     * :obj:`vs_uniform`: the relative gain of its selected test
       Recall@:obj:`k` over uniform's selected test Recall@:obj:`k`;
@@ -188,12 +190,12 @@ def against_uniform(
       them, :obj:`None`).
     """
     by_name = {row['sampler']: row for row in rows}
-    uniform = by_name.get('uniform')
-    reference = histories.get('uniform') or []
+    uniform = by_name.get(reference)
+    curve_of_uniform = histories.get(reference) or []
     base = None if uniform is None else _test_recall(uniform, k)
     points = [
         (int(h['epoch']), _test_recall(h, k))
-        for h in reference
+        for h in curve_of_uniform
         if _test_recall(h, k) is not None
     ]
     if points:
@@ -223,7 +225,7 @@ def against_uniform(
                 above.append(value >= recall)
         row['above_uniform'] = sum(above) / len(above) if above else None
         mine = (per_user or {}).get(str(row['sampler']))
-        theirs = (per_user or {}).get('uniform')
+        theirs = (per_user or {}).get(reference)
         if mine is not None and theirs is not None and base > 0:
             _, row['vs_uniform_low'], row['vs_uniform_high'] = paired_gain(
                 mine, theirs, seed=seed
@@ -310,6 +312,7 @@ def compare_samplers(
         log (callable, optional): Where progress lines go, each prefixed
             with its sampler. (default: :func:`print`)
     """
+    from torch_geometric_negsamp.train.runs import selected_test_recall
     from torch_geometric_negsamp.train.trainer import Trainer
 
     keys = resolve_samplers(samplers)
@@ -365,7 +368,7 @@ def compare_samplers(
         out.rows.append(row)
         out.histories[key] = list(result.history)
         if trainer.best_state is not None:
-            per_user[key] = trainer.selected_test_recall()
+            per_user[key] = selected_test_recall(trainer)
     against_uniform(out.rows, out.histories, k, per_user, config.seed)
     os.makedirs(config.out_dir, exist_ok=True)
     reporting.write_csv(os.path.join(config.out_dir, 'compare.csv'), out.rows)

@@ -15,7 +15,6 @@ from torch_geometric_negsamp.losses import (
     l2_regularization,
     sampled_softmax_loss,
 )
-from torch_geometric_negsamp.metrics import evaluate_ranking_per_user
 from torch_geometric_negsamp.train import checkpoint, factories, reporting
 from torch_geometric_negsamp.train.config import TrainConfig
 from torch_geometric_negsamp.train.ddp import DataParallel
@@ -263,27 +262,11 @@ class Trainer:
                 out[f'{name}_{m}@{k}'] = metrics[f'{m}@{k}']
         return out
 
-    @torch.no_grad()
-    def selected_test_recall(self) -> Tensor:
-        r"""The test Recall@:obj:`k` of every test user (ascending ids,
-        :func:`~torch_geometric_negsamp.metrics.evaluate_ranking_per_user`)
-        under the selected checkpoint's weights, which the model is left
-        with; their mean is that checkpoint's :obj:`test_recall@k`. One
-        process only: the values are those of this process's model."""
-        if self.best_state is None:
-            raise ValueError('no checkpoint is selected yet: call fit() first')
-        self.model.load_state_dict(self.best_state)
-        self.model.eval()
-        user_emb, item_emb = self.model()
-        k = self.config.k
-        return evaluate_ranking_per_user(
-            user_emb,
-            item_emb,
-            self._test_mask,
-            self.split.test_index,
-            k=k,
-            batch_size=self.config.eval_batch_size,
-        )[f'recall@{k}']
+    @property
+    def test_known(self) -> Tensor:
+        r"""The pairs masked when ranking for the test split (training and
+        validation interactions), as :meth:`evaluate` masks them."""
+        return self._test_mask
 
     # ------------------------------------------------------ checkpointing
     @property

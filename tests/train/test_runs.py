@@ -1,0 +1,46 @@
+import pytest
+import torch
+
+from torch_geometric_negsamp.datasets import InteractionSplit
+from torch_geometric_negsamp.train import CheckpointError, Trainer
+from torch_geometric_negsamp.train.runs import load_run, selected_test_recall
+
+
+def test_a_loaded_run_is_the_run_that_was_saved(
+    tmp_path, tiny_split, tiny_config
+):
+    cfg = tiny_config(tmp_path / 'dns', sampler='dns', epochs=4, patience=5)
+    trainer = Trainer(cfg, log=lambda line: None, split=tiny_split)
+    with pytest.raises(ValueError, match="'trainer' has no selected"):
+        selected_test_recall(trainer)
+    result = trainer.fit()
+    values = selected_test_recall(trainer)
+    # One value per test user, whose mean is the selected test Recall:
+    assert values.numel() == int(tiny_split.test_index[0].unique().numel())
+    assert values.mean().item() == pytest.approx(
+        result.best['test_recall@20'], rel=1e-9
+    )
+    loaded = load_run(str(tmp_path / 'dns'), tiny_split, log=lambda l: None)
+    assert loaded.config.sampler == 'dns' and loaded.config.resume
+    assert loaded.config.embedding_dim == 8 and loaded.epoch == 4
+    assert loaded.result.best == result.best
+    assert loaded.result.history == result.history
+    assert torch.equal(selected_test_recall(loaded), values)
+
+
+def test_load_run_refuses_a_folder_without_a_run_or_other_data(
+    tmp_path, tiny_split, tiny_config
+):
+    with pytest.raises(CheckpointError, match="'run_dir' holds no run"):
+        load_run(str(tmp_path), tiny_split)
+    cfg = tiny_config(tmp_path / 'u', epochs=1)
+    Trainer(cfg, log=lambda line: None, split=tiny_split).fit()
+    # The same sizes, one test pair fewer: other data.
+    other = InteractionSplit(
+        tiny_split.train_index,
+        tiny_split.test_index[:, 1:],
+        tiny_split.num_users,
+        tiny_split.num_items,
+    )
+    with pytest.raises(CheckpointError, match='trained on other data'):
+        load_run(str(tmp_path / 'u'), other, log=lambda line: None)
