@@ -125,6 +125,14 @@ def test_against_uniform_follows_the_curves_after_the_first_quarter():
     assert late_row['vs_uniform'] == pytest.approx(0.9 / 0.8 - 1)
     assert late_row['above_uniform'] == 1.0
     assert failed['vs_uniform'] is None and failed['above_uniform'] is None
+    # Against another reference, named:
+    again = [dict(row) for row in rows[1:3]]
+    against_uniform(again, histories, 20, reference='early')
+    assert again[0]['vs_uniform'] is None  # the reference itself
+    assert again[1]['vs_uniform'] == pytest.approx(0.9 / 0.5 - 1)
+    # early's run ends at epoch 30, so its first quarter ends at 7.5:
+    # late's 0.0 at epoch 10 now counts, below early's 0.5.
+    assert again[1]['above_uniform'] == pytest.approx(2 / 3)
     # Without a uniform run there is nothing to compare with:
     alone = [{'sampler': 'dns', 'test_recall@20': 0.5}]
     against_uniform(alone, {'dns': early}, 20)

@@ -170,8 +170,9 @@ def against_uniform(
     reference: str = 'uniform',
 ) -> None:
     r"""Adds to every row but uniform's, in place, how it fares against the
-    :obj:`'uniform'` run of the same comparison (:obj:`None` without one),
-    or against the row whose :obj:`'sampler'` is :obj:`reference`:
+    :obj:`'uniform'` run of the same comparison (:obj:`None` without one);
+    with :obj:`reference`, against the row whose :obj:`'sampler'` it names
+    (uniform below stands for that row):
 
     * :obj:`vs_uniform`: the relative gain of its selected test
       Recall@:obj:`k` over uniform's selected test Recall@:obj:`k`;
@@ -190,12 +191,11 @@ def against_uniform(
       them, :obj:`None`).
     """
     by_name = {row['sampler']: row for row in rows}
-    uniform = by_name.get(reference)
-    curve_of_uniform = histories.get(reference) or []
-    base = None if uniform is None else _test_recall(uniform, k)
+    ref_row = by_name.get(reference)
+    base = None if ref_row is None else _test_recall(ref_row, k)
     points = [
         (int(h['epoch']), _test_recall(h, k))
-        for h in curve_of_uniform
+        for h in histories.get(reference) or []
         if _test_recall(h, k) is not None
     ]
     if points:
@@ -204,7 +204,7 @@ def against_uniform(
     for row in rows:
         row['vs_uniform'] = row['above_uniform'] = None
         row['vs_uniform_low'] = row['vs_uniform_high'] = None
-        if row is uniform or base is None:
+        if row is ref_row or base is None:
             continue
         own = _test_recall(row, k)
         if own is None:
