@@ -78,13 +78,18 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     against_uniform(rows, histories, k, per_user, args.seed, folders[0])
     print(f'reference: {folders[0]} (selected test Recall@{k} ', end='')
     print(f'{rows[0][f"test_recall@{k}"]:.4f}, epoch {rows[0]["epoch"]})')
+
+    def show(value, spec):
+        return '-' if value is None else format(value, spec)
+
     for row in rows[1:]:
+        low, high = row['vs_uniform_low'], row['vs_uniform_high']
         print(
             f'  {row["sampler"]}: {row["strategy"]}, epoch {row["epoch"]}, '
-            f'Recall@{k} {row[f"test_recall@{k}"]:.4f}, '
-            f'{row["vs_uniform"]:+.1%} '
-            f'[{row["vs_uniform_low"]:+.1%}, {row["vs_uniform_high"]:+.1%}], '
-            f'above the reference {row["above_uniform"]:.2f}; '
+            f'Recall@{k} {show(row[f"test_recall@{k}"], ".4f")}, '
+            f'{show(row["vs_uniform"], "+.1%")} '
+            f'[{show(low, "+.1%")}, {show(high, "+.1%")}], '
+            f'above the reference {show(row["above_uniform"], ".2f")}; '
             f'differs in {row["differs"] or "nothing but the data"}'
         )
     report = {'machine': info, 'args': vars(args), 'rows': rows}
