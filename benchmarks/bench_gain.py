@@ -90,7 +90,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
             f'{show(row["vs_uniform"], "+.1%")} '
             f'[{show(low, "+.1%")}, {show(high, "+.1%")}], '
             f'above the reference {show(row["above_uniform"], ".2f")}; '
-            f'differs in {row["differs"] or "nothing but the data"}'
+            f'differs in {row["differs"] or "no setting"}'
         )
     report = {'machine': info, 'args': vars(args), 'rows': rows}
     with open(args.out, 'w') as f:
