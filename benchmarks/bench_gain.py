@@ -58,10 +58,14 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     rows, histories, per_user = [], {}, {}
     for folder, trainer in zip(folders, trainers):
         best = trainer.result.best or {}
+        # The data is the reference's (its fingerprint was checked), however
+        # its folder was spelt.
         differs = {
             key: getattr(trainer.config, key)
             for key in RESUME_KEYS
-            if getattr(trainer.config, key) != getattr(trainers[0].config, key)
+            if key != 'data_root'
+            and getattr(trainer.config, key)
+            != getattr(trainers[0].config, key)
         }
         rows.append(
             {
