@@ -27,6 +27,7 @@ from typing import Dict, List, Optional
 import torch
 from _machine import describe, machine_info
 
+from torch_geometric_negsamp._registry import normalize_name
 from torch_geometric_negsamp.train.compare import against_uniform
 from torch_geometric_negsamp.train.config import RESUME_KEYS
 from torch_geometric_negsamp.train.factories import load_split
@@ -55,6 +56,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     for folder in folders[1:]:
         trainers.append(load_run(folder, data, 'cpu', log=lambda line: None))
     k = trainers[0].config.k
+
+    def same_name(value):  # 'in-batch' and 'inbatch' name one sampler
+        return normalize_name(value) if isinstance(value, str) else value
+
     rows, histories, per_user = [], {}, {}
     for folder, trainer in zip(folders, trainers):
         best = trainer.result.best or {}
@@ -64,8 +69,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
             key: getattr(trainer.config, key)
             for key in RESUME_KEYS
             if key != 'data_root'
-            and getattr(trainer.config, key)
-            != getattr(trainers[0].config, key)
+            and same_name(getattr(trainer.config, key))
+            != same_name(getattr(trainers[0].config, key))
         }
         rows.append(
             {
@@ -80,11 +85,13 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
         histories[folder] = list(trainer.result.history)
         per_user[folder] = selected_test_recall(trainer)
     against_uniform(rows, histories, k, per_user, args.seed, folders[0])
-    print(f'reference: {folders[0]} (selected test Recall@{k} ', end='')
-    print(f'{rows[0][f"test_recall@{k}"]:.4f}, epoch {rows[0]["epoch"]})')
 
     def show(value, spec):
         return '-' if value is None else format(value, spec)
+
+    print(f'reference: {folders[0]} (selected test Recall@{k} ', end='')
+    print(f'{show(rows[0][f"test_recall@{k}"], ".4f")}, ', end='')
+    print(f'epoch {rows[0]["epoch"]})')
 
     for row in rows[1:]:
         low, high = row['vs_uniform_low'], row['vs_uniform_high']
@@ -96,6 +103,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
             f'above the reference {show(row["above_uniform"], ".2f")}; '
             f'differs in {row["differs"] or "no setting"}'
         )
+    for row in rows:  # JSON has no infinity (an interval may be unbounded)
+        for key in ('vs_uniform_low', 'vs_uniform_high'):
+            if row[key] is not None and abs(row[key]) == float('inf'):
+                row[key] = str(row[key])
     report = {'machine': info, 'args': vars(args), 'rows': rows}
     with open(args.out, 'w') as f:
         json.dump(report, f, indent=2)

@@ -107,10 +107,11 @@ def _block_values(
     test: PositiveIndex,
     ks: List[int],
     inplace: bool,
+    reduce: bool = True,
 ) -> Dict[int, Tensor]:
     r"""Float64 values ``[4, rows]`` of the four metrics for each row of
     :obj:`scores` (which belong to :obj:`users`, all valid and with at least
-    one test item)."""
+    one test item), or with :obj:`reduce` their sums ``[4]``."""
     num_items = scores.size(1)
     row, item = train.neighbors_unchecked(users)
     if not inplace:
@@ -140,15 +141,12 @@ def _block_values(
         hits = hit[:, :k_eff].sum(dim=1)
         dcg = (hit[:, :k_eff] * discount[:k_eff]).sum(dim=1)
         idcg = ideal[num_test.long().clamp(max=k_eff)]
-        out[k] = torch.stack(
-            [hits / num_test, dcg / idcg, hits / k_eff, (hits > 0).double()]
-        )
+        parts = [hits / num_test, dcg / idcg, hits, (hits > 0).double()]
+        if reduce:
+            parts = [part.sum() for part in parts]
+        parts[2] = parts[2] / k_eff  # (summed first, as it always was)
+        out[k] = torch.stack(parts)
     return out
-
-
-def _block_sums(*args, **kwargs) -> Dict[int, Tensor]:
-    r"""The sums over the rows of :func:`_block_values`."""
-    return {k: v.sum(dim=1) for k, v in _block_values(*args, **kwargs).items()}
 
 
 def _check_test_pairs(test_index: Tensor) -> None:
@@ -194,7 +192,7 @@ def _metric_sums(
     )
     if users.numel() == 0:
         return {**{name: 0.0 for name in METRIC_NAMES}, 'num_users': 0}
-    sums = _block_sums(scores[users], users, train, test, [k], inplace=True)
+    sums = _block_values(scores[users], users, train, test, [k], inplace=True)
     values = sums[k].tolist()
     return {**dict(zip(METRIC_NAMES, values)), 'num_users': users.numel()}
 
@@ -353,9 +351,9 @@ def evaluate_ranking(
     _, _, _, _, users, ks, _, _ = checked
     device = users.device
     total = {k: torch.zeros(4, dtype=torch.float64, device=device) for k in ks}
-    for values in _blocks(*checked):
+    for sums in _blocks(*checked, reduce=True):
         for k_ in ks:
-            total[k_] += values[k_].sum(dim=1)
+            total[k_] += sums[k_]
 
     count = users.numel()
     out: Dict[str, Union[float, int]] = {}
@@ -393,7 +391,7 @@ def evaluate_ranking_per_user(
         user_emb, item_emb, train_index, test_index, k, batch_size, score_fn
     )
     users, ks = checked[4], checked[5]
-    parts = list(_blocks(*checked))
+    parts = list(_blocks(*checked, reduce=False))
     out = {'users': users}
     for k_ in ks:
         values = torch.cat([part[k_] for part in parts], dim=1)
@@ -459,8 +457,10 @@ def _prepare(
     return user_emb, item_emb, train, test, users, ks, batch_size, score_fn
 
 
-def _blocks(user_emb, item_emb, train, test, users, ks, batch_size, score_fn):
-    r"""The per-user values of :func:`_block_values` block after block."""
+def _blocks(
+    user_emb, item_emb, train, test, users, ks, batch_size, score_fn, reduce
+):
+    r"""What :func:`_block_values` gives, block after block."""
     num_items = item_emb.size(0)
     for start in range(0, users.numel(), batch_size):
         block = users[start : start + batch_size]
@@ -474,7 +474,7 @@ def _blocks(user_emb, item_emb, train, test, users, ks, batch_size, score_fn):
             )
         _check_block_finite(scores, block, score_fn is None)
         yield _block_values(
-            scores, block, train, test, ks, inplace=score_fn is None
+            scores, block, train, test, ks, score_fn is None, reduce
         )
 
 

@@ -259,6 +259,8 @@ def test_paired_gain_covers_the_true_gain_at_its_level():
             "'reference' must have a positive mean",
         ),
         (dict(resamples=0), ValueError, "'resamples' must be a positive"),
+        (dict(resamples=10**6 + 1), ValueError, "'resamples' must be at most"),
+        (dict(resamples=2.0), TypeError, "'resamples' must be an int"),
         (dict(level=1.0), ValueError, r"'level' must be in \(0, 1\)"),
         (dict(level=0), ValueError, r"'level' must be in \(0, 1\)"),
         (dict(seed='x'), TypeError, "'seed'"),
@@ -299,3 +301,37 @@ def test_paired_gain_with_a_reference_that_resamples_to_zero():
     gain, low, high = paired_gain(values, reference, resamples=500)
     assert gain == pytest.approx(2.0)
     assert low <= gain and high == float('inf')
+
+
+@pytest.mark.parametrize(
+    'args,error,match',
+    [
+        (dict(k='20'), TypeError, "'k' must be an int"),
+        (dict(k=0), ValueError, "'k' must be a positive"),
+        (dict(reference=3), TypeError, "'reference' must be"),
+        (dict(per_user=[1]), TypeError, "'per_user' must be"),
+        (
+            dict(per_user={'dns': torch.ones(3, dtype=torch.long)}),
+            TypeError,
+            r"'per_user\['dns'\]' must be a floating-point",
+        ),
+        (
+            dict(per_user={'uniform': torch.ones(3), 'dns': torch.ones(4)}),
+            ValueError,
+            r"one value per test user .* 4 for 'dns', 3 for 'uniform'",
+        ),
+        (dict(seed='x'), TypeError, "'seed'"),
+    ],
+)
+def test_against_uniform_refuses_bad_input_before_any_row_changes(
+    args, error, match
+):
+    rows = [
+        {'sampler': 'uniform', 'test_recall@20': 0.5},
+        {'sampler': 'dns', 'test_recall@20': 0.6},
+    ]
+    kwargs = dict(rows=rows, histories={}, k=20)
+    kwargs.update(args)
+    with pytest.raises(error, match=match):
+        against_uniform(**kwargs)
+    assert all('vs_uniform' not in row for row in rows)

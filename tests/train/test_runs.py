@@ -44,3 +44,44 @@ def test_load_run_refuses_a_folder_without_a_run_or_other_data(
     )
     with pytest.raises(CheckpointError, match='trained on other data'):
         load_run(str(tmp_path / 'u'), other, log=lambda line: None)
+
+
+def test_load_run_reads_a_checkpoint_of_an_older_version(
+    tmp_path, tiny_split, tiny_config
+):
+    from torch_geometric_negsamp.train import checkpoint
+
+    run = tmp_path / 'old'
+    Trainer(tiny_config(run), log=lambda line: None, split=tiny_split).fit()
+    path = str(run / 'checkpoint.pt')
+    state = checkpoint.read_checkpoint(path)
+    # A version before 'temperature' existed, and with a field since gone:
+    del state['config']['temperature']
+    state['config']['retired_setting'] = 3
+    checkpoint.write_checkpoint(path, state)
+    loaded = load_run(str(run), tiny_split, log=lambda line: None)
+    assert loaded.config.temperature == 1.0  # the default
+    assert loaded.result.best == state['best']
+    # A checkpoint without a configuration is refused by name:
+    state['config'] = None
+    checkpoint.write_checkpoint(path, state)
+    with pytest.raises(CheckpointError, match='holds no configuration'):
+        load_run(str(run), tiny_split)
+
+
+@pytest.mark.parametrize(
+    'args,error,match',
+    [
+        (dict(run_dir=123), TypeError, "'run_dir' must be a path"),
+        (dict(split='x'), TypeError, "'split' must be"),
+        (dict(device=0), TypeError, "'device' must be"),
+        (dict(log=5), TypeError, "'log' must be callable"),
+    ],
+)
+def test_load_run_refuses_bad_arguments_before_reading(
+    tmp_path, args, error, match
+):
+    kwargs = dict(run_dir=str(tmp_path / 'none'))  # no run there either
+    kwargs.update(args)
+    with pytest.raises(error, match=match):
+        load_run(**kwargs)

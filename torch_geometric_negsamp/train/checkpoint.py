@@ -15,6 +15,7 @@ interrupted save leaves the previous file whole. Nothing non-finite is ever
 written.
 """
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -24,7 +25,7 @@ from typing import Any, Dict, Mapping, Optional
 import torch
 
 from torch_geometric_negsamp._registry import normalize_name
-from torch_geometric_negsamp.train.config import RESUME_KEYS
+from torch_geometric_negsamp.train.config import RESUME_KEYS, TrainConfig
 
 MAGIC = b'NEGSAMP-CHECKPOINT\n'
 FORMAT_VERSION = 1
@@ -43,6 +44,11 @@ FIELDS = (
     'data',
 )
 _NAME_KEYS = ('dataset', 'encoder', 'sampler', 'loss')
+_DEFAULTS = {
+    f.name: f.default
+    for f in dataclasses.fields(TrainConfig)
+    if f.default is not dataclasses.MISSING
+}
 _AFRESH = 'delete it to start afresh, or choose another --out'
 
 
@@ -243,7 +249,9 @@ def check_resumable(
             f'cannot resume from {path}: it holds no configuration; {_AFRESH}'
         )
     for key in RESUME_KEYS:
-        old, new = saved.get(key), getattr(config, key)
+        # A field added after the checkpoint was written counts as its
+        # default: fields come with defaults that keep the older behaviour.
+        old, new = saved.get(key, _DEFAULTS.get(key)), getattr(config, key)
         if key in _NAME_KEYS and isinstance(old, str):
             same = normalize_name(old) == normalize_name(new)
         else:

@@ -12,6 +12,8 @@ from torch import Tensor
 
 from torch_geometric_negsamp._validate import (
     check_float_tensor,
+    check_instance,
+    check_int,
     check_positive_int,
     check_real,
     check_same_shape,
@@ -102,23 +104,24 @@ def paired_gain(
     seed: int = 0,
 ) -> Tuple[float, float, float]:
     r"""The relative gain :math:`\bar{x} / \bar{r} - 1` of a model's
-        per-user metric :obj:`values` over another's, :obj:`reference`, on the
-        same users (entry :math:`j` of both belongs to the same user), with a
-        paired bootstrap interval: :obj:`resamples` times the users are drawn
-        with replacement, the same draw for both models, and the interval holds
-        the central :obj:`level` share of the resampled gains (infinite when
-    enough resamples leave the reference at zero). Paired, because
-        most of a Recall's spread comes from which users are easy, and both
-        models share them.
+    per-user metric :obj:`values` over another's, :obj:`reference`, on the
+    same users (entry :math:`j` of both belongs to the same user), with a
+    paired bootstrap interval: :obj:`resamples` times the users are drawn
+    with replacement, the same draw for both models, and the interval holds
+    the central :obj:`level` share of the resampled gains (infinite when
+    enough resamples leave the reference at zero). Paired, because most of
+    a Recall's spread comes from which users are easy, and both models share
+    them.
 
-        Returns:
-            tuple: :obj:`(gain, low, high)`.
+    Returns:
+        tuple: :obj:`(gain, low, high)`.
 
-        Raises:
-            TypeError, ValueError: Unless :obj:`values` and :obj:`reference`
-                are finite floating-point vectors of one non-zero length with
-                :obj:`reference` of positive mean, :obj:`resamples` a positive
-                int, :obj:`level` in :math:`(0, 1)` and :obj:`seed` a seed.
+    Raises:
+        TypeError, ValueError: Unless :obj:`values` and :obj:`reference` are
+            finite floating-point vectors of one non-zero length with
+            :obj:`reference` of positive mean, :obj:`resamples` an int in
+            :math:`[1, 10^6]`, :obj:`level` in :math:`(0, 1)` and
+            :obj:`seed` a seed.
     """
     check_float_tensor(values, 'values', dim=1)
     check_float_tensor(reference, 'reference', dim=1)
@@ -130,7 +133,8 @@ def paired_gain(
             f"'reference' must have a positive mean (got "
             f'{float(reference.mean()):g})'
         )
-    resamples = check_positive_int(resamples, 'resamples')
+    # (torch.quantile takes at most 2**24 values.)
+    resamples = check_int(resamples, 'resamples', minimum=1, maximum=10**6)
     level = check_real(
         level, 'level', minimum=0, maximum=1, open_min=True, open_max=True
     )
@@ -190,6 +194,19 @@ def against_uniform(
       selected checkpoints in :obj:`per_user` (by sampler name; without
       them, :obj:`None`).
     """
+    k = check_positive_int(k, 'k')
+    seed = check_seed(seed)
+    check_instance(reference, 'reference', str)
+    check_instance(per_user, 'per_user', dict, optional=True)
+    for name, values in (per_user or {}).items():
+        check_float_tensor(values, f'per_user[{name!r}]', dim=1)
+        ref_values = per_user.get(reference, values)
+        if values.shape != ref_values.shape:
+            raise ValueError(
+                f"'per_user' must hold one value per test user for every "
+                f'run (got {values.numel()} for {name!r}, '
+                f'{ref_values.numel()} for {reference!r})'
+            )
     by_name = {row['sampler']: row for row in rows}
     ref_row = by_name.get(reference)
     base = None if ref_row is None else _test_recall(ref_row, k)
@@ -367,7 +384,7 @@ def compare_samplers(
         )
         out.rows.append(row)
         out.histories[key] = list(result.history)
-        if trainer.best_state is not None:
+        if 'uniform' in keys and trainer.best_state is not None:
             per_user[key] = selected_test_recall(trainer)
     against_uniform(out.rows, out.histories, k, per_user, config.seed)
     os.makedirs(config.out_dir, exist_ok=True)

@@ -10,6 +10,7 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
+from torch_geometric_negsamp._validate import check_instance, check_path
 from torch_geometric_negsamp.datasets import InteractionSplit
 from torch_geometric_negsamp.metrics import evaluate_ranking_per_user
 from torch_geometric_negsamp.train import checkpoint
@@ -39,9 +40,16 @@ def load_run(
             (default: :func:`print`)
 
     Raises:
+        TypeError: If an argument has the wrong type (the message names it).
+        ValueError: If the saved or given :obj:`device` is not available.
         CheckpointError: Without a readable checkpoint in :obj:`run_dir`,
             or with one trained on other data than :obj:`split`.
     """
+    run_dir = check_path(run_dir, 'run_dir')
+    check_instance(split, 'split', InteractionSplit, optional=True)
+    check_instance(device, 'device', str, optional=True)
+    if not callable(log):
+        raise TypeError(f"'log' must be callable (got {type(log).__name__})")
     path = os.path.join(run_dir, 'checkpoint.pt')
     if not os.path.lexists(path):
         raise checkpoint.CheckpointError(
