@@ -1,6 +1,7 @@
 r"""What every benchmark prints about the machine it ran on, and the
 embedded Gowalla graph they share."""
 
+import json
 import os
 import platform
 from typing import Dict, Tuple
@@ -52,6 +53,14 @@ def describe(info: Dict[str, object]) -> str:
         f'{info["torch"]}, PyG {info["torch_geometric"]}, device '
         f'{info["device"]}, load average {info.get("load_average")}'
     )
+
+
+def write_report(path: str, report: Dict[str, object]) -> None:
+    r"""Writes a benchmark's :obj:`report` (the machine, the arguments, the
+    rows) to :obj:`path` as JSON and says so."""
+    with open(path, 'w') as f:
+        json.dump(report, f, indent=2)
+    print(f'wrote {path}')
 
 
 def sync(device: torch.device) -> None:

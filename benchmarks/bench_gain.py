@@ -19,13 +19,12 @@ The first folder is the reference.
 """
 
 import argparse
-import json
 import os
 import sys
 from typing import Dict, List, Optional
 
 import torch
-from _machine import describe, machine_info
+from _machine import describe, machine_info, write_report
 
 from torch_geometric_negsamp._registry import normalize_name
 from torch_geometric_negsamp.train.compare import against_uniform
@@ -108,9 +107,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
             if row[key] is not None and abs(row[key]) == float('inf'):
                 row[key] = str(row[key])
     report = {'machine': info, 'args': vars(args), 'rows': rows}
-    with open(args.out, 'w') as f:
-        json.dump(report, f, indent=2)
-    print(f'wrote {args.out}')
+    write_report(args.out, report)
     return report
 
 

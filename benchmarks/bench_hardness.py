@@ -26,13 +26,12 @@ come from the default setting.
 
 import argparse
 import csv
-import json
 import os
 import sys
 from typing import Dict, List, Optional
 
 import torch
-from _machine import describe, machine_info
+from _machine import describe, machine_info, write_report
 
 from torch_geometric_negsamp.compare import main as compare_main
 
@@ -110,9 +109,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
             f'{f"[{low}, {high}]" if low else "—":>17} {above or "—":>6}'
         )
     report = {'machine': info, 'args': vars(args), 'rows': rows}
-    with open(args.out, 'w') as f:
-        json.dump(report, f, indent=2)
-    print(f'wrote {args.out}')
+    write_report(args.out, report)
     return report
 
 
