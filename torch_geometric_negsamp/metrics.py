@@ -345,13 +345,12 @@ def evaluate_ranking(
             non-finite score (NaN would otherwise rank first); the message
             names the argument, and for a score the user.
     """
-    checked = _prepare(
+    users, ks, blocks = _ranking_blocks(
         user_emb, item_emb, train_index, test_index, k, batch_size, score_fn
     )
-    _, _, _, _, users, ks, _, _ = checked
     device = users.device
     total = {k: torch.zeros(4, dtype=torch.float64, device=device) for k in ks}
-    for sums in _blocks(*checked, reduce=True):
+    for sums in blocks:
         for k_ in ks:
             total[k_] += sums[k_]
 
@@ -387,11 +386,17 @@ def evaluate_ranking_per_user(
         :obj:`float64` tensors aligned with :obj:`'users'`, whose means are
         the values :func:`evaluate_ranking` returns.
     """
-    checked = _prepare(
-        user_emb, item_emb, train_index, test_index, k, batch_size, score_fn
+    users, ks, blocks = _ranking_blocks(
+        user_emb,
+        item_emb,
+        train_index,
+        test_index,
+        k,
+        batch_size,
+        score_fn,
+        reduce=False,
     )
-    users, ks = checked[4], checked[5]
-    parts = list(_blocks(*checked, reduce=False))
+    parts = list(blocks)
     out = {'users': users}
     for k_ in ks:
         values = torch.cat([part[k_] for part in parts], dim=1)
@@ -400,13 +405,12 @@ def evaluate_ranking_per_user(
     return out
 
 
-def _prepare(
-    user_emb, item_emb, train_index, test_index, k, batch_size, score_fn
-):
-    r"""The checks of :func:`evaluate_ranking`, all before any work, and
-    what its blocks need: the embeddings (items on the users' device), the
-    indices, the users with a test item, the cut-offs, the block size and
-    :obj:`score_fn`."""
+def _ranking_blocks(*args, reduce: bool = True):
+    r"""The checks of :func:`evaluate_ranking` on its arguments
+    :obj:`args`, all before any work; then the users with a test item, the
+    cut-offs, and the values of :func:`_block_values` block after block
+    (an iterator)."""
+    user_emb, item_emb, train_index, test_index, k, batch_size, score_fn = args
     for name, emb in (('user_emb', user_emb), ('item_emb', item_emb)):
         check_tensor(emb, name)
         if emb.dim() == 0 or emb.size(0) == 0:
@@ -454,28 +458,24 @@ def _prepare(
     train, test, users = _indices(
         train_index, test_index, num_users, num_items, device
     )
-    return user_emb, item_emb, train, test, users, ks, batch_size, score_fn
 
-
-def _blocks(
-    user_emb, item_emb, train, test, users, ks, batch_size, score_fn, reduce
-):
-    r"""What :func:`_block_values` gives, block after block."""
-    num_items = item_emb.size(0)
-    for start in range(0, users.numel(), batch_size):
-        block = users[start : start + batch_size]
-        if score_fn is None:
-            scores = _dot_score(user_emb[block], item_emb)
-        else:
-            scores = check_returned(
-                score_fn(user_emb[block], item_emb),
-                'score_fn',
-                (block.numel(), num_items),
+    def blocks():  # what _block_values gives, block after block
+        for start in range(0, users.numel(), batch_size):
+            block = users[start : start + batch_size]
+            if score_fn is None:
+                scores = _dot_score(user_emb[block], item_emb)
+            else:
+                scores = check_returned(
+                    score_fn(user_emb[block], item_emb),
+                    'score_fn',
+                    (block.numel(), num_items),
+                )
+            _check_block_finite(scores, block, score_fn is None)
+            yield _block_values(
+                scores, block, train, test, ks, score_fn is None, reduce
             )
-        _check_block_finite(scores, block, score_fn is None)
-        yield _block_values(
-            scores, block, train, test, ks, score_fn is None, reduce
-        )
+
+    return users, ks, blocks()
 
 
 def _check_block_finite(scores: Tensor, block: Tensor, dot: bool) -> None:

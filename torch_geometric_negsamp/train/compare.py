@@ -233,11 +233,10 @@ def against_uniform(
         ]
         above = []
         for epoch, recall in points:
-            seen = [r for e, r in curve if e <= epoch and r is not None]
+            value = own  # past the end of its run: its selected checkpoint
             if curve and epoch <= curve[-1][0]:
+                seen = [r for e, r in curve if e <= epoch and r is not None]
                 value = seen[-1] if seen else None
-            else:
-                value = own
             if value is not None:
                 above.append(value >= recall)
         row['above_uniform'] = sum(above) / len(above) if above else None

@@ -69,6 +69,7 @@ def load_run(
         **({} if device is None else {'device': device}),
     )
     trainer = Trainer(config, log=log, split=split)
+    # Read again, onto the trainer's device, and checked against its data:
     trainer.load_checkpoint()
     return trainer
 
